@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "util/fileio.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "util/util.h"
+
+int path_join(char *buf, size_t size, const char *root, const char *rel)
+{
+	int n;
+
+	while (*rel == '/')
+		rel++;
+	n = snprintf(buf, size, "%s/%s", root, rel);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int read_file_at(const char *root, const char *rel, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+	int r;
+
+	if (size == 0)
+		return -EINVAL;
+	r = path_join(path, sizeof(path), root, rel);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t k = read(fd, buf + len, size - 1 - len);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+		if (len == size - 1) {
+			char extra;
+
+			k = read(fd, &extra, 1);
+			if (k > 0)
+				return -EFBIG;
+			break;
+		}
+	}
+	buf[len] = '\0';
+	return (int)len;
+}
+
+int read_line_at(const char *root, const char *rel, char *buf, size_t size)
+{
+	int r = read_file_at(root, rel, buf, size);
+	char *nl;
+	size_t len;
+
+	if (r < 0)
+		return r;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	len = strlen(buf);
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	return (int)len;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int read_u64_at(const char *root, const char *rel, uint64_t *ret)
+{
+	char buf[64];
+	int r = read_file_at(root, rel, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	return parse_u64(buf, ret);
+}
