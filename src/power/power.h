@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The node's set of power meters, chosen from power.sources: per CPU zone the
+ * best meter that offers it (perf > rapl > hwmon), the estimator when no meter
+ * offers any zone, and the ACPI power meter for the whole platform.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "power/meter.h"
+
+struct power;
+
+struct power_sample {
+	uint32_t zones;             /* ZONE_BIT mask of CPU zones the node reports */
+	uint32_t valid;             /* zones read successfully this time */
+	uint64_t zone_uj[ZONE_MAX]; /* cumulative, wrap-safe, never decreasing */
+	const char *zone_source[ZONE_MAX]; /* meter name per zone, for error metrics */
+	bool has_platform;
+	bool platform_valid;
+	uint64_t platform_uj;
+	const char *platform_source; /* "acpi" */
+};
+
+/*
+ * Open the meters power.sources asks for. With [auto], the best available and
+ * the estimator as last resort; an explicit source that cannot be opened is an
+ * error, described in one line in err (e.g. "power.sources: rapl: no powercap
+ * zones under /sys/class/powercap").
+ */
+int power_new(struct power **ret, const struct kepler_config *cfg, char *err, size_t errsz);
+
+/* Read every meter. Returns 0, or -errno when no meter could be read at all. */
+int power_read(struct power *p, const struct meter_input *in, struct power_sample *out);
+
+/* "rapl", "perf", "hwmon" or "estimator": the meter that serves most CPU zones. */
+const char *power_cpu_source(const struct power *p);
+/* "acpi", or "none" when no platform meter is open. */
+const char *power_platform_source(const struct power *p);
+
+void power_free(struct power *p);
