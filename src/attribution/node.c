@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "attribution/node.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "attribution/idle.h"
+#include "util/timeutil.h"
+
+struct zone_state {
+	struct node_zone pub;
+	struct idle_learner *learner;
+	double idle_cfg_w;   /* < 0: learned */
+	bool have_last;
+	bool gap;            /* reads failed since the last good one */
+	uint64_t last_uj;    /* meter's cumulative value at the last good read */
+	uint64_t last_ns;    /* and when it was taken */
+};
+
+struct node_acct {
+	struct zone_state zone[ZONE_MAX];
+	struct node_platform platform;
+	bool platform_have_last;
+	uint64_t platform_last_uj;
+	uint64_t platform_last_ns;
+};
+
+struct node_acct *node_acct_new(const double idle_w[ZONE_MAX])
+{
+	struct node_acct *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	for (int z = 0; z < ZONE_MAX; z++) {
+		n->zone[z].learner = idle_learner_new();
+		if (!n->zone[z].learner) {
+			node_acct_free(n);
+			return NULL;
+		}
+		n->zone[z].pub.idle_estimate_w = NAN;
+	}
+	node_acct_set_idle(n, idle_w);
+	return n;
+}
+
+void node_acct_free(struct node_acct *n)
+{
+	if (!n)
+		return;
+	for (int z = 0; z < ZONE_MAX; z++)
+		idle_learner_free(n->zone[z].learner);
+	free(n);
+}
+
+void node_acct_set_idle(struct node_acct *n, const double idle_w[ZONE_MAX])
+{
+	for (int z = 0; z < ZONE_MAX; z++) {
+		n->zone[z].idle_cfg_w = idle_w[z];
+		if (idle_w[z] >= 0)
+			n->zone[z].pub.idle_estimate_w = idle_w[z];
+	}
+}
+
+static double per_second(uint64_t uj, uint64_t dt_ns)
+{
+	return dt_ns ? (double)uj / 1e6 / ((double)dt_ns / NSEC_PER_SEC) : 0.0;
+}
+
+static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uint64_t now_ns)
+{
+	struct node_zone *p = &zs->pub;
+	uint64_t e, e_idle, dt_ns;
+	double p_idle, idle_cap_uj;
+
+	p->interval_uj = 0;
+	p->interval_active_uj = 0;
+	if (!zs->have_last || cur_uj < zs->last_uj) {
+		/* Baseline: the first read, or a meter that restarted from zero (energy we never saw). */
+		zs->have_last = true;
+		zs->last_uj = cur_uj;
+		zs->last_ns = now_ns;
+		zs->gap = false;
+		return;
+	}
+	e = cur_uj - zs->last_uj;
+	dt_ns = now_ns > zs->last_ns ? now_ns - zs->last_ns : 0;
+	zs->last_uj = cur_uj;
+	zs->last_ns = now_ns;
+
+	p->watts = per_second(e, dt_ns);
+	/* After failed reads the delta spans several intervals but the utilisation is only the
+	 * last interval's: the counters take the energy, the idle model does not learn from it. */
+	if (zs->idle_cfg_w < 0)
+		idle_learner_add(zs->learner, zs->gap ? -1 : util, p->watts);
+	zs->gap = false;
+	p_idle = zs->idle_cfg_w >= 0 ? zs->idle_cfg_w : idle_learner_estimate(zs->learner);
+	p->idle_estimate_w = p_idle;
+
+	idle_cap_uj = isnan(p_idle) ? 0 : p_idle * ((double)dt_ns / 1e3);
+	e_idle = idle_cap_uj >= (double)e ? e : (uint64_t)llround(idle_cap_uj);
+
+	p->interval_uj = e;
+	p->interval_active_uj = e - e_idle;
+	p->total_uj += e;
+	p->idle_uj += e_idle;
+	p->active_uj += e - e_idle;
+	p->idle_watts = per_second(e_idle, dt_ns);
+	p->active_watts = per_second(e - e_idle, dt_ns);
+}
+
+void node_acct_update(struct node_acct *n, const struct power_sample *s, double util,
+		      uint64_t now_ns)
+{
+	for (int z = 0; z < ZONE_MAX; z++) {
+		struct zone_state *zs = &n->zone[z];
+		struct node_zone *p = &zs->pub;
+
+		p->present = s->zones & ZONE_BIT(z);
+		if (!p->present)
+			continue;
+		if (s->valid & ZONE_BIT(z)) {
+			zone_update(zs, s->zone_uj[z], util, now_ns);
+			continue;
+		}
+		/* Never zero energy: the next good read carries what this one missed. */
+		p->read_errors++;
+		p->interval_uj = 0;
+		p->interval_active_uj = 0;
+		zs->gap = true;
+	}
+
+	n->platform.present = s->has_platform;
+	if (!s->has_platform)
+		return;
+	if (!s->platform_valid) {
+		n->platform.read_errors++;
+		return;
+	}
+	if (n->platform_have_last && s->platform_uj >= n->platform_last_uj) {
+		uint64_t e = s->platform_uj - n->platform_last_uj;
+
+		n->platform.total_uj += e;
+		n->platform.watts = per_second(e, now_ns - n->platform_last_ns);
+	}
+	n->platform_have_last = true;
+	n->platform_last_uj = s->platform_uj;
+	n->platform_last_ns = now_ns;
+}
+
+const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z)
+{
+	return &n->zone[z].pub;
+}
+
+const struct node_platform *node_acct_platform(const struct node_acct *n)
+{
+	return &n->platform;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Node energy accounting (DESIGN section 4): per CPU zone, the interval's
+ * energy split into idle and active, cumulative counters that never decrease,
+ * and the last interval's power. Pure: fed with meter samples, no I/O.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "power/power.h"
+#include "zone.h"
+
+struct node_zone {
+	bool present;          /* some meter reports this zone */
+	uint64_t total_uj;     /* cumulative since start */
+	uint64_t idle_uj;
+	uint64_t active_uj;
+	uint64_t interval_uj;        /* this interval's energy (0 when the read failed) */
+	uint64_t interval_active_uj; /* this interval's active energy: what attribution shares */
+	double watts;          /* last interval */
+	double idle_watts;
+	double active_watts;
+	double idle_estimate_w; /* current P_idle (configured or learned); NaN before any sample */
+	uint64_t read_errors;   /* cumulative reads in which the zone could not be read */
+};
+
+struct node_platform {
+	bool present;
+	uint64_t total_uj;
+	double watts;
+	uint64_t read_errors;
+};
+
+struct node_acct;
+
+/* idle_w[z] >= 0: configured idle watts for zone z; < 0: learn it. */
+struct node_acct *node_acct_new(const double idle_w[ZONE_MAX]);
+void node_acct_free(struct node_acct *n);
+
+/* Replace the configured idle watts (SIGHUP); learned state is kept. */
+void node_acct_set_idle(struct node_acct *n, const double idle_w[ZONE_MAX]);
+
+/*
+ * Account one interval: s holds the meters' cumulative readings, util the
+ * node's CPU utilisation over the interval (0..1, < 0 unknown), now_ns the
+ * monotonic time of the reading. The first call only sets the baseline.
+ */
+void node_acct_update(struct node_acct *n, const struct power_sample *s, double util,
+		      uint64_t now_ns);
+
+const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z);
+const struct node_platform *node_acct_platform(const struct node_acct *n);

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Node accounting: idle/active split, gaps, restarts and monotonic counters, from tables. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "attribution/node.h"
+#include "util/timeutil.h"
+#include "util/util.h"
+
+struct step {
+	double t_s;    /* monotonic time of the read */
+	int valid;     /* the package zone read succeeded */
+	uint64_t uj;   /* the meter's cumulative package energy */
+	double util;
+};
+
+struct node_case {
+	const char *name;
+	double idle_w; /* < 0: learned */
+	struct step steps[8];
+	size_t n;
+	uint64_t want_total_uj, want_idle_uj, want_active_uj;
+	double want_watts, want_idle_watts;
+	uint64_t want_errors;
+	uint64_t want_interval_active_uj;
+};
+
+static const struct node_case cases[] = {
+	{"configured idle", .idle_w = 10,
+	 .steps = {{0, 1, 0, 0.5}, {1, 1, 30000000, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
+	 .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
+	 .want_watts = 30, .want_idle_watts = 10, .want_interval_active_uj = 20000000},
+	{"idle above the power drawn takes it all", .idle_w = 50,
+	 .steps = {{0, 1, 1000, 0.1}, {1, 1, 30001000, 0.1}}, .n = 2,
+	 .want_total_uj = 30000000, .want_idle_uj = 30000000, .want_active_uj = 0,
+	 .want_watts = 30, .want_idle_watts = 30},
+	{"failed read: next read carries the energy", .idle_w = 10,
+	 .steps = {{0, 1, 0, 0.5}, {1, 0, 0, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
+	 .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
+	 .want_watts = 30, .want_idle_watts = 10, .want_errors = 1,
+	 .want_interval_active_uj = 40000000},
+	{"failed read is no energy this interval", .idle_w = 10,
+	 .steps = {{0, 1, 0, 0.5}, {1, 1, 20000000, 0.5}, {2, 0, 0, 0.5}}, .n = 3,
+	 .want_total_uj = 20000000, .want_idle_uj = 10000000, .want_active_uj = 10000000,
+	 .want_watts = 20, .want_idle_watts = 10, .want_errors = 1, .want_interval_active_uj = 0},
+	{"meter restart is a new baseline, not negative energy", .idle_w = 0,
+	 .steps = {{0, 1, 5000000, 0.5}, {1, 1, 25000000, 0.5}, {2, 1, 100, 0.5},
+		   {3, 1, 10000100, 0.5}}, .n = 4,
+	 .want_total_uj = 30000000, .want_idle_uj = 0, .want_active_uj = 30000000,
+	 .want_watts = 10, .want_idle_watts = 0, .want_interval_active_uj = 10000000},
+	{"learned: first interval is all idle", .idle_w = -1,
+	 .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}}, .n = 2,
+	 .want_total_uj = 12000000, .want_idle_uj = 12000000, .want_active_uj = 0,
+	 .want_watts = 12, .want_idle_watts = 12},
+	{"learned: lowest power seen until the fit", .idle_w = -1,
+	 .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 32000000, 0.9}}, .n = 3,
+	 .want_total_uj = 32000000, .want_idle_uj = 24000000, .want_active_uj = 8000000,
+	 .want_watts = 20, .want_idle_watts = 12, .want_interval_active_uj = 8000000},
+	{"uneven interval length", .idle_w = 4,
+	 .steps = {{0, 1, 0, 0.5}, {0.5, 1, 5000000, 0.5}, {2.5, 1, 25000000, 0.5}}, .n = 3,
+	 .want_total_uj = 25000000, .want_idle_uj = 10000000, .want_active_uj = 15000000,
+	 .want_watts = 10, .want_idle_watts = 4, .want_interval_active_uj = 12000000},
+};
+
+static void test_node_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct node_case *c = &cases[i];
+		double idle[ZONE_MAX];
+		struct node_acct *n;
+		const struct node_zone *z;
+		uint64_t prev_total = 0, prev_idle = 0, prev_active = 0;
+
+		for (int k = 0; k < ZONE_MAX; k++)
+			idle[k] = c->idle_w;
+		n = node_acct_new(idle);
+		assert_non_null(n);
+		print_message("%s\n", c->name);
+		for (size_t k = 0; k < c->n; k++) {
+			struct power_sample s = {
+				.zones = ZONE_BIT(ZONE_PACKAGE),
+				.valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
+			};
+
+			s.zone_uj[ZONE_PACKAGE] = c->steps[k].uj;
+			node_acct_update(n, &s, c->steps[k].util,
+					 (uint64_t)llround(c->steps[k].t_s * NSEC_PER_SEC));
+			z = node_acct_zone(n, ZONE_PACKAGE);
+			/* Counters never decrease and total = idle + active at every step. */
+			assert_true(z->total_uj >= prev_total);
+			assert_true(z->idle_uj >= prev_idle);
+			assert_true(z->active_uj >= prev_active);
+			assert_int_equal(z->total_uj, z->idle_uj + z->active_uj);
+			prev_total = z->total_uj;
+			prev_idle = z->idle_uj;
+			prev_active = z->active_uj;
+		}
+		z = node_acct_zone(n, ZONE_PACKAGE);
+		assert_true(z->present);
+		assert_false(node_acct_zone(n, ZONE_DRAM)->present);
+		assert_int_equal(z->total_uj, c->want_total_uj);
+		assert_int_equal(z->idle_uj, c->want_idle_uj);
+		assert_int_equal(z->active_uj, c->want_active_uj);
+		assert_true(fabs(z->watts - c->want_watts) < 1e-9);
+		assert_true(fabs(z->idle_watts - c->want_idle_watts) < 1e-9);
+		assert_int_equal(z->read_errors, c->want_errors);
+		assert_int_equal(z->interval_active_uj, c->want_interval_active_uj);
+		node_acct_free(n);
+	}
+}
+
+static void test_node_platform(void **state)
+{
+	double idle[ZONE_MAX] = {-1, -1, -1, -1, -1};
+	struct node_acct *n = node_acct_new(idle);
+	struct power_sample s = {.has_platform = true, .platform_valid = true, .platform_uj = 1000};
+
+	(void)state;
+	assert_non_null(n);
+	node_acct_update(n, &s, -1, 0);
+	s.platform_uj += 150000000;
+	node_acct_update(n, &s, -1, 2 * NSEC_PER_SEC);
+	s.platform_valid = false;
+	node_acct_update(n, &s, -1, 3 * NSEC_PER_SEC);
+	assert_true(node_acct_platform(n)->present);
+	assert_int_equal(node_acct_platform(n)->total_uj, 150000000);
+	assert_true(fabs(node_acct_platform(n)->watts - 75) < 1e-9);
+	assert_int_equal(node_acct_platform(n)->read_errors, 1);
+	assert_false(node_acct_zone(n, ZONE_PACKAGE)->present);
+	node_acct_free(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_table),
+		cmocka_unit_test(test_node_platform),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
