@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Process table: CPU time accumulation, energy shares, terminated processes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "workload/process.h"
+#include "util/util.h"
+
+static struct proc_activity act(uint32_t pid, const char *comm, uint64_t cpu_ns, bool exited)
+{
+	struct proc_activity a = {.pid = pid, .cpu_ns = cpu_ns, .exited = exited};
+
+	strncpy(a.comm, comm, sizeof(a.comm) - 1);
+	return a;
+}
+
+static const struct process *find(struct proc_table *t, uint32_t pid)
+{
+	const struct process **list;
+	size_t n;
+
+	assert_int_equal(proc_table_sorted(t, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (list[i]->pid == pid)
+			return list[i];
+	return NULL;
+}
+
+static void update(struct proc_table *t, struct proc_activity *a, size_t n, uint64_t pkg_uj,
+		   uint64_t scrapes)
+{
+	struct activity_delta d = {.procs = a, .n = n};
+	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = pkg_uj, [ZONE_DRAM] = pkg_uj / 10};
+
+	assert_int_equal(proc_table_update(t, &d, active,
+					   ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), scrapes),
+			 0);
+}
+
+static void test_shares_and_sums(void **state)
+{
+	struct proc_table *t = proc_table_new(10, 1000);
+	struct proc_activity a[] = {act(10, "a", 1000, false), act(20, "b", 3000, false),
+				    act(30, "idle", 0, false)};
+	const struct process **list;
+	uint64_t sum = 0;
+	size_t n;
+
+	(void)state;
+	assert_non_null(t);
+	update(t, a, ARRAY_SIZE(a), 1000001, 0);
+	assert_int_equal(find(t, 10)->energy_uj[ZONE_PACKAGE], 250000);
+	assert_int_equal(find(t, 20)->energy_uj[ZONE_PACKAGE], 750001);
+	assert_int_equal(find(t, 30)->energy_uj[ZONE_PACKAGE], 0);
+	assert_int_equal(find(t, 20)->energy_uj[ZONE_DRAM], 75000);
+	/* Sorted by energy, largest first. */
+	assert_int_equal(proc_table_sorted(t, &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0]->pid, 20);
+	for (size_t i = 0; i < n; i++)
+		sum += list[i]->energy_uj[ZONE_PACKAGE];
+	assert_int_equal(sum, 1000001);
+	/* A second interval accumulates. */
+	update(t, a, 2, 400, 0);
+	assert_int_equal(find(t, 10)->cpu_ns, 2000);
+	assert_int_equal(find(t, 10)->interval_cpu_ns, 1000);
+	assert_int_equal(find(t, 10)->energy_uj[ZONE_PACKAGE], 250100);
+	proc_table_free(t);
+}
+
+static void test_terminated_kept_until_scraped(void **state)
+{
+	struct proc_table *t = proc_table_new(10, 1000);
+	struct proc_activity a[] = {act(10, "short", 500, true), act(20, "long", 500, false)};
+	struct proc_activity residue[] = {act(10, "short", 100, true), act(20, "long", 900, false)};
+	struct proc_activity later[] = {act(20, "long", 1000, false)};
+
+	(void)state;
+	update(t, a, 2, 1000, 5);
+	assert_true(find(t, 10)->terminated);
+	assert_int_equal(find(t, 10)->energy_uj[ZONE_PACKAGE], 500);
+	/* Not scraped yet, and the residue of its last slice still counts. */
+	update(t, residue, 2, 1000, 5);
+	assert_int_equal(find(t, 10)->cpu_ns, 600);
+	assert_int_equal(find(t, 10)->energy_uj[ZONE_PACKAGE], 600);
+	update(t, later, 1, 1000, 5);
+	assert_non_null(find(t, 10));
+	/* Scraped: dropped at the next interval. */
+	update(t, later, 1, 1000, 6);
+	assert_null(find(t, 10));
+	assert_non_null(find(t, 20));
+	assert_int_equal(proc_table_count(t), 1);
+	proc_table_free(t);
+}
+
+static void test_max_terminated_keeps_largest(void **state)
+{
+	struct proc_table *t = proc_table_new(3, 1000);
+	struct proc_activity a[8];
+
+	(void)state;
+	for (uint32_t i = 0; i < 8; i++)
+		a[i] = act(100 + i, "x", 100 * (i + 1), true);
+	update(t, a, 8, 3600, 0);
+	update(t, NULL, 0, 0, 0);
+	assert_int_equal(proc_table_count(t), 3);
+	assert_non_null(find(t, 107));
+	assert_non_null(find(t, 106));
+	assert_non_null(find(t, 105));
+	assert_null(find(t, 104));
+	proc_table_free(t);
+}
+
+static void test_growth_many_processes(void **state)
+{
+	struct proc_table *t = proc_table_new(500, 200);
+	static struct proc_activity a[20000];
+	const struct process **list;
+	uint64_t sum = 0;
+	size_t n;
+
+	(void)state;
+	for (uint32_t i = 0; i < 20000; i++)
+		a[i] = act(i + 1, "w", 1 + i % 13, false);
+	update(t, a, 20000, 987654321, 0);
+	assert_int_equal(proc_table_count(t), 20000);
+	assert_int_equal(proc_table_sorted(t, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		sum += list[i]->energy_uj[ZONE_PACKAGE];
+	assert_int_equal(sum, 987654321);
+	assert_non_null(find(t, 12345));
+	proc_table_free(t);
+}
+
+static void test_other_folds_the_rest(void **state)
+{
+	struct proc_table *t = proc_table_new(10, 2);
+	struct proc_activity a[] = {act(1, "a", 100, false), act(2, "b", 300, false),
+				    act(3, "c", 200, false), act(4, "d", 400, false)};
+	struct proc_activity b[] = {act(1, "a", 1000, false), act(2, "b", 100, false),
+				    act(3, "c", 100, false), act(4, "d", 100, false)};
+	const struct process_other *o;
+
+	(void)state;
+	update(t, a, 4, 1000, 0);
+	/* The two largest are shown, the others summed. */
+	assert_true(find(t, 4)->shown);
+	assert_true(find(t, 2)->shown);
+	assert_false(find(t, 1)->shown);
+	o = proc_table_other(t);
+	assert_int_equal(o->energy_uj[ZONE_PACKAGE], 300);
+	assert_int_equal(o->cpu_ns, 300);
+	/* Shown processes stay shown though "a" now uses more: counters never jump. */
+	update(t, b, 4, 1300, 0);
+	assert_false(find(t, 1)->shown);
+	assert_int_equal(o->energy_uj[ZONE_PACKAGE], 300 + 1100);
+	assert_int_equal(o->interval_uj[ZONE_PACKAGE], 1100);
+	proc_table_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shares_and_sums),
+		cmocka_unit_test(test_terminated_kept_until_scraped),
+		cmocka_unit_test(test_max_terminated_keeps_largest),
+		cmocka_unit_test(test_growth_many_processes),
+		cmocka_unit_test(test_other_folds_the_rest),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
