@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "export/prometheus.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+/*
+ * Sets of families and of series within the open family. Keys are not copied:
+ * a slot holds the offset in the strbuf where the key was rendered, so the
+ * only allocation is the slot array. A generation counter empties the series
+ * set at each family in O(1), however many samples the last family had.
+ */
+struct slot {
+	uint64_t hash;
+	size_t off;
+	uint32_t gen;
+};
+
+struct table {
+	struct slot *slots;
+	size_t cap; /* power of two, or 0 */
+	size_t count;
+	uint32_t gen;
+};
+
+struct prom_writer {
+	struct strbuf *sb;
+	int err;
+	bool open;
+	size_t fam_off; /* family name in sb */
+	size_t fam_len;
+	struct table families;
+	struct table series;
+};
+
+/* Compares the key stored at offset off with the candidate described by ctx. */
+typedef bool (*key_eq_fn)(const struct prom_writer *w, size_t off, const void *ctx);
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finalizer: spreads FNV's weak low bits before masking. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* Word at a time: keys are label pairs of 20 to 100 bytes, hashed once per sample. */
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ n, v;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&v, s, 8);
+		h = (h ^ v) * 0x9fb21c651e98df25ULL;
+		h ^= h >> 32;
+	}
+	v = 0;
+	memcpy(&v, s, n);
+	return mix64(h ^ v);
+}
+
+static void table_reset(struct table *t)
+{
+	t->count = 0;
+	if (++t->gen == 0) {
+		if (t->slots)
+			memset(t->slots, 0, t->cap * sizeof(*t->slots));
+		t->gen = 1;
+	}
+}
+
+static int table_grow(struct table *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct slot *slots;
+
+	if (cap > SIZE_MAX / sizeof(*slots))
+		return -ENOMEM;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct slot *s = &t->slots[i];
+		size_t j;
+
+		if (s->gen != t->gen)
+			continue;
+		for (j = s->hash & (cap - 1); slots[j].gen == t->gen; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = *s;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	return 0;
+}
+
+/* Inserts (hash, off) unless an equal key is present: 0 inserted, -EEXIST, -ENOMEM. */
+static int table_insert(struct table *t, const struct prom_writer *w, uint64_t hash, size_t off,
+			key_eq_fn eq, const void *ctx)
+{
+	size_t i;
+	int r;
+
+	if ((t->count + 1) * 2 > t->cap) {
+		r = table_grow(t);
+		if (r < 0)
+			return r;
+	}
+	for (i = hash & (t->cap - 1); t->slots[i].gen == t->gen; i = (i + 1) & (t->cap - 1))
+		if (t->slots[i].hash == hash && eq(w, t->slots[i].off, ctx))
+			return -EEXIST;
+	t->slots[i] = (struct slot){.hash = hash, .off = off, .gen = t->gen};
+	t->count++;
+	return 0;
+}
+
+bool prom_metric_name_valid(const char *name)
+{
+	if (!name || !*name)
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		bool alpha =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+
+		if (!alpha && !(p != name && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+bool prom_label_name_valid(const char *name)
+{
+	if (!name || !*name || startswith(name, "__"))
+		return false;
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+
+		if (!alpha && !(p != name && c >= '0' && c <= '9'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s, or 0 with *ret_skip set to
+ * the length of its maximal invalid subpart (at least 1), which becomes one
+ * U+FFFD (Unicode "substitution of maximal subparts").
+ */
+static size_t utf8_seq(const unsigned char *s, size_t *ret_skip)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		*ret_skip = 1;
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		/* The NUL terminator fails this test, so we never read past it. */
+		if (s[i] < lo || s[i] > hi) {
+			*ret_skip = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return n;
+}
+
+static void escape(struct strbuf *sb, const char *s, bool quote)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	while (*p) {
+		unsigned char c = *p;
+		const char *rep;
+		size_t n, skip;
+
+		if (c < 0x80 && c != '\\' && c != '\n' && !(quote && c == '"')) {
+			p++;
+			continue;
+		}
+		if (c >= 0x80) {
+			n = utf8_seq(p, &skip);
+			if (n) {
+				p += n;
+				continue;
+			}
+			rep = "\xef\xbf\xbd";
+		} else {
+			skip = 1;
+			rep = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"";
+		}
+		strbuf_append(sb, (const char *)run, (size_t)(p - run));
+		strbuf_puts(sb, rep);
+		p += skip;
+		run = p;
+	}
+	strbuf_append(sb, (const char *)run, (size_t)(p - run));
+}
+
+void prom_escape_label_value(struct strbuf *sb, const char *s)
+{
+	escape(sb, s, true);
+}
+
+void prom_escape_help(struct strbuf *sb, const char *s)
+{
+	escape(sb, s, false);
+}
+
+void prom_format_value(struct strbuf *sb, double v)
+{
+	char buf[40];
+	int prec;
+
+	if (isnan(v)) {
+		strbuf_puts(sb, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		strbuf_puts(sb, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	/* Integers below 1e15 print exactly at 15 digits: skip the round-trip check. */
+	if (fabs(v) < 1e15 && v == trunc(v)) {
+		snprintf(buf, sizeof(buf), "%.15g", v);
+		strbuf_puts(sb, buf);
+		return;
+	}
+	/*
+	 * The shortest of 15..17 digits that reads back as v. Round-tripping is
+	 * what makes the output monotone: if a < b printed as x > y, reading back
+	 * (a monotone operation) would give a >= b.
+	 */
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (prec == 17)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	strbuf_puts(sb, buf);
+}
+
+struct prom_writer *prom_writer_new(struct strbuf *sb)
+{
+	struct prom_writer *w;
+
+	if (!sb) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->sb = sb;
+	w->families.gen = 1;
+	w->series.gen = 1;
+	return w;
+}
+
+void prom_writer_free(struct prom_writer *w)
+{
+	if (!w)
+		return;
+	free(w->families.slots);
+	free(w->series.slots);
+	free(w);
+}
+
+static int fail(struct prom_writer *w, int r)
+{
+	if (!w->err)
+		w->err = r;
+	return r;
+}
+
+int prom_writer_error(const struct prom_writer *w)
+{
+	if (w->err)
+		return w->err;
+	return strbuf_error(w->sb);
+}
+
+static void truncate_to(struct strbuf *sb, size_t len)
+{
+	sb->len = len;
+	if (sb->buf)
+		sb->buf[len] = '\0';
+}
+
+struct name_key {
+	const char *name;
+	size_t len;
+};
+
+/* A stored family name ends at the space that follows it on its HELP or TYPE line. */
+static bool family_eq(const struct prom_writer *w, size_t off, const void *ctx)
+{
+	const struct name_key *k = ctx;
+	const char *s = w->sb->buf + off;
+
+	return memcmp(s, k->name, k->len) == 0 && s[k->len] == ' ';
+}
+
+static const char *const type_names[] = {
+    [PROM_COUNTER] = "counter",
+    [PROM_GAUGE] = "gauge",
+    [PROM_UNTYPED] = "untyped",
+};
+
+int prom_family(struct prom_writer *w, const char *name, enum prom_type type, const char *help)
+{
+	struct strbuf *sb = w->sb;
+	struct name_key key;
+	size_t start, name_off;
+	int r;
+
+	w->open = false;
+	if (strbuf_error(sb))
+		return fail(w, strbuf_error(sb));
+	if (!prom_metric_name_valid(name) || (size_t)type >= ARRAY_SIZE(type_names))
+		return fail(w, -EINVAL);
+
+	start = sb->len;
+	key = (struct name_key){.name = name, .len = strlen(name)};
+	if (help) {
+		strbuf_puts(sb, "# HELP ");
+		name_off = sb->len;
+		strbuf_append(sb, key.name, key.len);
+		strbuf_putc(sb, ' ');
+		prom_escape_help(sb, help);
+		strbuf_puts(sb, "\n# TYPE ");
+	} else {
+		strbuf_puts(sb, "# TYPE ");
+		name_off = sb->len;
+	}
+	strbuf_append(sb, key.name, key.len);
+	strbuf_putc(sb, ' ');
+	strbuf_puts(sb, type_names[type]);
+	strbuf_putc(sb, '\n');
+	if (strbuf_error(sb))
+		return fail(w, strbuf_error(sb));
+
+	r = table_insert(&w->families, w, hash_bytes(key.name, key.len), name_off, family_eq, &key);
+	if (r < 0) {
+		truncate_to(sb, start);
+		return fail(w, r);
+	}
+	w->open = true;
+	w->fam_off = name_off;
+	w->fam_len = key.len;
+	table_reset(&w->series);
+	return 0;
+}
+
+/*
+ * Walks the label pairs of a sample line as rendered by prom_sample:
+ * name{a="x",b="y"} value. *p points at the '{' or ',' before a pair (or at
+ * '}' / ' ' when none is left); returns the pair's length with *ret_pair at
+ * its start, and moves *p past it. Escaping is deterministic, so equal
+ * rendered pairs are equal (name, value) pairs.
+ */
+static size_t next_pair(const char **p, const char **ret_pair)
+{
+	const char *s = *p, *q;
+
+	if (*s != ',' && *s != '{')
+		return 0;
+	s++;
+	q = strchr(s, '"') + 1;
+	while (*q != '"')
+		q += *q == '\\' ? 2 : 1;
+	q++;
+	*p = q;
+	*ret_pair = s;
+	return (size_t)(q - s);
+}
+
+static const char *labels_start(const struct prom_writer *w, size_t line_off)
+{
+	return w->sb->buf + line_off + w->fam_len;
+}
+
+static bool labels_contain(const char *p, const char *pair, size_t len)
+{
+	const char *q;
+	size_t n;
+
+	while ((n = next_pair(&p, &q)))
+		if (n == len && memcmp(q, pair, len) == 0)
+			return true;
+	return false;
+}
+
+struct series_key {
+	const char *labels;
+	size_t n_pairs;
+};
+
+static bool series_eq(const struct prom_writer *w, size_t off, const void *ctx)
+{
+	const struct series_key *k = ctx;
+	const char *p = labels_start(w, off), *pair;
+	size_t n_pairs = 0, n;
+
+	while ((n = next_pair(&p, &pair))) {
+		if (!labels_contain(k->labels, pair, n))
+			return false;
+		n_pairs++;
+	}
+	/* Pair names are unique within a line, so containment plus equal counts is equality. */
+	return n_pairs == k->n_pairs;
+}
+
+int prom_sample(struct prom_writer *w, const char *name, const struct prom_label *labels,
+		size_t n_labels, double value)
+{
+	struct strbuf *sb = w->sb;
+	struct series_key key;
+	uint64_t hash = 0;
+	size_t start;
+	int r;
+
+	if (strbuf_error(sb))
+		return fail(w, strbuf_error(sb));
+	if (!w->open || !name || strlen(name) != w->fam_len ||
+	    memcmp(sb->buf + w->fam_off, name, w->fam_len) != 0)
+		return fail(w, -EINVAL);
+	if (n_labels && !labels)
+		return fail(w, -EINVAL);
+	for (size_t i = 0; i < n_labels; i++) {
+		if (!prom_label_name_valid(labels[i].name))
+			return fail(w, -EINVAL);
+		for (size_t j = 0; j < i; j++)
+			if (streq(labels[i].name, labels[j].name))
+				return fail(w, -EINVAL);
+	}
+
+	start = sb->len;
+	strbuf_append(sb, name, w->fam_len);
+	for (size_t i = 0; i < n_labels; i++) {
+		size_t pair;
+
+		strbuf_putc(sb, i ? ',' : '{');
+		pair = sb->len;
+		strbuf_puts(sb, labels[i].name);
+		strbuf_puts(sb, "=\"");
+		prom_escape_label_value(sb, labels[i].value ? labels[i].value : "");
+		strbuf_putc(sb, '"');
+		/* Order-independent: a sum of the hashes of the rendered pairs. */
+		if (!strbuf_error(sb))
+			hash += hash_bytes(sb->buf + pair, sb->len - pair);
+	}
+	if (n_labels)
+		strbuf_putc(sb, '}');
+	strbuf_putc(sb, ' ');
+	prom_format_value(sb, value);
+	strbuf_putc(sb, '\n');
+	if (strbuf_error(sb))
+		return fail(w, strbuf_error(sb));
+
+	key = (struct series_key){.labels = labels_start(w, start), .n_pairs = n_labels};
+	r = table_insert(&w->series, w, hash, start, series_eq, &key);
+	if (r < 0) {
+		truncate_to(sb, start);
+		return fail(w, r);
+	}
+	return 0;
+}

@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: Apache-2.0
+/* HTTP server: pure helpers from tables, then a real server on loopback driven by libcurl. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <zlib.h>
+
+#include "export/http.h"
+#include "util/timeutil.h"
+#include "util/util.h"
+
+/* ---- pure helpers ---- */
+
+struct addr_case {
+	const char *in;
+	int r;
+	const char *host;
+	uint16_t port;
+};
+
+static const struct addr_case addr_cases[] = {
+    {":28282", 0, "", 28282},
+    {"127.0.0.1:9100", 0, "127.0.0.1", 9100},
+    {"0.0.0.0:0", 0, "0.0.0.0", 0},
+    {"localhost:65535", 0, "localhost", 65535},
+    {"[::1]:28282", 0, "::1", 28282},
+    {"[::]:80", 0, "::", 80},
+    {"[fe80::1%eth0]:1", 0, "fe80::1%eth0", 1},
+    {"host.example.com:8080", 0, "host.example.com", 8080},
+    {"", -EINVAL},
+    {"28282", -EINVAL},
+    {":", -EINVAL},
+    {"127.0.0.1:", -EINVAL},
+    {"127.0.0.1:65536", -EINVAL},
+    {"127.0.0.1:123456", -EINVAL},
+    {"127.0.0.1:-1", -EINVAL},
+    {"127.0.0.1:80x", -EINVAL},
+    {"127.0.0.1:http", -EINVAL},
+    {"::1:28282", -EINVAL},
+    {"[::1]", -EINVAL},
+    {"[::1]28282", -EINVAL},
+    {"[]:80", -EINVAL},
+    {"[::1:80", -EINVAL},
+    {"a]:80", -EINVAL},
+    {"a b:80", -EINVAL},
+    {NULL, -EINVAL},
+};
+
+static void test_parse_listen(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(addr_cases); i++) {
+		const struct addr_case *c = &addr_cases[i];
+		struct http_listen_addr a = {.host = "untouched", .port = 7};
+		int r = http_parse_listen_address(c->in, &a);
+
+		if (r != c->r)
+			fail_msg("case %zu (%s): r=%d want %d", i, c->in, r, c->r);
+		if (r == 0 && (!streq(a.host, c->host) || a.port != c->port))
+			fail_msg("case %zu (%s): got %s %u", i, c->in, a.host, a.port);
+		if (r < 0 && (!streq(a.host, "untouched") || a.port != 7))
+			fail_msg("case %zu (%s): output touched on failure", i, c->in);
+	}
+}
+
+struct ae_case {
+	const char *header;
+	bool gzip;
+};
+
+static const struct ae_case ae_cases[] = {
+    {NULL, false},
+    {"", false},
+    {"gzip", true},
+    {"GZIP", true},
+    {"x-gzip", true},
+    {"identity", false},
+    {"deflate, br", false},
+    {"gzip, deflate, br", true},
+    {"br;q=1.0, gzip;q=0.8, *;q=0.1", true},
+    {"gzip;q=0", false},
+    {"gzip;q=0.0", false},
+    {"gzip;q=0.000", false},
+    {"gzip ; q = 0", false},
+    {"gzip;Q=0", false},
+    {"gzip;q=0.001", true},
+    {"gzip;q=1", true},
+    {"gzip;q=1.000", true},
+    {"*", true},
+    {"*;q=0", false},
+    {"*;q=0.5", true},
+    {"gzip;q=0, *", false}, /* gzip named: "*" does not override it */
+    {"*, gzip;q=0", false},
+    {"identity;q=1, *;q=0", false},
+    {"deflate, *;q=0.2", true},
+    {"gzipx", false},
+    {"gzip;q=2", false}, /* invalid qvalue voids the element */
+    {"gzip;q=1.5", false},
+    {"gzip;q=abc", false},
+    {"gzip;q=0.1234", false},
+    {"gzip;level=9", true}, /* other parameters are ignored */
+    {"gzip;q", false},
+    {" , ,gzip", true},
+    {"deflate;q=0.5,\tgzip", true},
+    {"x-gzip;q=0, gzip;q=0.5", true}, /* the best of the two names */
+};
+
+static void test_accept_encoding(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(ae_cases); i++)
+		if (http_accepts_gzip(ae_cases[i].header) != ae_cases[i].gzip)
+			fail_msg("case %zu (%s): want %d", i, ae_cases[i].header, ae_cases[i].gzip);
+}
+
+struct route_case {
+	const char *method, *url;
+	enum http_route route;
+};
+
+static const struct route_case route_cases[] = {
+    {"GET", "/metrics", HTTP_ROUTE_METRICS},
+    {"HEAD", "/metrics", HTTP_ROUTE_METRICS},
+    {"GET", "/metrics?name[]=x", HTTP_ROUTE_METRICS},
+    {"GET", "/metrics#frag", HTTP_ROUTE_METRICS},
+    {"GET", "/healthz", HTTP_ROUTE_HEALTHZ},
+    {"HEAD", "/healthz?x", HTTP_ROUTE_HEALTHZ},
+    {"GET", "/", HTTP_ROUTE_INDEX},
+    {"GET", "/?a=b", HTTP_ROUTE_INDEX},
+    {"POST", "/metrics", HTTP_ROUTE_METHOD_NOT_ALLOWED},
+    {"PUT", "/", HTTP_ROUTE_METHOD_NOT_ALLOWED},
+    {"DELETE", "/healthz", HTTP_ROUTE_METHOD_NOT_ALLOWED},
+    {"get", "/metrics", HTTP_ROUTE_METHOD_NOT_ALLOWED},
+    {"GET", "/metrics/", HTTP_ROUTE_NOT_FOUND},
+    {"GET", "/metricsx", HTTP_ROUTE_NOT_FOUND},
+    {"GET", "/metric", HTTP_ROUTE_NOT_FOUND},
+    {"GET", "", HTTP_ROUTE_NOT_FOUND},
+    {"GET", "/favicon.ico", HTTP_ROUTE_NOT_FOUND},
+    {"POST", "/nope", HTTP_ROUTE_NOT_FOUND},
+    {NULL, "/", HTTP_ROUTE_NOT_FOUND},
+    {"GET", NULL, HTTP_ROUTE_NOT_FOUND},
+};
+
+static void test_route(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(route_cases); i++) {
+		const struct route_case *c = &route_cases[i];
+
+		if (http_route(c->method, c->url) != c->route)
+			fail_msg("case %zu (%s %s)", i, c->method, c->url);
+	}
+}
+
+/* ---- a real server ---- */
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+	char headers[4096];
+	size_t hlen;
+};
+
+static size_t body_cb(char *p, size_t size, size_t n, void *cls)
+{
+	struct resp *r = cls;
+	char *b = realloc(r->body, r->len + size * n + 1);
+
+	if (!b)
+		return 0;
+	memcpy(b + r->len, p, size * n);
+	r->body = b;
+	r->len += size * n;
+	r->body[r->len] = '\0';
+	return size * n;
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *cls)
+{
+	struct resp *r = cls;
+	size_t k = size * n;
+
+	if (k > sizeof(r->headers) - 1 - r->hlen)
+		k = sizeof(r->headers) - 1 - r->hlen;
+	memcpy(r->headers + r->hlen, p, k);
+	r->hlen += k;
+	r->headers[r->hlen] = '\0';
+	return size * n;
+}
+
+/* The value of a response header (case-insensitive name), copied into buf; NULL if absent. */
+static const char *header(const struct resp *r, const char *name, char *buf, size_t bufsz)
+{
+	size_t n = strlen(name);
+
+	for (const char *l = r->headers; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+		size_t k;
+
+		if (strncasecmp(l, name, n) != 0 || l[n] != ':')
+			continue;
+		l += n + 1;
+		while (*l == ' ')
+			l++;
+		k = strcspn(l, "\r\n");
+		if (k >= bufsz)
+			k = bufsz - 1;
+		memcpy(buf, l, k);
+		buf[k] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+/* method "HEAD" uses CURLOPT_NOBODY; accept_encoding is sent verbatim (curl does not decode). */
+static int fetch_host(const char *host, int port, const char *method, const char *path,
+		      const char *accept_encoding, struct resp *r)
+{
+	struct curl_slist *hdrs = NULL;
+	char url[256], ae[256];
+	CURL *c;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "http://%s:%d%s", host, port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (streq(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else if (streq(method, "POST"))
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x=1");
+	else if (!streq(method, "GET"))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (accept_encoding) {
+		snprintf(ae, sizeof(ae), "Accept-Encoding: %s", accept_encoding);
+		hdrs = curl_slist_append(hdrs, ae);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	}
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -EIO;
+}
+
+static int fetch(int port, const char *method, const char *path, const char *ae, struct resp *r)
+{
+	return fetch_host("127.0.0.1", port, method, path, ae, r);
+}
+
+static char *gunzip(const char *in, size_t len, size_t *ret_len)
+{
+	z_stream zs = {0};
+	size_t cap = len * 4 + 64, n = 0;
+	char *out = malloc(cap);
+	int r;
+
+	assert_non_null(out);
+	assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = (uInt)len;
+	do {
+		if (n == cap) {
+			cap *= 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		zs.next_out = (Bytef *)out + n;
+		zs.avail_out = (uInt)(cap - n);
+		r = inflate(&zs, Z_NO_FLUSH);
+		n = cap - zs.avail_out;
+	} while (r == Z_OK);
+	inflateEnd(&zs);
+	if (r != Z_STREAM_END) {
+		free(out);
+		return NULL;
+	}
+	*ret_len = n;
+	return out;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static struct http_server *start(const char *const *listen, size_t n, uint64_t stale_ns)
+{
+	struct http_options o = {.listen = listen, .n_listen = n, .stale_after_ns = stale_ns};
+	struct http_server *s = NULL;
+	char err[256];
+	int r = http_server_new(&s, &o, err, sizeof(err));
+
+	if (r < 0)
+		fail_msg("http_server_new: %d %s", r, err);
+	return s;
+}
+
+static char *dup_str(const char *s)
+{
+	char *p = strdup(s);
+
+	assert_non_null(p);
+	return p;
+}
+
+static const char doc[] = "# HELP kepler_x_total X.\n# TYPE kepler_x_total counter\n"
+			  "kepler_x_total{zone=\"package\"} 12.5\n";
+
+static void check_metrics_ok(int port, const char *ae, bool want_gzip, const char *want)
+{
+	struct resp r;
+	char v[256];
+
+	assert_int_equal(fetch(port, "GET", "/metrics", ae, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(header(&r, "Content-Type", v, sizeof(v)));
+	assert_string_equal(v, "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(header(&r, "Vary", v, sizeof(v)));
+	assert_string_equal(v, "Accept-Encoding");
+	if (want_gzip) {
+		size_t n;
+		char *plain;
+
+		assert_non_null(header(&r, "Content-Encoding", v, sizeof(v)));
+		assert_string_equal(v, "gzip");
+		plain = gunzip(r.body, r.len, &n);
+		assert_non_null(plain);
+		assert_int_equal(n, strlen(want));
+		assert_memory_equal(plain, want, n);
+		free(plain);
+	} else {
+		assert_null(header(&r, "Content-Encoding", v, sizeof(v)));
+		assert_int_equal(r.len, strlen(want));
+		assert_memory_equal(r.body, want, r.len);
+	}
+	resp_free(&r);
+}
+
+static void expect_status(int port, const char *method, const char *path, long status,
+			  const char *body)
+{
+	struct resp r;
+
+	assert_int_equal(fetch(port, method, path, NULL, &r), 0);
+	if (r.status != status)
+		fail_msg("%s %s: status %ld want %ld", method, path, r.status, status);
+	if (body)
+		assert_string_equal(r.body ? r.body : "", body);
+	resp_free(&r);
+}
+
+static void test_endpoints(void **state)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	struct http_server *s;
+	struct http_stats st;
+	struct resp r;
+	char v[256];
+	int port;
+
+	(void)state;
+	s = start(listen, 1, 300 * NSEC_PER_MSEC);
+	port = http_server_port(s, 0);
+	assert_true(port > 0);
+	assert_int_equal(http_server_port(s, 1), -EINVAL);
+
+	/* Nothing published yet. */
+	assert_int_equal(fetch(port, "GET", "/metrics", NULL, &r), 0);
+	assert_int_equal(r.status, 503);
+	assert_non_null(r.body);
+	resp_free(&r);
+	expect_status(port, "GET", "/healthz", 503, "stale\n");
+
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	check_metrics_ok(port, NULL, false, doc);
+	check_metrics_ok(port, "gzip", true, doc);
+	check_metrics_ok(port, "gzip, deflate, br", true, doc);
+	check_metrics_ok(port, "*", true, doc);
+	check_metrics_ok(port, "gzip;q=0", false, doc);
+	check_metrics_ok(port, "identity", false, doc);
+	expect_status(port, "GET", "/healthz", 200, "ok\n");
+
+	/* HEAD: the headers of GET, no body. */
+	assert_int_equal(fetch(port, "HEAD", "/metrics", "gzip;q=0", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.len, 0);
+	assert_non_null(header(&r, "Content-Length", v, sizeof(v)));
+	assert_int_equal(strtoul(v, NULL, 10), strlen(doc));
+	assert_non_null(header(&r, "Content-Type", v, sizeof(v)));
+	resp_free(&r);
+
+	/* Routing. */
+	assert_int_equal(fetch(port, "GET", "/", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "href=\"metrics\""));
+	assert_non_null(strstr(r.body, "href=\"healthz\""));
+	assert_non_null(header(&r, "Content-Type", v, sizeof(v)));
+	assert_non_null(strstr(v, "text/html"));
+	resp_free(&r);
+	expect_status(port, "GET", "/metrics?foo=bar", 200, doc);
+	expect_status(port, "GET", "/nope", 404, NULL);
+	expect_status(port, "GET", "/metrics/", 404, NULL);
+	for (size_t i = 0; i < 3; i++) {
+		const char *m[] = {"POST", "DELETE", "PUT"};
+
+		assert_int_equal(fetch(port, m[i], "/metrics", NULL, &r), 0);
+		assert_int_equal(r.status, 405);
+		assert_non_null(header(&r, "Allow", v, sizeof(v)));
+		assert_string_equal(v, "GET, HEAD");
+		resp_free(&r);
+	}
+
+	/* A new publish replaces the body. */
+	http_server_publish(s, dup_str("b 2\n"), 4, mono_ns());
+	check_metrics_ok(port, NULL, false, "b 2\n");
+	check_metrics_ok(port, "x-gzip", true, "b 2\n");
+
+	/* An empty body is a valid (if useless) exposition. */
+	http_server_publish(s, NULL, 0, mono_ns());
+	check_metrics_ok(port, NULL, false, "");
+	check_metrics_ok(port, "gzip", true, "");
+
+	/* /healthz goes stale once stale_after_ns passes without a publish. */
+	expect_status(port, "GET", "/healthz", 200, "ok\n");
+	usleep(450 * 1000);
+	expect_status(port, "GET", "/healthz", 503, "stale\n");
+	expect_status(port, "HEAD", "/healthz", 503, NULL);
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	expect_status(port, "GET", "/healthz", 200, "ok\n");
+	/* A publish stamped in the past is stale at once. */
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns() - 10 * NSEC_PER_SEC);
+	expect_status(port, "GET", "/healthz", 503, "stale\n");
+
+	http_server_stats(s, &st);
+	/* Every request above, counted by hand: 26 in all, 5 of them 4xx, 12 scrapes. */
+	assert_int_equal(st.requests, 26);
+	assert_int_equal(st.errors_4xx, 5);
+	assert_int_equal(st.metrics_scrapes, 12);
+	http_server_free(s);
+	http_server_free(NULL);
+}
+
+/* A scrape in flight keeps its snapshot while newer ones are published and freed. */
+#define BIG_LEN (16u << 20)
+
+static char *big_body(char c)
+{
+	char *b = malloc(BIG_LEN);
+
+	assert_non_null(b);
+	for (size_t i = 0; i < BIG_LEN; i++)
+		b[i] = (i % 64 == 63) ? '\n' : (char)(c + (char)(i % 7));
+	return b;
+}
+
+static void test_publish_during_scrape(void **state)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	const char req[] = "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct http_server *s;
+	size_t cap = BIG_LEN + 4096, n = 0;
+	char *buf, *want, *hdr_end;
+	int fd, rcvbuf = 16384;
+	ssize_t k;
+
+	(void)state;
+	s = start(listen, 1, 0);
+	http_server_publish(s, big_body('A'), BIG_LEN, mono_ns());
+	want = big_body('A');
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	sin.sin_port = htons((uint16_t)http_server_port(s, 0));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	buf = malloc(cap);
+	assert_non_null(buf);
+	/* Read a little, so the response has started but cannot be in kernel buffers yet. */
+	while (n < 65536) {
+		k = read(fd, buf + n, 65536 - n);
+		assert_true(k > 0);
+		n += (size_t)k;
+	}
+	for (char c = 'a'; c < 'a' + 3; c++)
+		http_server_publish(s, big_body(c), BIG_LEN, mono_ns());
+	while ((k = read(fd, buf + n, cap - n)) > 0)
+		n += (size_t)k;
+	assert_int_equal(k, 0);
+	close(fd);
+
+	hdr_end = memmem(buf, n, "\r\n\r\n", 4);
+	assert_non_null(hdr_end);
+	assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+	hdr_end += 4;
+	assert_int_equal(n - (size_t)(hdr_end - buf), BIG_LEN);
+	assert_memory_equal(hdr_end, want, BIG_LEN);
+	free(buf);
+	free(want);
+	http_server_free(s);
+}
+
+/* Concurrent scrapes, plain and gzip, while the collector keeps publishing. */
+#define N_THREADS 50
+#define SCRAPES_PER_THREAD 4
+
+static char *gen_body(unsigned gen, size_t *ret_len)
+{
+	struct {
+		char *p;
+		size_t n;
+	} m = {0};
+	FILE *f = open_memstream(&m.p, &m.n);
+
+	assert_non_null(f);
+	fprintf(f, "# gen %u\n", gen);
+	for (unsigned i = 0; i < 2000; i++)
+		fprintf(f, "kepler_x_total{pid=\"%u\"} %u\n", i, i * gen);
+	fclose(f);
+	*ret_len = m.n;
+	return m.p;
+}
+
+struct worker {
+	int port;
+	int ok;
+	pthread_t t;
+};
+
+static void *scrape_worker(void *cls)
+{
+	struct worker *w = cls;
+
+	for (int i = 0; i < SCRAPES_PER_THREAD; i++) {
+		struct resp r;
+		char *plain, *want, v[64];
+		size_t n, want_len;
+		unsigned gen;
+		bool gz = i % 2;
+
+		if (fetch(w->port, "GET", "/metrics", gz ? "gzip" : NULL, &r) < 0 ||
+		    r.status != 200)
+			goto fail;
+		if (gz != (header(&r, "Content-Encoding", v, sizeof(v)) != NULL))
+			goto fail;
+		plain = gz ? gunzip(r.body, r.len, &n) : r.body;
+		if (!gz)
+			n = r.len;
+		if (!plain || sscanf(plain, "# gen %u", &gen) != 1)
+			goto fail;
+		want = gen_body(gen, &want_len);
+		if (want_len != n || memcmp(want, plain, n) != 0)
+			goto fail;
+		free(want);
+		if (gz)
+			free(plain);
+		resp_free(&r);
+		continue;
+	fail:
+		resp_free(&r);
+		return NULL;
+	}
+	w->ok = 1;
+	return NULL;
+}
+
+static void test_concurrent_scrapes(void **state)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	struct worker w[N_THREADS];
+	struct http_server *s;
+	struct http_stats st;
+	size_t len;
+	char *b;
+
+	(void)state;
+	s = start(listen, 1, 0);
+	b = gen_body(1, &len);
+	http_server_publish(s, b, len, mono_ns());
+	for (int i = 0; i < N_THREADS; i++) {
+		w[i] = (struct worker){.port = http_server_port(s, 0)};
+		assert_int_equal(pthread_create(&w[i].t, NULL, scrape_worker, &w[i]), 0);
+	}
+	for (unsigned gen = 2; gen < 40; gen++) {
+		b = gen_body(gen, &len);
+		http_server_publish(s, b, len, mono_ns());
+		usleep(2000);
+	}
+	for (int i = 0; i < N_THREADS; i++) {
+		assert_int_equal(pthread_join(w[i].t, NULL), 0);
+		if (!w[i].ok)
+			fail_msg("worker %d failed", i);
+	}
+	http_server_stats(s, &st);
+	assert_int_equal(st.metrics_scrapes, N_THREADS * SCRAPES_PER_THREAD);
+	assert_int_equal(st.errors_4xx, 0);
+	http_server_free(s);
+}
+
+static void test_bind_errors(void **state)
+{
+	const char *first[] = {"127.0.0.1:0"};
+	struct http_options o = {.n_listen = 1};
+	struct http_server *s, *s2 = NULL;
+	char addr[64], want[160], err[256];
+	const char *listen[2];
+	int fds;
+
+	(void)state;
+	fds = count_fds();
+	s = start(first, 1, 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", http_server_port(s, 0));
+	listen[0] = addr;
+	o.listen = listen;
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), -EADDRINUSE);
+	assert_null(s2);
+	snprintf(want, sizeof(want), "web.listen-address %s: Address already in use", addr);
+	assert_string_equal(err, want);
+
+	/* The second address fails: the first is released again. */
+	listen[0] = "127.0.0.1:0";
+	listen[1] = addr;
+	o.n_listen = 2;
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), -EADDRINUSE);
+	assert_null(s2);
+	assert_string_equal(err, want);
+
+	/* The same port on another address of the family is in use too, via ":port". */
+	snprintf(addr, sizeof(addr), ":%d", http_server_port(s, 0));
+	listen[0] = addr;
+	o.n_listen = 1;
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), -EADDRINUSE);
+	assert_non_null(strstr(err, addr));
+
+	listen[0] = "not an address";
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "web.listen-address not an address: invalid address"));
+	/* A name resolves (from /etc/hosts, no DNS needed here). */
+	listen[0] = "localhost:0";
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), 0);
+	assert_true(http_server_port(s2, 0) > 0);
+	http_server_free(s2);
+	s2 = NULL;
+	o.n_listen = 0;
+	assert_int_equal(http_server_new(&s2, &o, err, sizeof(err)), -EINVAL);
+	assert_null(s2);
+
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	http_server_free(s);
+	/* Every socket and daemon pipe is closed again. */
+	assert_int_equal(count_fds(), fds);
+}
+
+static bool ipv6_loopback(void)
+{
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void test_all_addresses(void **state)
+{
+	const char *listen[] = {":0", "127.0.0.1:0", "[::1]:0", "[::]:0"};
+	bool v6 = ipv6_loopback();
+	struct http_server *s;
+	struct resp r;
+
+	(void)state;
+	s = start(listen, v6 ? 4 : 2, 0);
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	for (size_t i = 0; i < (v6 ? 4u : 2u); i++) {
+		int port = http_server_port(s, i);
+
+		assert_true(port > 0);
+		if (i != 2) {
+			assert_int_equal(fetch_host("127.0.0.1", port, "GET", "/metrics", NULL, &r),
+					 0);
+			assert_int_equal(r.status, 200);
+			assert_string_equal(r.body, doc);
+			resp_free(&r);
+		}
+		if (v6 && i != 1) {
+			/* ":port" and "[::]:port" are dual-stack: both families reach them. */
+			assert_int_equal(fetch_host("[::1]", port, "GET", "/metrics", NULL, &r), 0);
+			assert_int_equal(r.status, 200);
+			assert_string_equal(r.body, doc);
+			resp_free(&r);
+		}
+	}
+	http_server_free(s);
+	if (!v6)
+		print_message("no IPv6 loopback here: IPv6 checks skipped\n");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	curl_global_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_listen),
+	    cmocka_unit_test(test_accept_encoding),
+	    cmocka_unit_test(test_route),
+	    cmocka_unit_test(test_endpoints),
+	    cmocka_unit_test(test_publish_during_scrape),
+	    cmocka_unit_test(test_concurrent_scrapes),
+	    cmocka_unit_test(test_bind_errors),
+	    cmocka_unit_test(test_all_addresses),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
