@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "log.h"
 #include "zone.h"
@@ -53,7 +54,7 @@ struct kepler_config {
 	char *host_sysfs;  /* default "/sys" */
 	char *host_procfs; /* default "/proc" */
 
-	uint64_t interval_ns;    /* monitor.interval, default 5 s */
+	uint64_t interval_ns;	 /* monitor.interval, default 5 s */
 	uint32_t max_terminated; /* monitor.maxTerminated, default 500 */
 
 	enum power_source sources[CONFIG_MAX_SOURCES]; /* power.sources, default [auto] */
@@ -68,13 +69,13 @@ struct kepler_config {
 
 	enum activity_source activity_source; /* activity.source, default auto */
 
-	bool stdout_enabled;      /* exporter.stdout.enabled */
-	bool prometheus_enabled;  /* exporter.prometheus.enabled */
-	uint32_t metrics_levels;  /* exporter.prometheus.metricsLevel as METRICS_* mask */
-	uint32_t max_processes;   /* exporter.prometheus.maxProcesses, default 200 */
+	bool stdout_enabled;	 /* exporter.stdout.enabled */
+	bool prometheus_enabled; /* exporter.prometheus.enabled */
+	uint32_t metrics_levels; /* exporter.prometheus.metricsLevel as METRICS_* mask */
+	uint32_t max_processes;	 /* exporter.prometheus.maxProcesses, default 200 */
 
-	char *web_config_file;                       /* web.configFile; NULL: none */
-	char *listen_addresses[CONFIG_MAX_LISTEN];   /* web.listenAddresses, default [":28282"] */
+	char *web_config_file;			   /* web.configFile; NULL: none */
+	char *listen_addresses[CONFIG_MAX_LISTEN]; /* web.listenAddresses, default [":28282"] */
 	size_t n_listen;
 
 	bool kube_enabled; /* kube.* */
@@ -85,24 +86,71 @@ struct kepler_config {
 	bool kube_insecure_skip_verify;
 };
 
-/* Fill *cfg with the defaults. Returns 0 or -ENOMEM. */
+/* Fill *cfg with the defaults. Returns 0 or -ENOMEM (then *cfg is zeroed). */
 int config_defaults(struct kepler_config *cfg);
+/* Free what *cfg owns and zero it; a zeroed struct (or NULL) is fine. */
 void config_free(struct kepler_config *cfg);
 
 /*
- * Parse argv over the defaults: reads --config.file (if given) first, then applies
- * every other flag on top. On error returns -errno and writes one line naming the
- * flag, key or path into err (no trailing newline). Returns 1 when --help or
- * --version was handled (text written to stdout) and the program should exit 0.
+ * Build *cfg from argv (argv[0] is the program name): defaults, then the file
+ * named by --config.file (wherever it stands on the line), then every other flag
+ * on top of it. Holds no global state, so main.c can call it again on SIGHUP
+ * with the same argv into a fresh struct and swap on success.
+ *
+ * Returns:
+ *   0        *cfg is valid and owned by the caller (config_free it).
+ *   1        --help: usage was written to stdout; exit 0.
+ *   2        --version: nothing printed; main.c prints the version and exits 0.
+ *   -errno   bad flag, value, key or unreadable file: err holds one line naming
+ *            the flag, key or path (no trailing newline); exit status 2.
+ * On any non-zero return *cfg has been freed and zeroed (config_free is a no-op).
+ * *cfg need not be initialised on entry (its old contents are not freed).
  */
 int config_load(struct kepler_config *cfg, int argc, char **argv, char *err, size_t errsz);
 
-/* Parse YAML text over *cfg (used by config_load and by tests). */
+/* Usage: every flag with its default, one line each. */
+void config_print_usage(FILE *f);
+
+/*
+ * Parse YAML text over *cfg (used by config_load and by tests). Errors are one
+ * line, "[file:]line:col: key: message", file being cfg->config_file when set.
+ * On failure *cfg is still valid for config_free but may be partly updated.
+ */
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
 		      size_t errsz);
 
-/* "5s", "500ms", "1m", "1h30m", "250us", "100ns" -> nanoseconds; -EINVAL / -ERANGE. */
+/*
+ * Go-style duration: one or more <number><unit>, number decimal with an
+ * optional fraction, unit ns, us (µs, μs), ms, s, m, h; "0" alone is 0.
+ * "5s", "500ms", "1h30m", "1.5s" -> nanoseconds. -EINVAL on bad syntax,
+ * -ERANGE above INT64_MAX ns (Go's limit).
+ */
 int parse_duration(const char *s, uint64_t *ret_ns);
+/* Shortest form parse_duration reads back: "5s", "1h30m", "250ms", "0s". */
+int format_duration(uint64_t ns, char *buf, size_t size);
+
+/*
+ * "host:port", ":port" or "[v6addr]:port" (port 1..65535). ret_host gets the
+ * host without brackets ("" for ":port"). -EINVAL, or -ENAMETOOLONG when the
+ * host does not fit hostsz. Outputs untouched on failure.
+ */
+int config_parse_listen_address(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port);
+
+/* The value of a YAML key path ("monitor.interval") in YAML syntax; -ENOENT unknown key. */
+int config_format_value(const struct kepler_config *cfg, const char *key, char *buf, size_t size);
+/* True for keys main.c applies on SIGHUP; a change to any other key needs a restart. */
+bool config_key_reloadable(const char *key);
+/*
+ * Key paths (static strings) whose values differ between a and b, up to n of them
+ * into ret_keys; returns how many differ (may exceed n). config_file is not a key.
+ */
+size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
+		   const char **ret_keys, size_t n);
 
 const char *power_source_to_string(enum power_source s);
 const char *activity_source_to_string(enum activity_source s);
+/* One level bit to its name ("node", ...). */
+const char *metrics_level_to_string(enum metrics_level l);
+int power_source_from_string(const char *s, enum power_source *ret);
+int activity_source_from_string(const char *s, enum activity_source *ret);
+int metrics_level_from_string(const char *s, enum metrics_level *ret);

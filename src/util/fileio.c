@@ -37,8 +37,22 @@ int read_file_at(const char *root, const char *rel, char *buf, size_t size)
 	if (fd < 0)
 		return -errno;
 	for (;;) {
-		ssize_t k = read(fd, buf + len, size - 1 - len);
+		ssize_t k;
 
+		if (len == size - 1) {
+			/* Full: one more byte means the file does not fit. */
+			char extra;
+
+			do
+				k = read(fd, &extra, 1);
+			while (k < 0 && errno == EINTR);
+			if (k < 0)
+				return -errno;
+			if (k > 0)
+				return -EFBIG;
+			break;
+		}
+		k = read(fd, buf + len, size - 1 - len);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -47,14 +61,6 @@ int read_file_at(const char *root, const char *rel, char *buf, size_t size)
 		if (k == 0)
 			break;
 		len += (size_t)k;
-		if (len == size - 1) {
-			char extra;
-
-			k = read(fd, &extra, 1);
-			if (k > 0)
-				return -EFBIG;
-			break;
-		}
 	}
 	buf[len] = '\0';
 	return (int)len;
@@ -105,5 +111,7 @@ int read_u64_at(const char *root, const char *rel, uint64_t *ret)
 
 	if (r < 0)
 		return r;
+	if (strlen(buf) != (size_t)r)
+		return -EINVAL; /* a NUL byte inside: not one number */
 	return parse_u64(buf, ret);
 }
