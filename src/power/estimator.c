@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The estimator: a linear model of package power for nodes with no meter
+ * (virtual machines). P = idle + (max - idle) * util with idle and max scaled
+ * by the logical CPUs online, integrated over time. It is an estimate and the
+ * exported cpu_power_source says so.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "power/internal.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+#include "util/util.h"
+
+unsigned estimator_parse_ncpus(const char *stat)
+{
+	unsigned n = 0;
+
+	for (const char *line = stat; line && *line;) {
+		if (startswith(line, "cpu") && isdigit((unsigned char)line[3]))
+			n++;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return n;
+}
+
+int estimator_parse_times(const char *stat, uint64_t *ret_busy, uint64_t *ret_idle)
+{
+	/* user nice system idle iowait irq softirq steal (guest time is inside user) */
+	static const bool busy_field[8] = {1, 1, 1, 0, 0, 1, 1, 1};
+	uint64_t busy = 0, idle = 0;
+	const char *s = NULL;
+	int n = 0;
+
+	for (const char *line = stat; line && *line;) {
+		if (startswith(line, "cpu ")) {
+			s = line + 4;
+			break;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	if (!s)
+		return -EINVAL;
+	for (; n < 8; n++) {
+		unsigned long long v;
+		char *end;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\n' || *s == '\0')
+			break;
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno)
+			return -EINVAL;
+		s = end;
+		if (*s && !isspace((unsigned char)*s))
+			return -EINVAL;
+		/* Sums of ticks cannot overflow in practice; saturate rather than wrap. */
+		if (busy_field[n])
+			busy = busy + v < busy ? UINT64_MAX : busy + v;
+		else
+			idle = idle + v < idle ? UINT64_MAX : idle + v;
+	}
+	if (n < 4) /* user nice system idle: present on every kernel */
+		return -EINVAL;
+	*ret_busy = busy;
+	*ret_idle = idle;
+	return 0;
+}
+
+double estimator_power_w(unsigned ncpus, double idle_w_per_cpu, double max_w_per_cpu, double util)
+{
+	double idle = ncpus * idle_w_per_cpu, max = ncpus * max_w_per_cpu;
+
+	if (!(util >= 0)) /* also NaN */
+		util = 0;
+	if (util > 1)
+		util = 1;
+	if (idle < 0)
+		idle = 0;
+	if (max < idle)
+		max = idle;
+	return idle + (max - idle) * util;
+}
+
+struct estimator_meter {
+	struct power_meter base;
+	char *procfs;
+	double idle_w, max_w;
+	unsigned ncpus;
+	uint64_t busy, idle; /* ticks at the last good read */
+	double util;	     /* the last utilisation computed from ticks */
+	bool have_ns;
+	uint64_t last_ns;
+	long double uj;
+};
+
+/* The cpu lines at the top of <procfs>/stat (the rest, e.g. intr, can be huge). */
+static int read_stat_cpu_lines(const char *procfs, char **ret)
+{
+	struct strbuf sb = STRBUF_INIT;
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	char path[PATH_MAX];
+	size_t cap = 0;
+	ssize_t k;
+	int r;
+
+	r = path_join(path, sizeof(path), procfs, "stat");
+	if (r < 0)
+		return r;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((k = getline(&line, &cap, f)) > 0) {
+		if (!startswith(line, "cpu"))
+			break;
+		strbuf_append(&sb, line, (size_t)k);
+	}
+	if (ferror(f)) {
+		strbuf_release(&sb);
+		return -EIO;
+	}
+	if (strbuf_error(&sb)) {
+		strbuf_release(&sb);
+		return -ENOMEM;
+	}
+	if (sb.len == 0) {
+		strbuf_release(&sb);
+		return -EINVAL;
+	}
+	*ret = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
+static int sample(struct estimator_meter *m, unsigned *ret_ncpus, uint64_t *ret_busy,
+		  uint64_t *ret_idle)
+{
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	r = read_stat_cpu_lines(m->procfs, &text);
+	if (r < 0)
+		return r;
+	*ret_ncpus = estimator_parse_ncpus(text);
+	if (*ret_ncpus == 0)
+		return -EINVAL;
+	return estimator_parse_times(text, ret_busy, ret_idle);
+}
+
+static void estimator_close(struct power_meter *pm)
+{
+	struct estimator_meter *m = power_meter_container(pm, struct estimator_meter);
+
+	if (!m)
+		return;
+	free(m->procfs);
+	free(m);
+}
+
+static int estimator_open(struct power_meter **ret, const struct kepler_config *cfg)
+{
+	struct estimator_meter *m;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->base.ops = &estimator_meter_ops;
+	m->base.zones = ZONE_BIT(ZONE_PACKAGE);
+	m->idle_w = cfg->estimator_idle_watts_per_cpu;
+	m->max_w = cfg->estimator_max_watts_per_cpu;
+	m->procfs = strdup(cfg->host_procfs);
+	if (!m->procfs) {
+		estimator_close(&m->base);
+		return -ENOMEM;
+	}
+	r = sample(m, &m->ncpus, &m->busy, &m->idle);
+	if (r < 0) {
+		estimator_close(&m->base);
+		return r;
+	}
+	*ret = &m->base;
+	return 0;
+}
+
+static int estimator_read(struct power_meter *pm, const struct meter_input *in,
+			  struct energy_reading *out)
+{
+	struct estimator_meter *m = power_meter_container(pm, struct estimator_meter);
+	uint64_t busy, idle;
+	unsigned ncpus;
+	double util;
+	int r;
+
+	*out = (struct energy_reading){.zones = m->base.zones};
+	r = sample(m, &ncpus, &busy, &idle);
+	if (r < 0) {
+		/* Invalid this time; the next good read covers the time since the last. */
+		out->zone_uj[ZONE_PACKAGE] = (uint64_t)m->uj;
+		return r;
+	}
+	if (busy >= m->busy && idle >= m->idle && busy - m->busy + (idle - m->idle) > 0)
+		m->util = (double)(busy - m->busy) / (double)(busy - m->busy + (idle - m->idle));
+	m->busy = busy;
+	m->idle = idle;
+	m->ncpus = ncpus;
+	util = in->cpu_util >= 0 ? in->cpu_util : m->util;
+	if (m->have_ns && in->now_ns > m->last_ns) {
+		double w = estimator_power_w(ncpus, m->idle_w, m->max_w, util);
+
+		m->uj += (long double)w * (long double)(in->now_ns - m->last_ns) / 1000.0L;
+	}
+	if (!m->have_ns || in->now_ns > m->last_ns) {
+		m->last_ns = in->now_ns;
+		m->have_ns = true;
+	}
+	out->zone_uj[ZONE_PACKAGE] = (uint64_t)m->uj;
+	out->valid = m->base.zones;
+	return 0;
+}
+
+const struct power_meter_ops estimator_meter_ops = {
+    .name = "estimator",
+    .open = estimator_open,
+    .read = estimator_read,
+    .close = estimator_close,
+};

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Meter selection (power.sources) and samples that never decrease. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "power/internal.h"
+#include "power/power.h"
+#include "power_fixture.h"
+
+#define SEC 1000000000ULL
+#define P(z) ZONE_BIT(ZONE_##z)
+
+static void set_sources(struct kepler_config *cfg, const enum power_source *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cfg->sources[i] = s[i];
+	cfg->n_sources = n;
+}
+
+static void test_selection(void **state)
+{
+	static const struct {
+		const char *tree;
+		enum power_source sources[4];
+		size_t n;
+		int r;
+		uint32_t zones;
+		const char *cpu, *platform;
+		const char *err; /* %s: the sysfs root */
+	} t[] = {
+	    {"rapl-1socket",
+	     {POWER_SOURCE_AUTO},
+	     1,
+	     0,
+	     P(PACKAGE) | P(CORE) | P(UNCORE) | P(PSYS),
+	     "rapl",
+	     "none"},
+	    {"rapl-2socket",
+	     {POWER_SOURCE_AUTO},
+	     1,
+	     0,
+	     P(PACKAGE) | P(CORE) | P(DRAM) | P(PSYS),
+	     "rapl",
+	     "none"},
+	    {"amd-energy", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE) | P(CORE), "hwmon", "none"},
+	    {"empty", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE), "estimator", "none"},
+	    {"hwmon-power-meter", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE), "estimator", "acpi"},
+	    {"hwmon-power-meter", {POWER_SOURCE_ACPI}, 1, 0, 0, "none", "acpi"},
+	    {"rapl-1socket", {POWER_SOURCE_ESTIMATOR}, 1, 0, P(PACKAGE), "estimator", "none"},
+	    {"rapl-amd",
+	     {POWER_SOURCE_RAPL, POWER_SOURCE_ESTIMATOR},
+	     2,
+	     0,
+	     P(PACKAGE) | P(CORE),
+	     "rapl",
+	     "none"},
+	    {"rapl-amd",
+	     {POWER_SOURCE_HWMON, POWER_SOURCE_RAPL},
+	     2,
+	     -ENODEV,
+	     0,
+	     NULL,
+	     NULL,
+	     "power.sources: hwmon: no CPU energy or power channels under %s/class/hwmon"},
+	    {"empty",
+	     {POWER_SOURCE_RAPL},
+	     1,
+	     -ENODEV,
+	     0,
+	     NULL,
+	     NULL,
+	     "power.sources: rapl: no powercap zones under %s/class/powercap"},
+	    {"empty",
+	     {POWER_SOURCE_PERF},
+	     1,
+	     -ENODEV,
+	     0,
+	     NULL,
+	     NULL,
+	     "power.sources: perf: no power PMU with energy events under "
+	     "%s/bus/event_source/devices/power"},
+	    {"rapl-1socket",
+	     {POWER_SOURCE_ACPI},
+	     1,
+	     -ENODEV,
+	     0,
+	     NULL,
+	     NULL,
+	     "power.sources: acpi: no power_meter device under %s/class/hwmon"},
+	    {"hwmon-power-meter",
+	     {POWER_SOURCE_AUTO, POWER_SOURCE_RAPL},
+	     2,
+	     -ENODEV,
+	     0,
+	     NULL,
+	     NULL,
+	     "power.sources: rapl: no powercap zones under %s/class/powercap"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct kepler_config cfg;
+		struct power *p = (struct power *)0x1;
+		char path[PATH_MAX], err[512] = "untouched", want[1024];
+		int r;
+
+		snprintf(path, sizeof(path), "%s/sysfs/%s", FIXTURES, t[i].tree);
+		fixture_config(&cfg, path);
+		set_sources(&cfg, t[i].sources, t[i].n);
+		r = power_new(&p, &cfg, err, sizeof(err));
+		if (r != t[i].r)
+			fail_msg("case %zu (%s): r = %d, want %d (%s)", i, t[i].tree, r, t[i].r,
+				 err);
+		if (r < 0) {
+			assert_ptr_equal(p, (struct power *)0x1);
+			snprintf(want, sizeof(want), t[i].err, path);
+			assert_string_equal(err, want);
+		} else {
+			struct meter_input in = {.now_ns = SEC, .cpu_util = 0.5};
+			struct power_sample s;
+
+			assert_string_equal(power_cpu_source(p), t[i].cpu);
+			assert_string_equal(power_platform_source(p), t[i].platform);
+			assert_int_equal(power_read(p, &in, &s), 0);
+			assert_int_equal(s.zones, t[i].zones);
+			assert_int_equal(s.valid, t[i].zones);
+			assert_int_equal(s.has_platform, streq(t[i].platform, "acpi"));
+			for (int z = 0; z < ZONE_MAX; z++) {
+				if (t[i].zones & ZONE_BIT(z))
+					assert_string_equal(s.zone_source[z], t[i].cpu);
+				else
+					assert_null(s.zone_source[z]);
+			}
+			power_free(p);
+		}
+		config_free(&cfg);
+	}
+}
+
+/* Per zone the best meter: rapl's package and core, hwmon's uncore (zenpower SoC). */
+static void test_zone_priority(void **state)
+{
+	char *dir = fixture_copy("rapl-amd"), err[256];
+	struct kepler_config cfg;
+	struct power *p = NULL;
+	struct power_sample s;
+	struct meter_input in = {.now_ns = SEC, .cpu_util = -1};
+	const enum power_source both[] = {POWER_SOURCE_HWMON, POWER_SOURCE_RAPL};
+
+	(void)state;
+	assert_non_null(dir);
+	fixture_mkdir(dir, "class/hwmon/hwmon0");
+	fixture_write(dir, "class/hwmon/hwmon0/name", "zenpower\n");
+	fixture_write(dir, "class/hwmon/hwmon0/power1_label", "SVI2_P_Core\n");
+	fixture_write_u64(dir, "class/hwmon/hwmon0/power1_input", 30000000);
+	fixture_write(dir, "class/hwmon/hwmon0/power2_label", "SVI2_P_SoC\n");
+	fixture_write_u64(dir, "class/hwmon/hwmon0/power2_input", 8000000);
+	fixture_config(&cfg, dir);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			set_sources(&cfg, both, 2);
+		assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+		assert_int_equal(power_read(p, &in, &s), 0);
+		assert_int_equal(s.zones, P(PACKAGE) | P(CORE) | P(UNCORE));
+		assert_string_equal(s.zone_source[ZONE_PACKAGE], "rapl");
+		assert_string_equal(s.zone_source[ZONE_CORE], "rapl");
+		assert_string_equal(s.zone_source[ZONE_UNCORE], "hwmon");
+		assert_string_equal(power_cpu_source(p), "rapl");
+		fixture_write_u64(dir, "class/powercap/intel-rapl:0:0/energy_uj",
+				  12098422366ULL + 777);
+		in.now_ns += 2 * SEC;
+		assert_int_equal(power_read(p, &in, &s), 0);
+		assert_int_equal(s.zone_uj[ZONE_CORE], 777);	    /* rapl, not 60 J of hwmon */
+		assert_int_equal(s.zone_uj[ZONE_UNCORE], 16000000); /* 8 W x 2 s */
+		power_free(p);
+		fixture_write_u64(dir, "class/powercap/intel-rapl:0:0/energy_uj", 12098422366ULL);
+	}
+	config_free(&cfg);
+	fixture_remove(dir);
+
+	/* hwmon alone: it serves what it has, and is the cpu source. */
+	dir = fixture_copy(NULL);
+	fixture_mkdir(dir, "class/hwmon/hwmon3");
+	fixture_write(dir, "class/hwmon/hwmon3/name", "zenpower\n");
+	fixture_write(dir, "class/hwmon/hwmon3/power1_label", "SVI2_P_Core\n");
+	fixture_write_u64(dir, "class/hwmon/hwmon3/power1_input", 30000000);
+	fixture_write(dir, "class/hwmon/hwmon3/power2_label", "SVI2_P_SoC\n");
+	fixture_write_u64(dir, "class/hwmon/hwmon3/power2_input", 8000000);
+	fixture_config(&cfg, dir);
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(power_cpu_source(p), "hwmon"); /* no package: most zones */
+	power_free(p);
+	config_free(&cfg);
+	fixture_remove(dir);
+}
+
+/* A zone whose meter fails keeps its last value, marked invalid; then catches up. */
+static void test_hold_and_catch_up(void **state)
+{
+	char *dir = fixture_copy("rapl-1socket"), err[256];
+	const char *PKG = "class/powercap/intel-rapl:0/energy_uj";
+	struct kepler_config cfg;
+	struct power *p = NULL;
+	struct power_sample s;
+	struct meter_input in = {.now_ns = SEC, .cpu_util = -1};
+	const enum power_source rapl[] = {POWER_SOURCE_RAPL};
+
+	(void)state;
+	assert_non_null(dir);
+	fixture_config(&cfg, dir);
+	set_sources(&cfg, rapl, 1);
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+	fixture_write_u64(dir, PKG, 48735210339ULL + 5000);
+	assert_int_equal(power_read(p, &in, &s), 0);
+	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
+	assert_int_equal(s.valid, s.zones);
+
+	fixture_break(dir, PKG);
+	assert_int_equal(power_read(p, &in, &s), 0);
+	assert_false(s.valid & P(PACKAGE));
+	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
+	assert_string_equal(s.zone_source[ZONE_PACKAGE], "rapl");
+
+	fixture_write_u64(dir, PKG, 48735210339ULL + 9000);
+	assert_int_equal(power_read(p, &in, &s), 0);
+	assert_true(s.valid & P(PACKAGE));
+	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);
+
+	/* Every zone unreadable: power_read says so and still holds the values. */
+	{
+		static const char *const all[] = {"class/powercap/intel-rapl:0/energy_uj",
+						  "class/powercap/intel-rapl:0:0/energy_uj",
+						  "class/powercap/intel-rapl:0:1/energy_uj",
+						  "class/powercap/intel-rapl:1/energy_uj"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+			fixture_break(dir, all[i]);
+	}
+	assert_true(power_read(p, &in, &s) < 0);
+	assert_int_equal(s.valid, 0);
+	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);
+	power_free(p);
+	power_free(NULL);
+	config_free(&cfg);
+	fixture_remove(dir);
+}
+
+/* [auto] on the power meter tree: estimator for the CPU, acpi for the platform. */
+static void test_platform(void **state)
+{
+	char *dir = fixture_copy("hwmon-power-meter"), err[256];
+	struct kepler_config cfg;
+	struct power *p = NULL;
+	struct power_sample s;
+	struct meter_input in = {.now_ns = 100 * SEC, .cpu_util = 1};
+
+	(void)state;
+	assert_non_null(dir);
+	fixture_config(&cfg, dir);
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(power_read(p, &in, &s), 0);
+	assert_true(s.has_platform);
+	assert_true(s.platform_valid);
+	assert_string_equal(s.platform_source, "acpi");
+	in.now_ns += 4 * SEC;
+	assert_int_equal(power_read(p, &in, &s), 0);
+	assert_int_equal(s.platform_uj, 980000000); /* 245 W x 4 s */
+	assert_true(s.zone_uj[ZONE_PACKAGE] > 0);   /* the estimator at full load */
+	assert_string_equal(s.zone_source[ZONE_PACKAGE], "estimator");
+	fixture_write(dir, "class/hwmon/hwmon0/power1_average", "");
+	in.now_ns += 4 * SEC;
+	assert_int_equal(power_read(p, &in, &s), 0); /* the estimator still reads */
+	assert_false(s.platform_valid);
+	assert_int_equal(s.platform_uj, 980000000);
+	power_free(p);
+	config_free(&cfg);
+	fixture_remove(dir);
+}
+
+/* Under auto the estimator is the last resort: fatal only when nothing else measures. */
+static void test_estimator_unavailable(void **state)
+{
+	struct kepler_config cfg;
+	struct power *p = NULL;
+	char path[PATH_MAX], err[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/sysfs/empty", FIXTURES);
+	fixture_config(&cfg, path);
+	free(cfg.host_procfs);
+	cfg.host_procfs = strdup("/nonexistent");
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), -ENOENT);
+	assert_null(p);
+	assert_string_equal(err, "power.sources: estimator: cannot read /nonexistent/stat: "
+				 "No such file or directory");
+	config_free(&cfg);
+
+	snprintf(path, sizeof(path), "%s/sysfs/hwmon-power-meter", FIXTURES);
+	fixture_config(&cfg, path);
+	free(cfg.host_procfs);
+	cfg.host_procfs = strdup("/nonexistent");
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(power_cpu_source(p), "none");
+	assert_string_equal(power_platform_source(p), "acpi");
+	power_free(p);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_selection),
+	    cmocka_unit_test(test_zone_priority),
+	    cmocka_unit_test(test_hold_and_catch_up),
+	    cmocka_unit_test(test_platform),
+	    cmocka_unit_test(test_estimator_unavailable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
