@@ -1,12 +1,353 @@
 // SPDX-License-Identifier: Apache-2.0
-/* kepler: the node agent. Flags, config, signals, wiring and the interval loop. */
+/*
+ * kepler: the node agent. Flags, config, signals, wiring and the interval
+ * loop; the only place that decides what to do on an error.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
 
+#include "activity/activity.h"
+#include "attribution/node.h"
 #include "config.h"
+#include "export/http.h"
+#include "export/render.h"
+#include "log.h"
+#include "power/power.h"
+#include "util/fileio.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "util/util.h"
 #include "version.h"
+#include "workload/process.h"
 
-int main(void)
+#define EXIT_CONFIG 2
+
+struct agent {
+	struct kepler_config cfg;
+	int argc;
+	char **argv;
+	struct activity *activity;
+	struct power *power;
+	struct node_acct *node;
+	struct proc_table *procs;
+	struct http_server *http;
+	struct exporter_stats stats;
+	struct power_sample sample;
+	char cpu_model[128];
+	double cpu_util;
+	uint64_t last_ns;
+	uint64_t dt_ns;
+};
+
+static void read_cpu_model(const char *procfs, char *buf, size_t size)
 {
-	printf("kepler %s (%s)\n", KEPLER_VERSION, KEPLER_REVISION);
+	static char info[65536];
+	const char *p, *v;
+	size_t n;
+
+	snprintf(buf, size, "unknown");
+	if (read_file_at(procfs, "cpuinfo", info, sizeof(info)) < 0 && errno != EFBIG)
+		return;
+	p = strstr(info, "model name");
+	if (!p || !(v = strchr(p, ':')))
+		return;
+	v++;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strcspn(v, "\n");
+	snprintf(buf, size, "%.*s", (int)n, v);
+}
+
+/* Render every family and hand the body to the HTTP server. */
+static void publish(struct agent *a)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct http_stats hs = {0};
+	struct render_input in = {
+		.cfg = &a->cfg,
+		.node = a->node,
+		.cpu_util = a->cpu_util,
+		.dt_ns = a->dt_ns,
+		.procs = a->procs,
+		.cpu_model = a->cpu_model,
+		.cpu_power_source = power_cpu_source(a->power),
+		.platform_power_source = power_platform_source(a->power),
+		.activity_source = a->activity ? activity_source_name(a->activity) : "none",
+		.stats = &a->stats,
+	};
+	char *body;
+	size_t len;
+	int r;
+
+	if (!a->http)
+		return;
+	http_server_stats(a->http, &hs);
+	a->stats.scrapes = hs.metrics_scrapes;
+	a->stats.http_requests = hs.requests;
+	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
+	r = render_metrics(&sb, &in);
+	if (r < 0) {
+		a->stats.errors[STAGE_RENDER]++;
+		log_error("render: %s, keeping the previous body", strerror(-r));
+		strbuf_release(&sb);
+		return;
+	}
+	body = strbuf_detach(&sb, &len);
+	if (!body) {
+		a->stats.errors[STAGE_RENDER]++;
+		return;
+	}
+	http_server_publish(a->http, body, len, mono_ns());
+}
+
+static uint64_t scrapes_so_far(struct agent *a)
+{
+	struct http_stats hs = {0};
+
+	if (a->http)
+		http_server_stats(a->http, &hs);
+	return hs.metrics_scrapes;
+}
+
+/* One interval of the pipeline (DESIGN section 2). */
+static void run_interval(struct agent *a)
+{
+	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	struct activity_delta d = {0};
+	struct meter_input in;
+	uint64_t active[ZONE_MAX];
+	int r;
+
+	a->cpu_util = -1;
+	r = activity_read(a->activity, &d);
+	if (r < 0) {
+		a->stats.errors[STAGE_ACTIVITY]++;
+		log_warn("activity: %s, ignoring", strerror(-r));
+		d = (struct activity_delta){0};
+	} else {
+		if (d.busy_ns + d.idle_ns > 0)
+			a->cpu_util = (double)d.busy_ns / (double)(d.busy_ns + d.idle_ns);
+		a->stats.bpf_dropped = d.dropped_total;
+	}
+
+	in = (struct meter_input){.now_ns = mono_ns(), .cpu_util = a->cpu_util};
+	r = power_read(a->power, &in, &a->sample);
+	if (r < 0) {
+		a->stats.errors[STAGE_POWER]++;
+		log_warn("power: %s, ignoring", strerror(-r));
+		a->sample.valid = 0;
+		a->sample.platform_valid = false;
+	}
+	node_acct_update(a->node, &a->sample, a->cpu_util, in.now_ns);
+	a->dt_ns = in.now_ns - a->last_ns;
+	a->last_ns = in.now_ns;
+
+	for (int z = 0; z < ZONE_MAX; z++)
+		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
+	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes_so_far(a));
+	if (r < 0) {
+		a->stats.errors[STAGE_ATTRIBUTION]++;
+		log_error("attribution: %s", strerror(-r));
+	}
+
+	a->stats.intervals++;
+	a->stats.interval_seconds = (double)(mono_ns() - t0) / NSEC_PER_SEC;
+	a->stats.interval_cpu_seconds =
+		(double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / NSEC_PER_SEC;
+	publish(a);
+}
+
+/* SIGHUP: re-read the configuration; keep the old one when the new one is invalid. */
+static void reload(struct agent *a)
+{
+	struct kepler_config next;
+	const char *changed[64];
+	char err[512];
+	size_t n;
+	int r;
+
+	r = config_load(&next, a->argc, a->argv, err, sizeof(err));
+	if (r != 0) {
+		if (r < 0)
+			log_error("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	n = config_diff(&a->cfg, &next, changed, ARRAY_SIZE(changed));
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(changed); i++)
+		if (!config_key_reloadable(changed[i]))
+			log_warn("reload: %s changed; restart to apply it", changed[i]);
+
+	/* Apply what can change while running (config_key_reloadable says which). */
+	a->cfg.log_level = next.log_level;
+	a->cfg.log_format = next.log_format;
+	a->cfg.interval_ns = next.interval_ns;
+	memcpy(a->cfg.idle_watts, next.idle_watts, sizeof(a->cfg.idle_watts));
+	a->cfg.metrics_levels = next.metrics_levels;
+	a->cfg.max_processes = next.max_processes;
+	a->cfg.stdout_enabled = next.stdout_enabled;
+	config_free(&next);
+	log_setup(a->cfg.log_level, a->cfg.log_format);
+	node_acct_set_idle(a->node, a->cfg.idle_watts);
+	proc_table_set_max_shown(a->procs, a->cfg.max_processes);
+	log_info("reload: configuration re-read (%zu keys changed)", n);
+}
+
+/* Open everything; on failure err holds one line and nothing has been logged. */
+static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size_t errsz)
+{
+	const char *listen[CONFIG_MAX_LISTEN];
+	struct http_options ho = {0};
+	int r;
+
+	if (a->cfg.web_config_file) {
+		snprintf(err, errsz, "web.configFile %s: TLS and basic auth are not supported yet",
+			 a->cfg.web_config_file);
+		return -EOPNOTSUPP;
+	}
+
+	r = power_new(&a->power, &a->cfg, err, errsz);
+	if (r < 0)
+		return r;
+
+	r = activity_new(&a->activity, &a->cfg, reason, reasonsz);
+	if (r < 0) {
+		snprintf(err, errsz, "activity.source %s: %s",
+			 activity_source_to_string(a->cfg.activity_source), reason);
+		return r;
+	}
+
+	a->node = node_acct_new(a->cfg.idle_watts);
+	a->procs = proc_table_new(a->cfg.max_terminated, a->cfg.max_processes);
+	if (!a->node || !a->procs) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	read_cpu_model(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
+
+	if (a->cfg.prometheus_enabled) {
+		for (size_t i = 0; i < a->cfg.n_listen; i++)
+			listen[i] = a->cfg.listen_addresses[i];
+		ho.listen = listen;
+		ho.n_listen = a->cfg.n_listen;
+		ho.stale_after_ns = 3 * a->cfg.interval_ns + 5 * NSEC_PER_SEC;
+		r = http_server_new(&a->http, &ho, err, errsz);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void teardown(struct agent *a)
+{
+	http_server_free(a->http);
+	proc_table_free(a->procs);
+	node_acct_free(a->node);
+	power_free(a->power);
+	activity_free(a->activity);
+	config_free(&a->cfg);
+}
+
+/* Wait for the next tick or a signal. Returns the signal number, 0 on a tick, -errno. */
+static int wait_tick(int sfd, uint64_t deadline_ns)
+{
+	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+	struct signalfd_siginfo si;
+	uint64_t now = mono_ns();
+	struct timespec ts;
+	int r;
+
+	if (now >= deadline_ns)
+		return 0;
+	ts.tv_sec = (time_t)((deadline_ns - now) / NSEC_PER_SEC);
+	ts.tv_nsec = (long)((deadline_ns - now) % NSEC_PER_SEC);
+	r = ppoll(&pfd, 1, &ts, NULL);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (r == 0)
+		return 0;
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return (int)si.ssi_signo;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {.argc = argc, .argv = argv, .cpu_util = -1};
+	_cleanup_close_ int sfd = -1;
+	char err[512] = "", reason[512] = "";
+	uint64_t next;
+	sigset_t mask;
+	int r;
+
+	r = config_load(&a.cfg, argc, argv, err, sizeof(err));
+	if (r == 1)
+		return 0;
+	if (r == 2) {
+		printf("kepler %s (revision %s, %s)\n", KEPLER_VERSION, KEPLER_REVISION,
+		       KEPLER_COMPILER);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "kepler: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	log_setup(a.cfg.log_level, a.cfg.log_format);
+
+	/* Signals go to the signalfd only: blocked before any thread starts, so all inherit it. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	r = setup(&a, reason, sizeof(reason), err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "kepler: %s\n", err);
+		teardown(&a);
+		return EXIT_CONFIG;
+	}
+	log_info("activity: using %s%s%s", activity_source_name(a.activity), reason[0] ? ": " : "",
+		 reason);
+	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "
+		 "interval %.3gs", KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),
+		 power_platform_source(a.power), (double)a.cfg.interval_ns / NSEC_PER_SEC);
+
+	/* The first interval only sets the baselines; publish so /metrics answers at once. */
+	run_interval(&a);
+	next = mono_ns() + a.cfg.interval_ns;
+	for (;;) {
+		r = wait_tick(sfd, next);
+		if (r == SIGTERM || r == SIGINT) {
+			log_info("signal %s: stopping", strsignal(r));
+			break;
+		}
+		if (r == SIGHUP) {
+			reload(&a);
+			continue;
+		}
+		if (r < 0) {
+			log_error("wait: %s", strerror(-r));
+			break;
+		}
+		if (mono_ns() < next)
+			continue;
+		run_interval(&a);
+		/* Skip ticks missed by a slow interval rather than running them back to back. */
+		next += a.cfg.interval_ns;
+		if (next < mono_ns())
+			next = mono_ns() + a.cfg.interval_ns;
+	}
+	teardown(&a);
 	return 0;
 }

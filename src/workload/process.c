@@ -63,6 +63,11 @@ void proc_table_free(struct proc_table *t)
 	free(t);
 }
 
+void proc_table_set_max_shown(struct proc_table *t, uint32_t max_shown)
+{
+	t->max_shown = max_shown;
+}
+
 static int rehash(struct proc_table *t, size_t cap)
 {
 	struct process **old = t->slot;

@@ -50,6 +50,8 @@ struct proc_table;
  */
 struct proc_table *proc_table_new(uint32_t max_terminated, uint32_t max_shown);
 void proc_table_free(struct proc_table *t);
+/* A new maxProcesses (SIGHUP): a lower bound takes effect as shown processes end. */
+void proc_table_set_max_shown(struct proc_table *t, uint32_t max_shown);
 
 /*
  * One interval: drop terminated processes a scrape has already seen (scrapes is

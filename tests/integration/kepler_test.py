@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Shared pieces of the integration tests: start the real binary, scrape it over
+real HTTP, parse the exposition text, and advance fixture counters in real time."""
+
+import gzip
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+KEPLER = os.environ.get("KEPLER_BIN", "build/src/kepler")
+FIXTURES = os.environ.get("FIXTURES", os.path.join(os.path.dirname(__file__), "..", "fixtures"))
+
+failures = 0
+
+
+def check(cond, what):
+    """Record one assertion; the test exits 1 at the end if any failed."""
+    global failures
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures += 1
+    return cond
+
+
+def finish():
+    print(f"{'FAILED' if failures else 'passed'}: {failures} failure(s)", flush=True)
+    sys.exit(1 if failures else 0)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_fixture(name):
+    """A writable copy of tests/fixtures/sysfs/<name>."""
+    dst = tempfile.mkdtemp(prefix=f"kepler-{name}-")
+    shutil.copytree(os.path.join(FIXTURES, "sysfs", name), dst, dirs_exist_ok=True,
+                    symlinks=True)
+    return dst
+
+
+class Agent:
+    """The real kepler binary on a free loopback port."""
+
+    def __init__(self, *args, port=None, config=None):
+        self.port = port or free_port()
+        self.args = [KEPLER, f"--web.listen-address=127.0.0.1:{self.port}", *args]
+        if config is not None:
+            fd, self.config_path = tempfile.mkstemp(suffix=".yaml")
+            with os.fdopen(fd, "w") as f:
+                f.write(config)
+            self.args.append(f"--config.file={self.config_path}")
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kepler exited {self.proc.returncode}: {self.output()}")
+            try:
+                status, _, _ = self.get("/metrics")
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"kepler not ready after {timeout}s: {self.output()}")
+
+    def get(self, path, headers=None, method="GET"):
+        req = urllib.request.Request(self.url + path, headers=headers or {}, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def scrape(self):
+        status, headers, body = self.get("/metrics")
+        if status != 200:
+            raise RuntimeError(f"/metrics answered {status}")
+        return parse(body.decode())
+
+    def scrape_text(self, gzip_ok=False):
+        headers = {"Accept-Encoding": "gzip"} if gzip_ok else {}
+        status, h, body = self.get("/metrics", headers)
+        if h.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        return status, h, body.decode()
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if exc[0] is not None:
+            print(self.output())
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, frozenset(labels)): value} for every sample."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError(f"unparsable line: {line!r}")
+        labels = frozenset(LABEL.findall(m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def value(metrics, name, **labels):
+    want = set(labels.items())
+    for (n, ls), v in metrics.items():
+        if n == name and want <= set(ls):
+            return v
+    return None
+
+
+def series(metrics, name):
+    return {ls: v for (n, ls), v in metrics.items() if n == name}
+
+
+class CounterWriter(threading.Thread):
+    """Advances energy_uj files at a known power, wrapping at max_energy_range_uj as
+    the hardware does. zones: {path_to_zone_dir: watts}."""
+
+    def __init__(self, zones, period=0.005):
+        super().__init__(daemon=True)
+        self.zones = {}
+        for path, watts in zones.items():
+            with open(os.path.join(path, "max_energy_range_uj")) as f:
+                max_range = int(f.read())
+            with open(os.path.join(path, "energy_uj")) as f:
+                start = int(f.read())
+            self.zones[path] = (watts, max_range, start)
+        self.period = period
+        self.stopped = threading.Event()
+        self.t0 = time.monotonic()
+        self.wraps = 0
+
+    def run(self):
+        last = {}
+        while not self.stopped.is_set():
+            elapsed = time.monotonic() - self.t0
+            for path, (watts, max_range, start) in self.zones.items():
+                v = (start + int(watts * elapsed * 1e6)) % (max_range + 1)
+                if path in last and v < last[path]:
+                    self.wraps += 1
+                last[path] = v
+                tmp = os.path.join(path, ".energy_uj.tmp")
+                with open(tmp, "w") as f:
+                    f.write(f"{v}\n")
+                os.replace(tmp, os.path.join(path, "energy_uj"))
+            time.sleep(self.period)
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
