@@ -16,6 +16,7 @@
 #include "config.h"
 #include "export/http.h"
 #include "export/render.h"
+#include "export/stdout.h"
 #include "log.h"
 #include "power/power.h"
 #include "util/fileio.h"
@@ -39,6 +40,7 @@ struct agent {
 	struct exporter_stats stats;
 	struct power_sample sample;
 	char cpu_model[128];
+	const char *idle_method[ZONE_MAX];
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
@@ -63,6 +65,22 @@ static void read_cpu_model(const char *procfs, char *buf, size_t size)
 	snprintf(buf, size, "%.*s", (int)n, v);
 }
 
+/*
+ * Idle power per zone: configured (power.idle.<zone>), else the model's own when
+ * a model serves the zone, else learned (< 0).
+ */
+static void effective_idle(struct agent *a, double idle[ZONE_MAX])
+{
+	for (int z = 0; z < ZONE_MAX; z++) {
+		idle[z] = a->cfg.idle_watts[z];
+		a->idle_method[z] = "configured";
+		if (idle[z] >= 0)
+			continue;
+		idle[z] = power_model_idle_watts(a->power, z);
+		a->idle_method[z] = idle[z] >= 0 ? "model" : "learned";
+	}
+}
+
 /* Render every family and hand the body to the HTTP server. */
 static void publish(struct agent *a)
 {
@@ -84,12 +102,15 @@ static void publish(struct agent *a)
 	size_t len;
 	int r;
 
+	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
+	memcpy(in.idle_method, a->idle_method, sizeof(in.idle_method));
+	if (a->cfg.stdout_enabled && stdout_report(stdout, &in) < 0)
+		log_warn("exporter.stdout: %s, ignoring", strerror(errno));
 	if (!a->http)
 		return;
 	http_server_stats(a->http, &hs);
 	a->stats.scrapes = hs.metrics_scrapes;
 	a->stats.http_requests = hs.requests;
-	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
 	r = render_metrics(&sb, &in);
 	if (r < 0) {
 		a->stats.errors[STAGE_RENDER]++;
@@ -167,6 +188,7 @@ static void reload(struct agent *a)
 {
 	struct kepler_config next;
 	const char *changed[64];
+	double idle[ZONE_MAX];
 	char err[512];
 	size_t n;
 	int r;
@@ -192,7 +214,8 @@ static void reload(struct agent *a)
 	a->cfg.stdout_enabled = next.stdout_enabled;
 	config_free(&next);
 	log_setup(a->cfg.log_level, a->cfg.log_format);
-	node_acct_set_idle(a->node, a->cfg.idle_watts);
+	effective_idle(a, idle);
+	node_acct_set_idle(a->node, idle);
 	proc_table_set_max_shown(a->procs, a->cfg.max_processes);
 	log_info("reload: configuration re-read (%zu keys changed)", n);
 }
@@ -202,6 +225,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 {
 	const char *listen[CONFIG_MAX_LISTEN];
 	struct http_options ho = {0};
+	double idle[ZONE_MAX];
 	int r;
 
 	if (a->cfg.web_config_file) {
@@ -221,7 +245,8 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		return r;
 	}
 
-	a->node = node_acct_new(a->cfg.idle_watts);
+	effective_idle(a, idle);
+	a->node = node_acct_new(idle);
 	a->procs = proc_table_new(a->cfg.max_terminated, a->cfg.max_processes);
 	if (!a->node || !a->procs) {
 		snprintf(err, errsz, "out of memory");
@@ -324,6 +349,7 @@ int main(int argc, char **argv)
 		 power_platform_source(a.power), (double)a.cfg.interval_ns / NSEC_PER_SEC);
 
 	/* The first interval only sets the baselines; publish so /metrics answers at once. */
+	a.last_ns = mono_ns();
 	run_interval(&a);
 	next = mono_ns() + a.cfg.interval_ns;
 	for (;;) {

@@ -73,8 +73,8 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 	}
 
 	prom_family(w, "kepler_node_cpu_idle_estimate_watts", PROM_GAUGE,
-		    "Current estimate of the node's idle (static) power per zone, configured or "
-		    "learned, in watts");
+		    "Current estimate of the node's idle (static) power per zone: configured, "
+		    "the power model's own, or learned, in watts");
 	for (int z = 0; z < ZONE_MAX; z++) {
 		const struct node_zone *nz = node_acct_zone(in->node, z);
 		const struct prom_label l[] = {

@@ -42,6 +42,7 @@ struct render_input {
 	const char *platform_power_source;
 	const char *activity_source;
 	const char *zone_source[ZONE_MAX];
+	const char *idle_method[ZONE_MAX]; /* "configured", "model" or "learned" */
 	const struct exporter_stats *stats;
 };
 

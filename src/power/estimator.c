@@ -192,6 +192,8 @@ static int estimator_open(struct power_meter **ret, const struct kepler_config *
 		estimator_close(&m->base);
 		return r;
 	}
+	m->base.model = true;
+	m->base.model_idle_w = estimator_power_w(m->ncpus, m->idle_w, m->max_w, 0);
 	*ret = &m->base;
 	return 0;
 }

@@ -296,3 +296,13 @@ void power_free(struct power *p)
 			meter_table[m].ops->close(p->meters[m]);
 	free(p);
 }
+
+double power_model_idle_watts(const struct power *p, enum zone z)
+{
+	const struct power_meter *m;
+
+	if (!(p->zones & ZONE_BIT(z)) || p->zone_meter[z] < 0)
+		return -1;
+	m = p->meters[p->zone_meter[z]];
+	return m && m->model ? m->model_idle_w : -1;
+}

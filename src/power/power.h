@@ -41,4 +41,10 @@ const char *power_cpu_source(const struct power *p);
 /* "acpi", or "none" when no platform meter is open. */
 const char *power_platform_source(const struct power *p);
 
+/*
+ * A model's own idle power for zone z (the estimator knows it exactly), or -1
+ * when a measurement serves the zone and its idle power must be learned.
+ */
+double power_model_idle_watts(const struct power *p, enum zone z);
+
 void power_free(struct power *p);
