@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The kubelet client: a poll thread that fetches /pods and publishes an index
+ * container id -> pod, and lookups that read that index under a short lock.
+ */
+#include "workload/kubelet.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util/fileio.h"
+#include "util/timeutil.h"
+#include "util/util.h"
+
+#define DEFAULT_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"
+#define DEFAULT_CA_FILE "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+#define TOKEN_MAX (64 * 1024)
+#define URL_MAX 2048
+
+/* An immutable snapshot: the containers and an open-addressing table of indexes into them. */
+struct pod_index {
+	struct pod_container *v;
+	size_t n;
+	uint32_t *slot; /* index + 1; 0 is empty */
+	size_t cap;	/* power of two, > 2n */
+};
+
+struct kubelet {
+	struct kubelet_opts opts;
+	char url[URL_MAX]; /* .../pods */
+	char *token_file;
+	bool token_default; /* a missing default token file means: send none */
+	char *ca_file;	    /* NULL: curl's default store */
+	bool insecure;
+
+	CURLM *multi; /* curl_multi_wakeup interrupts a request when stopping */
+	CURL *easy;   /* kept across polls: keeps the connection to the kubelet */
+
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;
+	bool stop;
+	bool refresh_wanted;
+	uint64_t next_poll_ns;
+	uint64_t last_poll_ns;
+	struct pod_index *index;
+	struct kubelet_stats stats;
+
+	/* Poll thread only. */
+	bool warned; /* one warning per outage */
+	bool ever_up;
+	char *body;
+	size_t body_len;
+	size_t body_cap;
+	bool body_too_big;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_init_result == CURLE_OK)
+		atexit(curl_global_cleanup);
+}
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void index_free(struct pod_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->v);
+	free(ix->slot);
+	free(ix);
+}
+
+/* Takes v; a duplicate id keeps its first entry. */
+static struct pod_index *index_build(struct pod_container *v, size_t n)
+{
+	struct pod_index *ix = calloc(1, sizeof(*ix));
+
+	if (!ix) {
+		free(v);
+		return NULL;
+	}
+	ix->v = v;
+	ix->n = n;
+	ix->cap = 16;
+	while (ix->cap < 2 * n + 1)
+		ix->cap *= 2;
+	ix->slot = calloc(ix->cap, sizeof(*ix->slot));
+	if (!ix->slot) {
+		index_free(ix);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t s = hash_id(v[i].container_id) & (ix->cap - 1);
+
+		while (ix->slot[s] && !streq(v[ix->slot[s] - 1].container_id, v[i].container_id))
+			s = (s + 1) & (ix->cap - 1);
+		if (!ix->slot[s])
+			ix->slot[s] = (uint32_t)i + 1;
+	}
+	return ix;
+}
+
+static const struct pod_container *index_find(const struct pod_index *ix, const char *id)
+{
+	size_t s;
+
+	if (!ix)
+		return NULL;
+	s = hash_id(id) & (ix->cap - 1);
+	while (ix->slot[s]) {
+		const struct pod_container *c = &ix->v[ix->slot[s] - 1];
+
+		if (streq(c->container_id, id))
+			return c;
+		s = (s + 1) & (ix->cap - 1);
+	}
+	return NULL;
+}
+
+int kubelet_base_url(const struct kepler_config *cfg, char *buf, size_t size, char *err,
+		     size_t errsz)
+{
+	const char *u = cfg->kube_kubelet_url;
+	int n;
+
+	if (u && *u) {
+		if (!startswith(u, "https://") && !startswith(u, "http://")) {
+			seterr(err, errsz, "kube.kubeletURL: %s: not an http:// or https:// URL",
+			       u);
+			return -EINVAL;
+		}
+		n = snprintf(buf, size, "%s", u);
+	} else {
+		const char *ip = getenv("NODE_IP");
+
+		if (ip && *ip) {
+			bool v6 = strchr(ip, ':') && ip[0] != '[';
+
+			n = snprintf(buf, size, "https://%s%s%s:10250", v6 ? "[" : "", ip,
+				     v6 ? "]" : "");
+		} else {
+			n = snprintf(buf, size, "https://127.0.0.1:10250");
+		}
+	}
+	if (n < 0 || (size_t)n >= size) {
+		seterr(err, errsz, "kube.kubeletURL: too long");
+		return -ENAMETOOLONG;
+	}
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct kubelet *k = userdata;
+	size_t n = size * nmemb;
+
+	if (n > k->opts.max_body - k->body_len) {
+		k->body_too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	if (k->body_len + n + 1 > k->body_cap) {
+		size_t cap = k->body_cap ? k->body_cap : 64 * 1024;
+		char *nb;
+
+		while (cap < k->body_len + n + 1)
+			cap *= 2;
+		nb = realloc(k->body, cap);
+		if (!nb)
+			return 0;
+		k->body = nb;
+		k->body_cap = cap;
+	}
+	memcpy(k->body + k->body_len, data, n);
+	k->body_len += n;
+	k->body[k->body_len] = '\0';
+	return n;
+}
+
+static bool stopping(struct kubelet *k)
+{
+	bool s;
+
+	pthread_mutex_lock(&k->lock);
+	s = k->stop;
+	pthread_mutex_unlock(&k->lock);
+	return s;
+}
+
+/* The token file's content without trailing whitespace into buf; 0 when there is none to send. */
+static int read_token(struct kubelet *k, char *buf, size_t size, char *why, size_t whysz)
+{
+	const char *root = k->token_file[0] == '/' ? "" : ".";
+	int r = read_file_at(root, k->token_file, buf, size);
+	size_t n;
+
+	if (r == -ENOENT && k->token_default) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (r < 0) {
+		seterr(why, whysz, "token file %s: %s", k->token_file, strerror(-r));
+		return r;
+	}
+	n = (size_t)r;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+			 buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+	if (strpbrk(buf, "\r\n")) {
+		seterr(why, whysz, "token file %s: holds a line break", k->token_file);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Run the easy handle on the multi handle until done or stopped. */
+static CURLcode perform(struct kubelet *k, bool *ret_stopped)
+{
+	CURLcode res = CURLE_OK;
+	int running = 1;
+	bool done = false;
+
+	*ret_stopped = false;
+	if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	while (!done) {
+		CURLMsg *msg;
+		int left;
+
+		if (stopping(k)) {
+			*ret_stopped = true;
+			break;
+		}
+		if (curl_multi_perform(k->multi, &running) != CURLM_OK) {
+			res = CURLE_RECV_ERROR;
+			break;
+		}
+		while ((msg = curl_multi_info_read(k->multi, &left)))
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == k->easy) {
+				res = msg->data.result;
+				done = true;
+			}
+		if (!done && running == 0) {
+			res = CURLE_RECV_ERROR; /* finished without a message: should not happen */
+			break;
+		}
+		if (!done)
+			curl_multi_poll(k->multi, NULL, 0, 1000, NULL);
+	}
+	curl_multi_remove_handle(k->multi, k->easy);
+	return res;
+}
+
+/* One request; 0 and a new index in *ret, or -errno with why filled. */
+static int fetch(struct kubelet *k, struct pod_index **ret, char *why, size_t whysz)
+{
+	char token[TOKEN_MAX], cerr[CURL_ERROR_SIZE] = "", perr[256];
+	_cleanup_free_ char *auth = NULL;
+	struct curl_slist *hdrs = NULL, *h;
+	struct pod_container *v = NULL;
+	bool stopped;
+	long code = 0;
+	CURLcode res;
+	int r, n;
+
+	r = read_token(k, token, sizeof(token), why, whysz);
+	if (r < 0)
+		return r;
+	if (token[0] && asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
+		auth = NULL;
+		explicit_bzero(token, sizeof(token));
+		seterr(why, whysz, "out of memory");
+		return -ENOMEM;
+	}
+	explicit_bzero(token, sizeof(token));
+	hdrs = curl_slist_append(NULL, "Accept: application/json");
+	h = hdrs && auth ? curl_slist_append(hdrs, auth) : hdrs;
+	if (auth)
+		explicit_bzero(auth, strlen(auth));
+	if (!h) {
+		curl_slist_free_all(hdrs);
+		seterr(why, whysz, "out of memory");
+		return -ENOMEM;
+	}
+
+	curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, cerr);
+	k->body_len = 0;
+	k->body_too_big = false;
+	res = perform(k, &stopped);
+	curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(hdrs);
+
+	if (stopped) {
+		seterr(why, whysz, "stopped");
+		return -ECANCELED;
+	}
+	if (k->body_too_big || res == CURLE_FILESIZE_EXCEEDED) {
+		seterr(why, whysz, "response larger than %zu bytes", k->opts.max_body);
+		return -EFBIG;
+	}
+	if (res == CURLE_OPERATION_TIMEDOUT) {
+		seterr(why, whysz, "no answer within %" PRIu64 " ms", k->opts.timeout_ms);
+		return -ETIMEDOUT;
+	}
+	if (res != CURLE_OK) {
+		seterr(why, whysz, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
+		return -EIO;
+	}
+	curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		/* The kubelet says which user and resource it refused: worth showing (RBAC). */
+		size_t m = k->body_len < 200 ? k->body_len : 200;
+		char snippet[201];
+
+		for (size_t i = 0; i < m; i++)
+			snippet[i] = (k->body[i] >= 0x20 && k->body[i] < 0x7f) ? k->body[i] : ' ';
+		snippet[m] = '\0';
+		while (m > 0 && snippet[m - 1] == ' ')
+			snippet[--m] = '\0';
+		seterr(why, whysz, "HTTP %ld%s%s", code, m ? ": " : "", snippet);
+		return -EIO;
+	}
+	n = kubelet_parse_pods(k->body ? k->body : "", k->body_len, &v, perr, sizeof(perr));
+	if (n < 0) {
+		seterr(why, whysz, "bad /pods response: %s", perr);
+		return n;
+	}
+	*ret = index_build(v, (size_t)n);
+	if (!*ret) {
+		seterr(why, whysz, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void poll_once(struct kubelet *k)
+{
+	struct pod_index *ix = NULL, *old = NULL;
+	char why[512] = "";
+	int r;
+
+	r = fetch(k, &ix, why, sizeof(why));
+	/* A body kept between polls would hold up to max_body for nothing. */
+	free(k->body);
+	k->body = NULL;
+	k->body_len = k->body_cap = 0;
+	/* A parse leaves many small blocks free; hand them back so the resident size stays small.
+	 */
+	malloc_trim(0);
+	if (r == -ECANCELED)
+		return;
+
+	pthread_mutex_lock(&k->lock);
+	k->stats.polls++;
+	if (r < 0) {
+		k->stats.errors++;
+		k->stats.up = false;
+	} else {
+		old = k->index;
+		k->index = ix;
+		k->stats.up = true;
+		k->stats.containers = ix->n;
+	}
+	pthread_mutex_unlock(&k->lock);
+	index_free(old);
+
+	if (r < 0) {
+		if (!k->warned)
+			log_warn("kubelet: %s: %s; pods keep their container ids until it answers",
+				 k->url, why);
+		else
+			log_debug("kubelet: %s: %s", k->url, why);
+		k->warned = true;
+		return;
+	}
+	if (k->warned)
+		log_info("kubelet: %s: answering again, %zu containers", k->url, ix->n);
+	else if (!k->ever_up)
+		log_info("kubelet: %s: %zu containers", k->url, ix->n);
+	else
+		log_debug("kubelet: %s: %zu containers", k->url, ix->n);
+	k->warned = false;
+	k->ever_up = true;
+}
+
+static void *poll_thread(void *arg)
+{
+	struct kubelet *k = arg;
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		uint64_t now = mono_ns(), due = k->next_poll_ns;
+		struct timespec ts;
+
+		if (k->refresh_wanted && k->last_poll_ns + k->opts.refresh_min_ns < due)
+			due = k->last_poll_ns + k->opts.refresh_min_ns;
+		if (now >= due) {
+			k->refresh_wanted = false;
+			k->last_poll_ns = now;
+			k->next_poll_ns = now + k->opts.poll_ns;
+			pthread_mutex_unlock(&k->lock);
+			poll_once(k);
+			pthread_mutex_lock(&k->lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(due / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(due % NSEC_PER_SEC);
+		pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static int setup_curl(struct kubelet *k, char *err, size_t errsz)
+{
+	CURL *e;
+
+	k->multi = curl_multi_init();
+	k->easy = e = curl_easy_init();
+	if (!k->multi || !e) {
+		seterr(err, errsz, "kubelet: cannot initialise libcurl");
+		return -ENOMEM;
+	}
+	if (curl_easy_setopt(e, CURLOPT_URL, k->url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		seterr(err, errsz, "kube.kubeletURL: %s: not usable by libcurl", k->url);
+		return -EINVAL;
+	}
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)k->opts.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)k->opts.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)k->opts.max_body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* the size cap applies after decoding */
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "kepler/" KEPLER_VERSION);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	if (k->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else if (k->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+	}
+	return 0;
+}
+
+static void kubelet_destroy(struct kubelet *k)
+{
+	if (k->easy)
+		curl_easy_cleanup(k->easy);
+	if (k->multi)
+		curl_multi_cleanup(k->multi);
+	index_free(k->index);
+	free(k->body);
+	free(k->token_file);
+	free(k->ca_file);
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+int kubelet_new_opts(struct kubelet **ret, const struct kepler_config *cfg,
+		     const struct kubelet_opts *opts, char *err, size_t errsz)
+{
+	struct kubelet *k;
+	pthread_condattr_t ca;
+	sigset_t all, saved;
+	const char *tf, *cf;
+	int r;
+
+	if (errsz)
+		err[0] = '\0';
+	if (opts->poll_ns == 0 || opts->timeout_ms == 0 || opts->timeout_ms > LONG_MAX ||
+	    opts->max_body == 0) {
+		seterr(err, errsz, "kubelet: bad options");
+		return -EINVAL;
+	}
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK) {
+		seterr(err, errsz, "kubelet: libcurl: %s", curl_easy_strerror(curl_init_result));
+		return -EIO;
+	}
+
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	k->opts = *opts;
+
+	r = kubelet_base_url(cfg, k->url, sizeof(k->url) - 5, err, errsz);
+	if (r < 0)
+		goto fail;
+	strcat(k->url, "/pods");
+
+	tf = cfg->kube_token_file && *cfg->kube_token_file ? cfg->kube_token_file : NULL;
+	k->token_default = !tf;
+	k->token_file = strdup(tf ? tf : DEFAULT_TOKEN_FILE);
+	cf = cfg->kube_ca_file && *cfg->kube_ca_file ? cfg->kube_ca_file : NULL;
+	/* The default CA is used when it exists; otherwise curl's own store. */
+	if (cf || access(DEFAULT_CA_FILE, R_OK) == 0) {
+		k->ca_file = strdup(cf ? cf : DEFAULT_CA_FILE);
+		if (!k->ca_file) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	k->insecure = cfg->kube_insecure_skip_verify;
+	if (!k->token_file) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = setup_curl(k, err, errsz);
+	if (r < 0)
+		goto fail;
+
+	k->next_poll_ns = 0; /* poll at once */
+	/* Signals stay with the threads that handle them; the poll thread starts with all blocked.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	r = -pthread_create(&k->thread, NULL, poll_thread, k);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r == 0)
+		pthread_setname_np(k->thread, "kepler-kubelet");
+	if (r < 0) {
+		seterr(err, errsz, "kubelet: cannot start the poll thread: %s", strerror(-r));
+		goto fail;
+	}
+	*ret = k;
+	return 0;
+fail:
+	kubelet_destroy(k);
+	return r;
+}
+
+int kubelet_new(struct kubelet **ret, const struct kepler_config *cfg, char *err, size_t errsz)
+{
+	struct kubelet_opts o = KUBELET_OPTS_DEFAULT;
+
+	return kubelet_new_opts(ret, cfg, &o, err, errsz);
+}
+
+int kubelet_lookup(struct kubelet *k, const char *container_id, struct pod_container *ret)
+{
+	const struct pod_container *c;
+	int r = 0;
+
+	pthread_mutex_lock(&k->lock);
+	c = index_find(k->index, container_id);
+	if (c) {
+		*ret = *c;
+	} else {
+		r = -ENOENT;
+		if (!k->refresh_wanted) {
+			k->refresh_wanted = true;
+			pthread_cond_signal(&k->cond);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+void kubelet_stats(struct kubelet *k, struct kubelet_stats *ret)
+{
+	pthread_mutex_lock(&k->lock);
+	*ret = k->stats;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void kubelet_free(struct kubelet *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	curl_multi_wakeup(k->multi);
+	pthread_join(k->thread, NULL);
+	kubelet_destroy(k);
+}
