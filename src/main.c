@@ -17,6 +17,7 @@
 #include "export/http.h"
 #include "export/render.h"
 #include "export/stdout.h"
+#include "export/webconfig.h"
 #include "log.h"
 #include "power/power.h"
 #include "util/fileio.h"
@@ -25,6 +26,7 @@
 #include "util/util.h"
 #include "version.h"
 #include "workload/process.h"
+#include "workload/workloads.h"
 
 #define EXIT_CONFIG 2
 
@@ -37,10 +39,13 @@ struct agent {
 	struct node_acct *node;
 	struct proc_table *procs;
 	struct http_server *http;
+	struct web_config *web;
+	struct workloads *workloads;
 	struct exporter_stats stats;
 	struct power_sample sample;
 	char cpu_model[128];
 	const char *idle_method[ZONE_MAX];
+	char workload_info[256];
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
@@ -92,6 +97,7 @@ static void publish(struct agent *a)
 		.cpu_util = a->cpu_util,
 		.dt_ns = a->dt_ns,
 		.procs = a->procs,
+		.workloads = a->workloads,
 		.cpu_model = a->cpu_model,
 		.cpu_power_source = power_cpu_source(a->power),
 		.platform_power_source = power_platform_source(a->power),
@@ -171,6 +177,8 @@ static void run_interval(struct agent *a)
 	for (int z = 0; z < ZONE_MAX; z++)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
 	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes_so_far(a));
+	if (r >= 0)
+		r = workloads_update(a->workloads, a->procs, scrapes_so_far(a));
 	if (r < 0) {
 		a->stats.errors[STAGE_ATTRIBUTION]++;
 		log_error("attribution: %s", strerror(-r));
@@ -229,9 +237,9 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 	int r;
 
 	if (a->cfg.web_config_file) {
-		snprintf(err, errsz, "web.configFile %s: TLS and basic auth are not supported yet",
-			 a->cfg.web_config_file);
-		return -EOPNOTSUPP;
+		r = webconfig_load(a->cfg.web_config_file, &a->web, err, errsz);
+		if (r < 0)
+			return r;
 	}
 
 	r = power_new(&a->power, &a->cfg, err, errsz);
@@ -252,6 +260,10 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
+	r = workloads_new(&a->workloads, &a->cfg, a->workload_info, sizeof(a->workload_info), err,
+			  errsz);
+	if (r < 0)
+		return r;
 	read_cpu_model(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
 
 	if (a->cfg.prometheus_enabled) {
@@ -260,6 +272,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		ho.listen = listen;
 		ho.n_listen = a->cfg.n_listen;
 		ho.stale_after_ns = 3 * a->cfg.interval_ns + 5 * NSEC_PER_SEC;
+		ho.web = a->web;
 		r = http_server_new(&a->http, &ho, err, errsz);
 		if (r < 0)
 			return r;
@@ -270,6 +283,8 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 static void teardown(struct agent *a)
 {
 	http_server_free(a->http);
+	webconfig_free(a->web);
+	workloads_free(a->workloads);
 	proc_table_free(a->procs);
 	node_acct_free(a->node);
 	power_free(a->power);
@@ -344,6 +359,8 @@ int main(int argc, char **argv)
 	}
 	log_info("activity: using %s%s%s", activity_source_name(a.activity), reason[0] ? ": " : "",
 		 reason);
+	if (a.workload_info[0])
+		log_warn("workloads: %s", a.workload_info);
 	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "
 		 "interval %.3gs", KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),
 		 power_platform_source(a.power), (double)a.cfg.interval_ns / NSEC_PER_SEC);

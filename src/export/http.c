@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "export/http.h"
 
+#include <crypt.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -14,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "export/webconfig.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -28,6 +32,17 @@
 #define GZIP_LEVEL 1
 #define DEFAULT_MAX_CONNECTIONS 64
 #define DEFAULT_CONNECTION_TIMEOUT_S 10
+/* A Prometheus server holds one keep-alive connection per target; 16 leaves room for a
+ * few scrapers behind one NAT address without letting one client take every slot. */
+#define DEFAULT_MAX_CONNECTIONS_PER_IP 16
+/* libmicrohttpd's own default: request line and headers up to about half of it. */
+#define DEFAULT_REQUEST_MEMORY_LIMIT (32u * 1024)
+#define MIN_REQUEST_MEMORY_LIMIT (4u * 1024)
+
+#define AUTH_REALM "kepler"
+/* Successful (user, password) checks remembered, so a scrape does not cost a bcrypt. */
+#define AUTH_CACHE_SIZE 64
+#define AUTH_MAC_LEN 32
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
@@ -54,6 +69,21 @@ struct listener {
 	int port;
 };
 
+struct auth_cache_entry {
+	bool used;
+	unsigned char mac[AUTH_MAC_LEN]; /* HMAC-SHA256(key, user "\0" password) */
+};
+
+/* basic_auth_users, copied from the web config. */
+struct http_auth {
+	struct web_user *users;
+	size_t n_users;
+	unsigned char key[AUTH_MAC_LEN]; /* random per server: the cache holds no plain hash */
+	pthread_mutex_t lock;		 /* guards cache and next */
+	struct auth_cache_entry cache[AUTH_CACHE_SIZE];
+	size_t next; /* the entry a new success replaces: oldest first */
+};
+
 struct http_server {
 	pthread_mutex_t lock; /* guards cur: held for a pointer swap or a reference, no more */
 	struct snapshot *cur;
@@ -63,8 +93,19 @@ struct http_server {
 	uint64_t requests; /* atomic counters */
 	uint64_t errors_4xx;
 	uint64_t metrics_scrapes;
+	uint64_t auth_failures;
+	uint64_t auth_hash_checks;
 	struct listener *listeners;
 	size_t n_listeners;
+	struct http_auth *auth;		  /* NULL: no basic auth */
+	enum web_client_auth client_auth; /* with TLS only */
+	struct web_header *headers;	  /* extra response headers, copied */
+	size_t n_headers;
+	/* What the daemons were started with: kept for as long as they run. */
+	char *cert_pem;
+	char *key_pem;
+	char *ca_pem;
+	char priorities[128];
 };
 
 static void snapshot_unref(struct snapshot *snap)
@@ -318,8 +359,14 @@ enum http_route http_route(const char *method, const char *url)
 	return HTTP_ROUTE_NOT_FOUND;
 }
 
-static enum MHD_Result queue_static(struct MHD_Connection *c, unsigned status, const char *type,
-				    const char *body)
+static void add_extra_headers(const struct http_server *s, struct MHD_Response *resp)
+{
+	for (size_t i = 0; i < s->n_headers; i++)
+		MHD_add_response_header(resp, s->headers[i].name, s->headers[i].value);
+}
+
+static enum MHD_Result queue_static(const struct http_server *s, struct MHD_Connection *c,
+				    unsigned status, const char *type, const char *body)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
@@ -327,6 +374,7 @@ static enum MHD_Result queue_static(struct MHD_Connection *c, unsigned status, c
 	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
+	add_extra_headers(s, resp);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
@@ -344,7 +392,7 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 
 	snap = snapshot_get(s);
 	if (!snap)
-		return queue_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT,
+		return queue_static(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT,
 				    "no metrics published yet\n");
 	gz = snap->gz && http_accepts_gzip(MHD_lookup_connection_value(
 			     c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
@@ -357,6 +405,7 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 		snapshot_unref(snap);
 		return MHD_NO;
 	}
+	add_extra_headers(s, resp);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_METRICS);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (gz)
@@ -379,8 +428,259 @@ static enum MHD_Result serve_healthz(struct http_server *s, struct MHD_Connectio
 		fresh = !s->stale_after_ns || now < last || now - last < s->stale_after_ns;
 	}
 	if (fresh)
-		return queue_static(c, MHD_HTTP_OK, CONTENT_TYPE_TEXT, "ok\n");
-	return queue_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT, "stale\n");
+		return queue_static(s, c, MHD_HTTP_OK, CONTENT_TYPE_TEXT, "ok\n");
+	return queue_static(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT, "stale\n");
+}
+
+/* ---- basic auth ---- */
+
+static bool ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+/* Equal strings, in time that depends on the lengths only. */
+static bool ct_streq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return la == lb && ct_equal((const unsigned char *)a, (const unsigned char *)b, la);
+}
+
+static int auth_mac(const struct http_auth *a, const char *user, const char *pass,
+		    unsigned char *ret)
+{
+	gnutls_hmac_hd_t h;
+	int r;
+
+	r = gnutls_hmac_init(&h, GNUTLS_MAC_SHA256, a->key, sizeof(a->key));
+	if (r < 0)
+		return -ENOMEM;
+	r = gnutls_hmac(h, user, strlen(user) + 1);
+	if (r == 0)
+		r = gnutls_hmac(h, pass, strlen(pass));
+	gnutls_hmac_deinit(h, ret);
+	return r < 0 ? -EIO : 0;
+}
+
+static bool auth_cache_find(struct http_auth *a, const unsigned char *mac)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++)
+		hit |= a->cache[i].used && ct_equal(a->cache[i].mac, mac, AUTH_MAC_LEN);
+	pthread_mutex_unlock(&a->lock);
+	return hit;
+}
+
+static void auth_cache_add(struct http_auth *a, const unsigned char *mac)
+{
+	pthread_mutex_lock(&a->lock);
+	a->cache[a->next].used = true;
+	memcpy(a->cache[a->next].mac, mac, AUTH_MAC_LEN);
+	a->next = (a->next + 1) % AUTH_CACHE_SIZE;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Whether user and pass match basic_auth_users: the cache first, then bcrypt. */
+static bool auth_check(struct http_server *s, const char *user, const char *pass)
+{
+	struct http_auth *a = s->auth;
+	unsigned char mac[AUTH_MAC_LEN];
+	const struct web_user *u = NULL;
+	struct crypt_data *cd;
+	bool have_mac, ok = false;
+	const char *out;
+
+	have_mac = auth_mac(a, user, pass, mac) == 0;
+	if (have_mac && auth_cache_find(a, mac))
+		return true;
+	for (size_t i = 0; i < a->n_users; i++)
+		if (streq(a->users[i].name, user))
+			u = &a->users[i];
+	cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return false;
+	/* An unknown user costs a bcrypt too, so timing does not tell which users exist. */
+	__atomic_add_fetch(&s->auth_hash_checks, 1, __ATOMIC_RELAXED);
+	out = crypt_rn(pass, u ? u->hash : a->users[0].hash, cd, (int)sizeof(*cd));
+	if (u && out && ct_streq(out, u->hash))
+		ok = true;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	if (ok && have_mac)
+		auth_cache_add(a, mac);
+	explicit_bzero(mac, sizeof(mac));
+	return ok;
+}
+
+static bool authorized(struct http_server *s, struct MHD_Connection *c)
+{
+	char *user, *pass = NULL;
+	bool ok = false;
+
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	if (user && pass)
+		ok = auth_check(s, user, pass);
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok;
+}
+
+static enum MHD_Result queue_unauthorized(struct http_server *s, struct MHD_Connection *c)
+{
+	static const char body[] = "unauthorized\n";
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	__atomic_add_fetch(&s->auth_failures, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	add_extra_headers(s, resp);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
+	/* Adds WWW-Authenticate: Basic realm="kepler" and answers 401. */
+	r = MHD_queue_basic_auth_fail_response(c, AUTH_REALM, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static struct http_auth *auth_new(const struct web_config *wc)
+{
+	struct http_auth *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	if (pthread_mutex_init(&a->lock, NULL) != 0) {
+		free(a);
+		return NULL;
+	}
+	a->users = calloc(wc->n_users, sizeof(*a->users));
+	if (!a->users || gnutls_rnd(GNUTLS_RND_KEY, a->key, sizeof(a->key)) < 0)
+		goto fail;
+	for (size_t i = 0; i < wc->n_users; i++, a->n_users++) {
+		a->users[i].name = strdup(wc->users[i].name);
+		a->users[i].hash = strdup(wc->users[i].hash);
+		if (!a->users[i].name || !a->users[i].hash) {
+			a->n_users++;
+			goto fail;
+		}
+	}
+	return a;
+fail:
+	for (size_t i = 0; i < a->n_users; i++) {
+		free(a->users[i].name);
+		free(a->users[i].hash);
+	}
+	free(a->users);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+	return NULL;
+}
+
+static void auth_free(struct http_auth *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_users; i++) {
+		free(a->users[i].name);
+		free(a->users[i].hash);
+	}
+	free(a->users);
+	pthread_mutex_destroy(&a->lock);
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+}
+
+/* ---- client certificates ---- */
+
+/* Fails the handshake on a client certificate that does not verify against client_ca_file. */
+static int verify_client_cert(gnutls_session_t session)
+{
+	unsigned n = 0, status = 0;
+
+	/* No certificate: GNUTLS_CERT_REQUIRE already refused it where one is needed. */
+	if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+		return 0;
+	if (gnutls_certificate_verify_peers2(session, &status) < 0 || status != 0)
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	return 0;
+}
+
+/*
+ * Sets what the TLS handshake asks of the client before it starts, so a
+ * missing or untrusted certificate fails the handshake itself, as in Go.
+ * libmicrohttpd alone would only ask for one (with a trust list) and let
+ * every handshake through.
+ */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	const struct http_server *s = cls;
+	const union MHD_ConnectionInfo *info;
+	gnutls_session_t session;
+
+	(void)socket_context;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || s->client_auth == WEB_CLIENT_AUTH_NONE)
+		return;
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return;
+	session = (gnutls_session_t)info->tls_session;
+	switch (s->client_auth) {
+	case WEB_CLIENT_AUTH_REQUIRE_ANY:
+	case WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY:
+		gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+		break;
+	default:
+		gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+		break;
+	}
+	if (s->client_auth == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN ||
+	    s->client_auth == WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY)
+		gnutls_session_set_verify_function(session, verify_client_cert);
+}
+
+/*
+ * The same policy checked again on the finished session, so a request is
+ * never served on a connection the handshake should have refused.
+ */
+static bool client_cert_ok(const struct http_server *s, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info;
+	gnutls_session_t session;
+	unsigned n = 0, status = 0;
+	bool given;
+
+	if (s->client_auth == WEB_CLIENT_AUTH_NONE || s->client_auth == WEB_CLIENT_AUTH_REQUEST)
+		return true;
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return false;
+	session = (gnutls_session_t)info->tls_session;
+	given = gnutls_certificate_get_peers(session, &n) && n > 0;
+	switch (s->client_auth) {
+	case WEB_CLIENT_AUTH_REQUIRE_ANY:
+		return given;
+	case WEB_CLIENT_AUTH_VERIFY_IF_GIVEN:
+		return !given ||
+		       (gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0);
+	case WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY:
+		return given && gnutls_certificate_verify_peers2(session, &status) == 0 &&
+		       status == 0;
+	default:
+		return false;
+	}
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -396,21 +696,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	/* Every route answers on the first call; a request body, if any, is never read. */
 	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+	if (!client_cert_ok(s, c))
+		return MHD_NO; /* closes the connection: no answer without the certificate */
+	if (s->auth && !authorized(s, c))
+		return queue_unauthorized(s, c);
 	switch (http_route(method, url)) {
 	case HTTP_ROUTE_METRICS:
 		return serve_metrics(s, c);
 	case HTTP_ROUTE_HEALTHZ:
 		return serve_healthz(s, c);
 	case HTTP_ROUTE_INDEX:
-		return queue_static(c, MHD_HTTP_OK, "text/html; charset=utf-8", index_html);
+		return queue_static(s, c, MHD_HTTP_OK, "text/html; charset=utf-8", index_html);
 	case HTTP_ROUTE_METHOD_NOT_ALLOWED:
 		__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
-		return queue_static(c, MHD_HTTP_METHOD_NOT_ALLOWED, CONTENT_TYPE_TEXT,
+		return queue_static(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, CONTENT_TYPE_TEXT,
 				    "method not allowed\n");
 	case HTTP_ROUTE_NOT_FOUND:
 	default:
 		__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
-		return queue_static(c, MHD_HTTP_NOT_FOUND, CONTENT_TYPE_TEXT, "not found\n");
+		return queue_static(s, c, MHD_HTTP_NOT_FOUND, CONTENT_TYPE_TEXT, "not found\n");
 	}
 }
 
@@ -529,11 +833,70 @@ static void close_if_same_socket(int fd, const struct stat *before)
 		close(fd);
 }
 
+static char *dup_or_null(const char *p, bool *oom)
+{
+	char *d;
+
+	if (!p)
+		return NULL;
+	d = strdup(p);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+/* Copies what the server needs of the web config; the caller's copy may go away. */
+static int apply_web_config(struct http_server *s, const struct web_config *wc, char *err,
+			    size_t errsz)
+{
+	bool oom = false;
+	int r;
+
+	if (wc->n_users) {
+		s->auth = auth_new(wc);
+		if (!s->auth)
+			oom = true;
+	}
+	if (wc->n_headers) {
+		s->headers = calloc(wc->n_headers, sizeof(*s->headers));
+		if (!s->headers)
+			oom = true;
+		for (size_t i = 0; s->headers && i < wc->n_headers; i++, s->n_headers++) {
+			s->headers[i].name = dup_or_null(wc->headers[i].name, &oom);
+			s->headers[i].value = dup_or_null(wc->headers[i].value, &oom);
+		}
+	}
+	if (wc->tls) {
+		if (!wc->cert_pem || !wc->key_pem || (wc->client_ca_file && !wc->client_ca_pem)) {
+			snprintf(err, errsz, "web.configFile: certificate files not loaded");
+			return -EINVAL;
+		}
+		s->cert_pem = dup_or_null(wc->cert_pem, &oom);
+		s->key_pem = dup_or_null(wc->key_pem, &oom);
+		s->ca_pem = dup_or_null(wc->client_ca_pem, &oom);
+		s->client_auth = wc->client_auth;
+		r = webconfig_tls_priorities(wc->min_version, wc->max_version, s->priorities,
+					     sizeof(s->priorities));
+		if (r < 0) {
+			snprintf(err, errsz,
+				 "web.configFile: tls_server_config: bad min_version or "
+				 "max_version");
+			return r;
+		}
+	}
+	if (oom) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int http_server_new(struct http_server **ret, const struct http_options *opt, char *err,
 		    size_t errsz)
 {
 	struct http_server *s;
-	unsigned max_conn, timeout_s;
+	unsigned max_conn, timeout_s, per_ip;
+	size_t mem_limit;
 	int r;
 
 	if (errsz)
@@ -545,6 +908,16 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 	max_conn = opt->max_connections ? opt->max_connections : DEFAULT_MAX_CONNECTIONS;
 	timeout_s =
 	    opt->connection_timeout_s ? opt->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
+	per_ip = opt->max_connections_per_ip ? opt->max_connections_per_ip
+					     : DEFAULT_MAX_CONNECTIONS_PER_IP;
+	mem_limit =
+	    opt->request_memory_limit ? opt->request_memory_limit : DEFAULT_REQUEST_MEMORY_LIMIT;
+	if (mem_limit < MIN_REQUEST_MEMORY_LIMIT)
+		mem_limit = MIN_REQUEST_MEMORY_LIMIT;
+	if (opt->web && opt->web->tls && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		snprintf(err, errsz, "web.configFile: this libmicrohttpd is built without TLS");
+		return -EOPNOTSUPP;
+	}
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -561,10 +934,17 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		return -r;
 	}
 	s->stale_after_ns = opt->stale_after_ns;
+	if (opt->web) {
+		r = apply_web_config(s, opt->web, err, errsz);
+		if (r < 0)
+			goto fail;
+	}
 
 	for (size_t i = 0; i < opt->n_listen; i++) {
 		struct listener *l = &s->listeners[i];
 		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+		struct MHD_OptionItem mo[12];
+		size_t n = 0;
 		struct stat st;
 		int fd;
 
@@ -581,12 +961,29 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		}
 		if (bound_family(fd) == AF_INET6)
 			flags |= MHD_USE_IPv6;
+		mo[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+		mo[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, max_conn, NULL};
+		mo[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, NULL};
+		mo[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, NULL};
+		mo[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+						  (intptr_t)mem_limit, NULL};
+		if (s->cert_pem) {
+			flags |= MHD_USE_TLS;
+			mo[n++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem};
+			mo[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem};
+			mo[n++] =
+			    (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, s->priorities};
+			if (s->ca_pem)
+				mo[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+								  s->ca_pem};
+		}
+		mo[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		/* One epoll thread per address: a scrape is a memory copy, nothing blocks. */
 		errno = 0;
-		l->daemon =
-		    MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET,
-				     (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, max_conn,
-				     MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
+		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_ARRAY, mo,
+					     MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+					     MHD_OPTION_END);
 		if (!l->daemon) {
 			r = errno ? -errno : -EIO;
 			close_if_same_socket(fd, &st);
@@ -613,6 +1010,18 @@ void http_server_free(struct http_server *s)
 	snapshot_unref(s->cur);
 	pthread_mutex_destroy(&s->lock);
 	free(s->listeners);
+	auth_free(s->auth);
+	for (size_t i = 0; i < s->n_headers; i++) {
+		free(s->headers[i].name);
+		free(s->headers[i].value);
+	}
+	free(s->headers);
+	free(s->cert_pem);
+	if (s->key_pem) {
+		explicit_bzero(s->key_pem, strlen(s->key_pem));
+		free(s->key_pem);
+	}
+	free(s->ca_pem);
 	free(s);
 }
 
@@ -621,6 +1030,8 @@ void http_server_stats(const struct http_server *s, struct http_stats *ret)
 	ret->requests = __atomic_load_n(&s->requests, __ATOMIC_RELAXED);
 	ret->errors_4xx = __atomic_load_n(&s->errors_4xx, __ATOMIC_RELAXED);
 	ret->metrics_scrapes = __atomic_load_n(&s->metrics_scrapes, __ATOMIC_RELAXED);
+	ret->auth_failures = __atomic_load_n(&s->auth_failures, __ATOMIC_RELAXED);
+	ret->auth_hash_checks = __atomic_load_n(&s->auth_hash_checks, __ATOMIC_RELAXED);
 }
 
 int http_server_port(const struct http_server *s, size_t i)

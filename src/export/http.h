@@ -3,7 +3,9 @@
  * HTTP endpoint on libmicrohttpd: /metrics serves the last published body
  * (an immutable, reference-counted snapshot with a precomputed gzip), so a
  * scrape never waits for the collector; /healthz reports whether publishes
- * are still happening; / links both.
+ * are still happening; / links both. An optional web config (webconfig.h)
+ * adds TLS, client certificates, basic auth and extra response headers; auth
+ * then covers every path, /healthz included, as exporter-toolkit does.
  */
 #pragma once
 
@@ -12,21 +14,31 @@
 #include <stdint.h>
 
 struct http_server;
+struct web_config;
 
 struct http_options {
 	/* "host:port", ":port" (all addresses, IPv4 + IPv6 if available), "[::1]:port". */
 	const char *const *listen;
 	size_t n_listen;
-	uint64_t stale_after_ns;       /* /healthz fails when no publish happened within this
-					  long; 0: never stale once something was published */
-	unsigned max_connections;      /* per listen address; default 64 if 0 */
-	unsigned connection_timeout_s; /* default 10 if 0 */
+	uint64_t stale_after_ns;	 /* /healthz fails when no publish happened within this
+					    long; 0: never stale once something was published */
+	unsigned max_connections;	 /* per listen address; default 64 if 0 */
+	unsigned connection_timeout_s;	 /* default 10 if 0 */
+	unsigned max_connections_per_ip; /* per listen address and client address; default 16
+					    if 0 */
+	size_t request_memory_limit;	 /* bytes per connection for the request line and headers
+					    (bigger requests get 431); default 32 KiB if 0,
+					    at least 4 KiB */
+	/* TLS, client certificates, basic auth, headers; NULL: plain HTTP, no auth. Used by
+	 * http_server_new only: the server keeps copies of what it needs. */
+	const struct web_config *web;
 };
 
 /*
  * Binds every address and starts serving. On failure returns -errno and
  * writes a message naming the address into err, e.g.
  * "web.listen-address 127.0.0.1:28282: Address already in use" (-EADDRINUSE).
+ * With opt->web, it must come from webconfig_load (the PEM contents loaded).
  */
 int http_server_new(struct http_server **ret, const struct http_options *opt, char *err,
 		    size_t errsz);
@@ -46,7 +58,9 @@ void http_server_free(struct http_server *s);
 struct http_stats {
 	uint64_t requests;
 	uint64_t errors_4xx;
-	uint64_t metrics_scrapes; /* /metrics answered 200 (GET or HEAD) */
+	uint64_t metrics_scrapes;  /* /metrics answered 200 (GET or HEAD) */
+	uint64_t auth_failures;	   /* 401: missing or wrong credentials */
+	uint64_t auth_hash_checks; /* bcrypt runs: credentials not found in the cache */
 };
 
 void http_server_stats(const struct http_server *s, struct http_stats *ret);

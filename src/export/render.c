@@ -16,7 +16,7 @@
 
 #define UJ_PER_J 1e6
 
-static double joules(uint64_t uj)
+static double joules_of(uint64_t uj)
 {
 	return (double)uj / UJ_PER_J;
 }
@@ -53,7 +53,7 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 							      : nz->idle_uj;
 
 			if (nz->present)
-				prom_sample(w, kinds[k].joules, l, 1, joules(v));
+				prom_sample(w, kinds[k].joules, l, 1, joules_of(v));
 		}
 		snprintf(help, sizeof(help),
 			 "Power of the node's CPU zones%s over the last interval, "
@@ -98,7 +98,7 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 
 		prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
 			    "Energy consumed by the whole platform, in joules");
-		prom_sample(w, "kepler_node_platform_joules_total", l, 1, joules(p->total_uj));
+		prom_sample(w, "kepler_node_platform_joules_total", l, 1, joules_of(p->total_uj));
 		prom_family(w, "kepler_node_platform_watts", PROM_GAUGE,
 			    "Power of the whole platform over the last interval, in watts");
 		prom_sample(w, "kepler_node_platform_watts", l, 1, p->watts);
@@ -119,111 +119,172 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 	}
 }
 
-static const char *process_type(const struct process *p)
+/* Labels of a process series; zone NULL for the families without one. */
+static size_t process_labels(struct prom_label *l, const struct process *p, char *pid,
+			     size_t pidsz, const char *zone)
 {
-	return p->kernel_thread ? "kernel" : "regular";
+	size_t n = 0;
+
+	snprintf(pid, pidsz, "%u", p->pid);
+	l[n++] = (struct prom_label){"pid", pid};
+	l[n++] = (struct prom_label){"comm", p->comm};
+	l[n++] = (struct prom_label){"exe", p->id.exe ? p->id.exe : ""};
+	l[n++] = (struct prom_label){"type", process_type_name(p)};
+	l[n++] = (struct prom_label){"state", p->terminated ? "terminated" : "running"};
+	l[n++] = (struct prom_label){"container_id", p->id.container_id};
+	l[n++] = (struct prom_label){"vm_id", p->id.vm_id};
+	if (zone)
+		l[n++] = (struct prom_label){"zone", zone};
+	return n;
+}
+
+static size_t other_labels(struct prom_label *l, const char *zone)
+{
+	static const struct prom_label base[] = {
+		{"pid", ""}, {"comm", "other"}, {"exe", ""}, {"type", "other"},
+		{"state", "running"}, {"container_id", ""}, {"vm_id", ""},
+	};
+	size_t n = ARRAY_SIZE(base);
+
+	memcpy(l, base, sizeof(base));
+	if (zone)
+		l[n++] = (struct prom_label){"zone", zone};
+	return n;
 }
 
 static void render_processes(struct prom_writer *w, const struct render_input *in)
 {
+	static const char *const joules = "kepler_process_cpu_joules_total",
+			       *const power = "kepler_process_cpu_watts",
+			       *const seconds = "kepler_process_cpu_seconds_total";
 	const struct process_other *other = proc_table_other(in->procs);
 	const struct process **list;
+	struct prom_label l[8];
 	char pid[16];
-	size_t n;
+	size_t n, k;
 
 	if (proc_table_sorted(in->procs, &list, &n) < 0)
 		return;
 
-	prom_family(w, "kepler_process_cpu_joules_total", PROM_COUNTER,
+	prom_family(w, joules, PROM_COUNTER,
 		    "Active CPU energy attributed to a process, per zone, in joules; "
 		    "comm=\"other\" sums the processes beyond exporter.prometheus.maxProcesses");
 	for (int z = 0; z < ZONE_MAX; z++) {
 		if (!node_acct_zone(in->node, z)->present)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			const struct process *p = list[i];
-			struct prom_label l[] = {
-			    {"pid", pid},
-			    {"comm", p->comm},
-			    {"type", process_type(p)},
-			    {"state", p->terminated ? "terminated" : "running"},
-			    {"zone", zone_names[z]},
-			};
-
-			if (!p->shown)
-				continue;
-			snprintf(pid, sizeof(pid), "%u", p->pid);
-			prom_sample(w, "kepler_process_cpu_joules_total", l, ARRAY_SIZE(l),
-				    joules(p->energy_uj[z]));
-		}
-		{
-			const struct prom_label l[] = {{"pid", ""},
-						       {"comm", "other"},
-						       {"type", "other"},
-						       {"state", "running"},
-						       {"zone", zone_names[z]}};
-
-			prom_sample(w, "kepler_process_cpu_joules_total", l, ARRAY_SIZE(l),
-				    joules(other->energy_uj[z]));
-		}
+		for (size_t i = 0; i < n; i++)
+			if (list[i]->shown) {
+				k = process_labels(l, list[i], pid, sizeof(pid), zone_names[z]);
+				prom_sample(w, joules, l, k, joules_of(list[i]->energy_uj[z]));
+			}
+		k = other_labels(l, zone_names[z]);
+		prom_sample(w, joules, l, k, joules_of(other->energy_uj[z]));
 	}
 
-	prom_family(w, "kepler_process_cpu_watts", PROM_GAUGE,
+	prom_family(w, power, PROM_GAUGE,
 		    "Active CPU power of a process over the last interval, per zone, in watts");
 	for (int z = 0; z < ZONE_MAX; z++) {
 		if (!node_acct_zone(in->node, z)->present)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			const struct process *p = list[i];
-			struct prom_label l[] = {
-			    {"pid", pid},
-			    {"comm", p->comm},
-			    {"type", process_type(p)},
-			    {"state", p->terminated ? "terminated" : "running"},
-			    {"zone", zone_names[z]},
-			};
-
-			if (!p->shown)
-				continue;
-			snprintf(pid, sizeof(pid), "%u", p->pid);
-			prom_sample(w, "kepler_process_cpu_watts", l, ARRAY_SIZE(l),
-				    watts(p->interval_uj[z], in->dt_ns));
-		}
-		{
-			const struct prom_label l[] = {{"pid", ""},
-						       {"comm", "other"},
-						       {"type", "other"},
-						       {"state", "running"},
-						       {"zone", zone_names[z]}};
-
-			prom_sample(w, "kepler_process_cpu_watts", l, ARRAY_SIZE(l),
-				    watts(other->interval_uj[z], in->dt_ns));
-		}
+		for (size_t i = 0; i < n; i++)
+			if (list[i]->shown) {
+				k = process_labels(l, list[i], pid, sizeof(pid), zone_names[z]);
+				prom_sample(w, power, l, k, watts(list[i]->interval_uj[z], in->dt_ns));
+			}
+		k = other_labels(l, zone_names[z]);
+		prom_sample(w, power, l, k, watts(other->interval_uj[z], in->dt_ns));
 	}
 
-	prom_family(w, "kepler_process_cpu_seconds_total", PROM_COUNTER,
-		    "CPU time used by a process, in seconds");
+	prom_family(w, seconds, PROM_COUNTER, "CPU time used by a process, in seconds");
+	for (size_t i = 0; i < n; i++)
+		if (list[i]->shown) {
+			k = process_labels(l, list[i], pid, sizeof(pid), NULL);
+			prom_sample(w, seconds, l, k, (double)list[i]->cpu_ns / NSEC_PER_SEC);
+		}
+	k = other_labels(l, NULL);
+	prom_sample(w, seconds, l, k, (double)other->cpu_ns / NSEC_PER_SEC);
+}
+
+/* Labels of a container, pod or VM series. */
+static size_t group_labels(struct prom_label *l, enum group_kind kind, const struct group *g,
+			   const char *zone)
+{
+	const char *state = g->terminated ? "terminated" : "running";
+	size_t n = 0;
+
+	switch (kind) {
+	case GROUP_CONTAINER:
+		l[n++] = (struct prom_label){"container_id", g->id};
+		l[n++] = (struct prom_label){"container_name", g->name};
+		l[n++] = (struct prom_label){"runtime", g->kind_label};
+		l[n++] = (struct prom_label){"state", state};
+		l[n++] = (struct prom_label){"pod_id", g->parent};
+		break;
+	case GROUP_POD:
+		l[n++] = (struct prom_label){"pod_id", g->id};
+		l[n++] = (struct prom_label){"pod_name", g->name};
+		l[n++] = (struct prom_label){"pod_namespace", g->namespace};
+		l[n++] = (struct prom_label){"state", state};
+		break;
+	default:
+		l[n++] = (struct prom_label){"vm_id", g->id};
+		l[n++] = (struct prom_label){"vm_name", g->name};
+		l[n++] = (struct prom_label){"hypervisor", g->kind_label};
+		l[n++] = (struct prom_label){"state", state};
+		break;
+	}
+	if (zone)
+		l[n++] = (struct prom_label){"zone", zone};
+	return n;
+}
+
+static void render_groups(struct prom_writer *w, const struct render_input *in,
+			  enum group_kind kind)
+{
+	static const struct {
+		const char *joules, *power, *seconds, *what;
+	} fam[GROUP_KIND_MAX] = {
+		[GROUP_CONTAINER] = {"kepler_container_cpu_joules_total", "kepler_container_cpu_watts",
+				     "kepler_container_cpu_seconds_total", "container"},
+		[GROUP_POD] = {"kepler_pod_cpu_joules_total", "kepler_pod_cpu_watts", NULL, "pod"},
+		[GROUP_VM] = {"kepler_vm_cpu_joules_total", "kepler_vm_cpu_watts", NULL,
+			      "virtual machine"},
+	};
+	const struct group **list;
+	struct prom_label l[6];
+	char help[160];
+	size_t n, k;
+
+	if (group_table_sorted(workloads_groups(in->workloads, kind), &list, &n) < 0)
+		return;
+	snprintf(help, sizeof(help), "Active CPU energy of a %s, the sum of its processes', per "
+		 "zone, in joules", fam[kind].what);
+	prom_family(w, fam[kind].joules, PROM_COUNTER, help);
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (node_acct_zone(in->node, z)->present)
+			for (size_t i = 0; i < n; i++) {
+				k = group_labels(l, kind, list[i], zone_names[z]);
+				prom_sample(w, fam[kind].joules, l, k,
+					    joules_of(list[i]->energy_uj[z]));
+			}
+	snprintf(help, sizeof(help), "Active CPU power of a %s over the last interval, per zone, "
+		 "in watts", fam[kind].what);
+	prom_family(w, fam[kind].power, PROM_GAUGE, help);
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (node_acct_zone(in->node, z)->present)
+			for (size_t i = 0; i < n; i++) {
+				k = group_labels(l, kind, list[i], zone_names[z]);
+				prom_sample(w, fam[kind].power, l, k,
+					    watts(list[i]->interval_uj[z], in->dt_ns));
+			}
+	if (!fam[kind].seconds)
+		return;
+	snprintf(help, sizeof(help), "CPU time used by a %s's processes, in seconds",
+		 fam[kind].what);
+	prom_family(w, fam[kind].seconds, PROM_COUNTER, help);
 	for (size_t i = 0; i < n; i++) {
-		const struct process *p = list[i];
-		struct prom_label l[] = {
-		    {"pid", pid},
-		    {"comm", p->comm},
-		    {"type", process_type(p)},
-		    {"state", p->terminated ? "terminated" : "running"},
-		};
-
-		if (!p->shown)
-			continue;
-		snprintf(pid, sizeof(pid), "%u", p->pid);
-		prom_sample(w, "kepler_process_cpu_seconds_total", l, ARRAY_SIZE(l),
-			    (double)p->cpu_ns / NSEC_PER_SEC);
-	}
-	{
-		const struct prom_label l[] = {
-		    {"pid", ""}, {"comm", "other"}, {"type", "other"}, {"state", "running"}};
-
-		prom_sample(w, "kepler_process_cpu_seconds_total", l, ARRAY_SIZE(l),
-			    (double)other->cpu_ns / NSEC_PER_SEC);
+		k = group_labels(l, kind, list[i], NULL);
+		prom_sample(w, fam[kind].seconds, l, k, (double)list[i]->cpu_ns / NSEC_PER_SEC);
 	}
 }
 
@@ -288,11 +349,20 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 	prom_sample(w, "kepler_exporter_bpf_dropped_total", NULL, 0, (double)s->bpf_dropped);
 	prom_family(w, "kepler_exporter_scrapes_total", PROM_COUNTER, "Scrapes of /metrics served");
 	prom_sample(w, "kepler_exporter_scrapes_total", NULL, 0, (double)s->scrapes);
-	if (in->procs) {
-		prom_family(w, "kepler_exporter_processes", PROM_GAUGE,
-			    "Processes the agent tracks, running and terminated");
-		prom_sample(w, "kepler_exporter_processes", NULL, 0,
-			    (double)proc_table_count(in->procs));
+	prom_family(w, "kepler_exporter_processes", PROM_GAUGE,
+		    "Processes the agent tracks, running and terminated");
+	prom_sample(w, "kepler_exporter_processes", NULL, 0, (double)proc_table_count(in->procs));
+	if (workloads_kubelet(in->workloads)) {
+		struct kubelet_stats ks;
+
+		kubelet_stats(workloads_kubelet(in->workloads), &ks);
+		prom_family(w, "kepler_exporter_kubelet_errors_total", PROM_COUNTER,
+			    "Kubelet /pods polls that failed (pods keep their ids meanwhile)");
+		prom_sample(w, "kepler_exporter_kubelet_errors_total", NULL, 0,
+			    (double)ks.errors);
+		prom_family(w, "kepler_exporter_kubelet_up", PROM_GAUGE,
+			    "Whether the last kubelet /pods poll succeeded");
+		prom_sample(w, "kepler_exporter_kubelet_up", NULL, 0, ks.up);
 	}
 }
 
@@ -363,8 +433,14 @@ int render_metrics(struct strbuf *sb, const struct render_input *in)
 		return -errno;
 	if (in->cfg->metrics_levels & METRICS_NODE)
 		render_node(w, in);
-	if (in->procs && (in->cfg->metrics_levels & METRICS_PROCESS))
+	if (in->cfg->metrics_levels & METRICS_PROCESS)
 		render_processes(w, in);
+	if (in->cfg->metrics_levels & METRICS_CONTAINER)
+		render_groups(w, in, GROUP_CONTAINER);
+	if (in->cfg->metrics_levels & METRICS_POD)
+		render_groups(w, in, GROUP_POD);
+	if (in->cfg->metrics_levels & METRICS_VM)
+		render_groups(w, in, GROUP_VM);
 	render_exporter(w, in);
 	render_self(w);
 	r = prom_writer_error(w);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "util/strbuf.h"
 #include "workload/process.h"
+#include "workload/workloads.h"
 
 enum exporter_stage {
 	STAGE_ACTIVITY,
@@ -36,7 +37,8 @@ struct render_input {
 	const struct node_acct *node;
 	double cpu_util;	  /* last interval, 0..1; < 0 unknown */
 	uint64_t dt_ns;		  /* last interval's length */
-	struct proc_table *procs; /* NULL: no process data */
+	struct proc_table *procs;
+	struct workloads *workloads;
 	const char *cpu_model;
 	const char *cpu_power_source;
 	const char *platform_power_source;

@@ -44,8 +44,6 @@ int stdout_report(FILE *f, const struct render_input *in)
 			fprintf(f, "%-8s %10.2f %10.2f %10.2f\n", zone_names[z], nz->watts,
 				nz->idle_watts, nz->active_watts);
 	}
-	if (!in->procs)
-		return fflush(f) ? -errno : 0;
 	r = proc_table_sorted(in->procs, &sorted, &n);
 	if (r < 0)
 		return r;

@@ -50,12 +50,19 @@ struct proc_table *proc_table_new(uint32_t max_terminated, uint32_t max_shown)
 	return t;
 }
 
+static void process_free(struct process *p)
+{
+	if (p)
+		free(p->id.exe);
+	free(p);
+}
+
 void proc_table_free(struct proc_table *t)
 {
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->cap; i++)
-		free(t->slot[i]);
+		process_free(t->slot[i]);
 	free(t->slot);
 	free(t->list);
 	free(t->weights);
@@ -146,7 +153,7 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 			continue;
 		if (scrapes > p->scrape_mark && t->interval > p->seen_interval + 1) {
 			t->n_shown -= p->shown;
-			free(p);
+			process_free(p);
 			t->slot[i] = NULL;
 			removed++;
 			continue;
@@ -160,7 +167,7 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 		for (size_t i = 0; i < t->cap; i++)
 			if (t->slot[i] && t->slot[i]->pid == 0) {
 				t->n_shown -= t->slot[i]->shown;
-				free(t->slot[i]);
+				process_free(t->slot[i]);
 				t->slot[i] = NULL;
 				removed++;
 			}
@@ -248,6 +255,7 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		} else if (p->terminated && !a->exited) {
 			/* A recycled pid: the old process has ended and a new one took its number. */
 			t->n_shown -= p->shown;
+			free(p->id.exe);
 			memset(p, 0, sizeof(*p));
 			p->pid = a->pid;
 		}
@@ -296,7 +304,7 @@ const struct process_other *proc_table_other(const struct proc_table *t)
 	return &t->other;
 }
 
-int proc_table_sorted(struct proc_table *t, const struct process ***ret, size_t *ret_n)
+int proc_table_list(struct proc_table *t, struct process ***ret, size_t *ret_n)
 {
 	size_t n = 0;
 	int r = reserve_scratch(t, t->n);
@@ -306,8 +314,22 @@ int proc_table_sorted(struct proc_table *t, const struct process ***ret, size_t 
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i])
 			t->list[n++] = t->slot[i];
-	qsort(t->list, n, sizeof(*t->list), cmp_energy);
-	*ret = (const struct process **)t->list;
+	*ret = t->list;
+	*ret_n = n;
+	return 0;
+}
+
+int proc_table_sorted(struct proc_table *t, const struct process ***ret, size_t *ret_n)
+{
+	struct process **list;
+	size_t n;
+	int r = proc_table_list(t, &list, &n);
+
+	if (r < 0)
+		return r;
+	if (n > 1)
+		qsort(list, n, sizeof(*list), cmp_energy);
+	*ret = (const struct process **)list;
 	*ret_n = n;
 	return 0;
 }

@@ -15,6 +15,16 @@
 #include "activity/activity.h"
 #include "zone.h"
 
+/* What a process belongs to, resolved once when it is first seen (workloads.c). */
+struct process_identity {
+	bool resolved;
+	uint8_t runtime;       /* enum container_runtime */
+	char container_id[65]; /* "" none */
+	char pod_uid[37];      /* "" none */
+	char vm_id[65];        /* qemu -uuid, else the VM's name (cut to 64); "" none */
+	char *exe;             /* NULL unknown */
+};
+
 struct process {
 	uint32_t pid;
 	uint32_t ppid;
@@ -29,6 +39,7 @@ struct process {
 	bool shown;                  /* exported as its own series (see proc_table_update) */
 	uint64_t scrape_mark;        /* terminated: scrape count when first published */
 	uint64_t seen_interval;      /* last interval with activity */
+	struct process_identity id;
 };
 
 /* Everything not shown as its own series, accumulated interval by interval. */
@@ -64,5 +75,7 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 
 size_t proc_table_count(const struct proc_table *t);
 const struct process_other *proc_table_other(const struct proc_table *t);
+/* The processes in no particular order, valid until the next update. */
+int proc_table_list(struct proc_table *t, struct process ***ret, size_t *ret_n);
 /* The processes, ordered by total energy (all zones) then CPU time, largest first. */
 int proc_table_sorted(struct proc_table *t, const struct process ***ret, size_t *ret_n);

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -22,6 +24,7 @@
 #include <zlib.h>
 
 #include "export/http.h"
+#include "export/webconfig.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -609,14 +612,18 @@ static void *scrape_worker(void *cls)
 static void test_concurrent_scrapes(void **state)
 {
 	const char *listen[] = {"127.0.0.1:0"};
+	/* Every scraper here comes from 127.0.0.1: allow them all. */
+	struct http_options o = {
+	    .listen = listen, .n_listen = 1, .max_connections_per_ip = N_THREADS};
 	struct worker w[N_THREADS];
-	struct http_server *s;
+	struct http_server *s = NULL;
 	struct http_stats st;
+	char err[256];
 	size_t len;
 	char *b;
 
 	(void)state;
-	s = start(listen, 1, 0);
+	assert_int_equal(http_server_new(&s, &o, err, sizeof(err)), 0);
 	b = gen_body(1, &len);
 	http_server_publish(s, b, len, mono_ns());
 	for (int i = 0; i < N_THREADS; i++) {
@@ -740,6 +747,483 @@ static void test_all_addresses(void **state)
 		print_message("no IPv6 loopback here: IPv6 checks skipped\n");
 }
 
+/* ---- TLS, client certificates, basic auth, limits ---- */
+
+#define TLS_DIR FIXTURES "/tls/"
+/* bcrypt cost 4 (the minimum) keeps the tests fast; $2b$ and $2y$ are the same algorithm. */
+#define ALICE_HASH "$2b$04$zdwDd/2/1iTx9J7puxB94uytrjKdZ.1CemuytU1SOa5vl8T0Xd4HK" /* wonderland */
+#define BOB_HASH "$2y$04$mZuxcv73PTVTZP6xIXpayukIcI1HvsGwoqggj5ajnSTX7Q8vUrhdK"	  /* builder */
+
+/* A web config file written to a temporary directory and loaded as kepler would. */
+static struct web_config *load_web(const char *yaml)
+{
+	char dir[] = "/tmp/kepler-webcfg-XXXXXX", path[64], err[512];
+	struct web_config *wc = NULL;
+	FILE *f;
+	int r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	r = webconfig_load(path, &wc, err, sizeof(err));
+	unlink(path);
+	rmdir(dir);
+	if (r < 0)
+		fail_msg("webconfig_load: %d %s", r, err);
+	return wc;
+}
+
+static struct http_server *start_web(const char *yaml, unsigned per_ip, size_t mem_limit)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	struct web_config *wc = yaml ? load_web(yaml) : NULL;
+	struct http_options o = {.listen = listen,
+				 .n_listen = 1,
+				 .max_connections_per_ip = per_ip,
+				 .request_memory_limit = mem_limit,
+				 .web = wc};
+	struct http_server *s = NULL;
+	char err[256];
+	int r = http_server_new(&s, &o, err, sizeof(err));
+
+	/* The server keeps its own copies. */
+	webconfig_free(wc);
+	if (r < 0)
+		fail_msg("http_server_new: %d %s", r, err);
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	return s;
+}
+
+struct client {
+	bool https;
+	const char *ca;	  /* file under tests/fixtures/tls, NULL: do not verify the server */
+	const char *cert; /* client certificate and key, by base name: "client" */
+	const char *userpwd;
+	long tls_max; /* CURL_SSLVERSION_MAX_*, 0: default */
+};
+
+/* GET path; returns the CURLcode, and fills r when it is CURLE_OK. */
+static CURLcode fetch_client(int port, const char *path, const struct client *cl, struct resp *r)
+{
+	char url[256], ca[512], cert[512], key[512];
+	CURLcode rc;
+	CURL *c;
+
+	memset(r, 0, sizeof(*r));
+	c = curl_easy_init();
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", cl->https ? "https" : "http", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (cl->ca) {
+		snprintf(ca, sizeof(ca), TLS_DIR "%s", cl->ca);
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	} else {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cl->cert) {
+		snprintf(cert, sizeof(cert), TLS_DIR "%s.crt", cl->cert);
+		snprintf(key, sizeof(key), TLS_DIR "%s.key", cl->cert);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	if (cl->tls_max)
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1 | cl->tls_max);
+	if (cl->userpwd) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERPWD, cl->userpwd);
+	}
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+/* Expects an answer with this status (0: no answer at all, the connection refused). */
+static void expect_client(int port, const char *path, const struct client *cl, long status,
+			  const char *what)
+{
+	struct resp r;
+	CURLcode rc = fetch_client(port, path, cl, &r);
+
+	if (status == 0 && rc == CURLE_OK)
+		fail_msg("%s: answered %ld, want no answer", what, r.status);
+	if (status != 0 && rc != CURLE_OK)
+		fail_msg("%s: %s, want %ld", what, curl_easy_strerror(rc), status);
+	if (status != 0 && r.status != status)
+		fail_msg("%s: status %ld want %ld", what, r.status, status);
+	if (status == 200 && !streq(path, "/healthz"))
+		assert_string_equal(r.body, doc);
+	resp_free(&r);
+}
+
+static const char tls_only[] = "tls_server_config:\n"
+			       "  cert_file: " TLS_DIR "server.crt\n"
+			       "  key_file: " TLS_DIR "server.key\n";
+
+/* Sends text on a new TCP connection and reads until the server closes it (or 5 s pass). */
+static ssize_t raw_exchange(int port, const char *text, char *buf, size_t bufsz)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 5};
+	size_t n = 0;
+	ssize_t k;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (text)
+		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	while (n < bufsz && (k = read(fd, buf + n, bufsz - n)) > 0)
+		n += (size_t)k;
+	/* Closed by the server (0, or a reset), not a timeout. */
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		fail_msg("the server did not close the connection");
+	close(fd);
+	return (ssize_t)n;
+}
+
+static void test_tls_server(void **state)
+{
+	const struct client good = {.https = true, .ca = "ca.crt"};
+	const struct client other_ca = {.https = true, .ca = "other-ca.crt"};
+	const struct client plain = {.https = false};
+	const struct client tls12 = {
+	    .https = true, .ca = "ca.crt", .tls_max = CURL_SSLVERSION_MAX_TLSv1_2};
+	struct http_server *s;
+	struct http_stats st;
+	char buf[4096];
+	struct resp r;
+	ssize_t n;
+	int port;
+
+	(void)state;
+	s = start_web(tls_only, 0, 0);
+	port = http_server_port(s, 0);
+	expect_client(port, "/metrics", &good, 200, "https with the CA");
+	expect_client(port, "/healthz", &good, 200, "https /healthz");
+	/* The client checks the server: a CA that did not sign it fails. */
+	assert_int_not_equal(fetch_client(port, "/metrics", &other_ca, &r), CURLE_OK);
+	/* TLS 1.2 is the default minimum, so a 1.2-only client still gets in. */
+	expect_client(port, "/metrics", &tls12, 200, "TLS 1.2 client");
+
+	/* Plain HTTP to the TLS port: no answer, the connection closed, nothing crashes. */
+	assert_int_not_equal(fetch_client(port, "/metrics", &plain, &r), CURLE_OK);
+	n = raw_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf));
+	assert_true(n < (ssize_t)sizeof(buf));
+	if (n >= 4)
+		assert_false(memcmp(buf, "HTTP", 4) == 0);
+	/* Garbage and an immediate close, too. */
+	raw_exchange(port, "\x16\x03\x01\xff\xff garbage", buf, sizeof(buf));
+	expect_client(port, "/metrics", &good, 200, "https after plain HTTP");
+	http_server_stats(s, &st);
+	assert_int_equal(st.requests, 4);
+	http_server_free(s);
+
+	/* min_version TLS13 refuses a client that stops at 1.2. */
+	s = start_web("tls_server_config:\n"
+		      "  cert_file: " TLS_DIR "server.crt\n"
+		      "  key_file: " TLS_DIR "server.key\n"
+		      "  min_version: TLS13\n",
+		      0, 0);
+	port = http_server_port(s, 0);
+	expect_client(port, "/metrics", &good, 200, "TLS 1.3");
+	expect_client(port, "/metrics", &tls12, 0, "TLS 1.2 client, min_version TLS13");
+	http_server_free(s);
+}
+
+struct cert_case {
+	const char *auth; /* client_auth_type */
+	long none, good,
+	    other; /* status without a client certificate, with ours, with another CA's */
+};
+
+static const struct cert_case cert_cases[] = {
+    {"RequireAndVerifyClientCert", 0, 200, 0},
+    {"VerifyClientCertIfGiven", 200, 200, 0},
+    {"RequireAnyClientCert", 0, 200, 200},
+    {"RequestClientCert", 200, 200, 200},
+};
+
+static void test_tls_client_cert(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cert_cases); i++) {
+		const struct cert_case *cc = &cert_cases[i];
+		const struct client none = {.https = true, .ca = "ca.crt"};
+		const struct client good = {.https = true, .ca = "ca.crt", .cert = "client"};
+		const struct client other = {.https = true, .ca = "ca.crt", .cert = "other-client"};
+		char yaml[1024], what[128];
+		struct http_server *s;
+		struct http_stats st;
+		int port;
+		bool verify = strstr(cc->auth, "Verify") != NULL;
+
+		snprintf(yaml, sizeof(yaml), "%s  client_auth_type: %s\n%s", tls_only, cc->auth,
+			 verify ? "  client_ca_file: " TLS_DIR "ca.crt\n" : "");
+		s = start_web(yaml, 0, 0);
+		port = http_server_port(s, 0);
+		snprintf(what, sizeof(what), "%s, no client certificate", cc->auth);
+		expect_client(port, "/metrics", &none, cc->none, what);
+		snprintf(what, sizeof(what), "%s, client certificate from the CA", cc->auth);
+		expect_client(port, "/metrics", &good, cc->good, what);
+		snprintf(what, sizeof(what), "%s, client certificate from another CA", cc->auth);
+		expect_client(port, "/metrics", &other, cc->other, what);
+		/* A refused handshake leaves the server serving. */
+		expect_client(port, "/healthz", &good, 200, "after a refused client");
+		/* Refused in the handshake: the refused requests never reached the handler. */
+		http_server_stats(s, &st);
+		assert_int_equal(st.requests,
+				 1 + (cc->none == 200) + (cc->good == 200) + (cc->other == 200));
+		http_server_free(s);
+	}
+}
+
+struct auth_case {
+	const char *path;
+	const char *userpwd; /* NULL: no Authorization header */
+	long status;
+};
+
+static const struct auth_case auth_cases[] = {
+    {"/metrics", "alice:wonderland", 200},
+    {"/metrics", "bob:builder", 200}, /* a $2y$ hash */
+    {"/healthz", "alice:wonderland", 200},
+    {"/metrics", "alice:wrong", 401},
+    {"/metrics", "alice:", 401},
+    {"/metrics", "alice:wonderlan", 401},
+    {"/metrics", "alice:wonderland ", 401},
+    {"/metrics", "Alice:wonderland", 401},
+    {"/metrics", "bob:wonderland", 401}, /* alice's password for bob */
+    {"/metrics", "mallory:wonderland", 401},
+    {"/metrics", ":", 401},
+    {"/metrics", NULL, 401},
+    {"/healthz", NULL, 401}, /* everything is protected */
+    {"/", NULL, 401},
+    {"/nope", NULL, 401}, /* even what does not exist: nothing is told before auth */
+    {"/nope", "alice:wonderland", 404},
+};
+
+static void test_basic_auth(void **state)
+{
+	static const char *const yamls[] = {
+	    /* Plain HTTP, and the same over TLS. */
+	    "basic_auth_users:\n"
+	    "  alice: " ALICE_HASH "\n"
+	    "  bob: " BOB_HASH "\n"
+	    "http_server_config:\n"
+	    "  headers:\n"
+	    "    X-Frame-Options: deny\n",
+	    "tls_server_config:\n"
+	    "  cert_file: " TLS_DIR "server.crt\n"
+	    "  key_file: " TLS_DIR "server.key\n"
+	    "basic_auth_users:\n"
+	    "  alice: " ALICE_HASH "\n"
+	    "  bob: " BOB_HASH "\n"
+	    "http_server_config:\n"
+	    "  headers:\n"
+	    "    X-Frame-Options: deny\n",
+	};
+
+	(void)state;
+	for (size_t y = 0; y < ARRAY_SIZE(yamls); y++) {
+		bool https = y == 1;
+		struct http_server *s = start_web(yamls[y], 0, 0);
+		int port = http_server_port(s, 0);
+		struct http_stats st, st2;
+		uint64_t fails = 0;
+
+		for (size_t i = 0; i < ARRAY_SIZE(auth_cases); i++) {
+			const struct auth_case *ac = &auth_cases[i];
+			const struct client cl = {
+			    .https = https, .ca = https ? "ca.crt" : NULL, .userpwd = ac->userpwd};
+			struct resp r;
+			char v[256];
+
+			if (fetch_client(port, ac->path, &cl, &r) != CURLE_OK)
+				fail_msg("case %zu: no answer", i);
+			if (r.status != ac->status)
+				fail_msg("case %zu (%s %s): status %ld want %ld", i, ac->path,
+					 ac->userpwd ? ac->userpwd : "-", r.status, ac->status);
+			if (ac->status == 401) {
+				fails++;
+				if (!header(&r, "WWW-Authenticate", v, sizeof(v)))
+					fail_msg("case %zu: no WWW-Authenticate", i);
+				assert_string_equal(v, "Basic realm=\"kepler\"");
+			}
+			/* The extra header is on every answer, 401 included. */
+			assert_non_null(header(&r, "X-Frame-Options", v, sizeof(v)));
+			assert_string_equal(v, "deny");
+			resp_free(&r);
+		}
+		http_server_stats(s, &st);
+		assert_int_equal(st.auth_failures, fails);
+		/* One bcrypt per credential sent, except the second right alice (cached): 2 right
+		 * pairs and 8 wrong ones (unknown users cost one too). No header costs none. */
+		assert_int_equal(st.auth_hash_checks, 2 + 8);
+
+		/* Scrapes with known credentials cost no bcrypt; wrong ones always do. */
+		for (int i = 0; i < 5; i++) {
+			const struct client cl = {.https = https,
+						  .ca = https ? "ca.crt" : NULL,
+						  .userpwd =
+						      i % 2 ? "alice:wonderland" : "bob:builder"};
+
+			expect_client(port, "/metrics", &cl, 200, "cached credentials");
+		}
+		http_server_stats(s, &st2);
+		assert_int_equal(st2.auth_hash_checks, st.auth_hash_checks);
+		{
+			const struct client cl = {.https = https,
+						  .ca = https ? "ca.crt" : NULL,
+						  .userpwd = "alice:wrong"};
+
+			expect_client(port, "/metrics", &cl, 401, "wrong password again");
+			expect_client(port, "/metrics", &cl, 401, "wrong password again");
+		}
+		http_server_stats(s, &st2);
+		assert_int_equal(st2.auth_hash_checks, st.auth_hash_checks + 2);
+		assert_int_equal(st2.auth_failures, fails + 2);
+		http_server_free(s);
+	}
+}
+
+/* More credentials than the cache holds: the oldest are checked again, nothing breaks. */
+static void test_auth_cache_bound(void **state)
+{
+	char yaml[16384];
+	size_t n;
+	struct http_server *s;
+	struct http_stats st;
+	int port;
+
+	(void)state;
+	/* 70 users sharing alice's password: each a distinct cache entry. */
+	n = (size_t)snprintf(yaml, sizeof(yaml), "basic_auth_users:\n");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "  u%d: " ALICE_HASH "\n", i);
+	s = start_web(yaml, 0, 0);
+	port = http_server_port(s, 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 70; i++) {
+			char up[64];
+			const struct client cl = {.userpwd = up};
+
+			snprintf(up, sizeof(up), "u%d:wonderland", i);
+			expect_client(port, "/healthz", &cl, 200, up);
+		}
+	}
+	http_server_stats(s, &st);
+	/* Round robin over 64 entries: the second round misses on every user. */
+	assert_int_equal(st.auth_hash_checks, 140);
+	/* The last 64 users are cached now. */
+	for (int i = 6; i < 70; i++) {
+		char up[64];
+		const struct client cl = {.userpwd = up};
+
+		snprintf(up, sizeof(up), "u%d:wonderland", i);
+		expect_client(port, "/healthz", &cl, 200, up);
+	}
+	http_server_stats(s, &st);
+	assert_int_equal(st.auth_hash_checks, 140);
+	http_server_free(s);
+}
+
+static int connect_idle(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static void test_limits(void **state)
+{
+	const struct client plain = {0};
+	struct http_server *s;
+	int port, fd[2];
+	char buf[512];
+	struct resp r;
+	char *big;
+
+	(void)state;
+	/* Two connections per address: a third is closed at once, and served again later. */
+	s = start_web(NULL, 2, 0);
+	port = http_server_port(s, 0);
+	fd[0] = connect_idle(port);
+	fd[1] = connect_idle(port);
+	/* Accepted in order: the third is over the limit whenever the server gets to it. */
+	assert_int_equal(
+	    raw_exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf)), 0);
+	assert_int_not_equal(fetch_client(port, "/metrics", &plain, &r), CURLE_OK);
+	close(fd[0]);
+	close(fd[1]);
+	/* The server notices the closes on its own time: allow it a few seconds. */
+	for (int i = 0; i < 100 && fetch_client(port, "/healthz", &plain, &r) != CURLE_OK; i++) {
+		resp_free(&r);
+		usleep(50 * 1000);
+	}
+	resp_free(&r);
+	expect_client(port, "/metrics", &plain, 200, "after the idle connections closed");
+	http_server_free(s);
+
+	/* Request headers beyond the memory limit: refused with 431, the server still serves. */
+	s = start_web(NULL, 0, 8192);
+	port = http_server_port(s, 0);
+	big = malloc(20000);
+	assert_non_null(big);
+	memcpy(big, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ", 39);
+	memset(big + 39, 'a', 19000);
+	strcpy(big + 39 + 19000, "\r\n\r\n");
+	raw_exchange(port, big, buf, sizeof(buf) - 1);
+	buf[sizeof(buf) - 1] = '\0';
+	assert_int_equal(strncmp(buf, "HTTP/1.1 431", 12), 0);
+	free(big);
+	expect_client(port, "/metrics", &plain, 200, "after a too large request");
+	http_server_free(s);
+}
+
+static void test_web_errors(void **state)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	struct web_config wc = {.tls = true,
+				.cert_file = "x.crt",
+				.key_file = "x.key",
+				.min_version = WEB_TLS12,
+				.max_version = WEB_TLS13};
+	struct http_options o = {.listen = listen, .n_listen = 1, .web = &wc};
+	struct http_server *s = NULL;
+	char err[256];
+	int fds = count_fds();
+
+	(void)state;
+	/* A web config from webconfig_parse alone has no PEM contents: refused, not crashed. */
+	assert_int_equal(http_server_new(&s, &o, err, sizeof(err)), -EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err, "web.configFile"));
+	assert_int_equal(count_fds(), fds);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -764,6 +1248,12 @@ int main(void)
 	    cmocka_unit_test(test_concurrent_scrapes),
 	    cmocka_unit_test(test_bind_errors),
 	    cmocka_unit_test(test_all_addresses),
+	    cmocka_unit_test(test_tls_server),
+	    cmocka_unit_test(test_tls_client_cert),
+	    cmocka_unit_test(test_basic_auth),
+	    cmocka_unit_test(test_auth_cache_bound),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_web_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
