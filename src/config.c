@@ -124,6 +124,9 @@ int config_defaults(struct kepler_config *cfg)
 	    .metrics_levels = METRICS_ALL,
 	    .max_processes = 200,
 	    .n_listen = 1,
+	    .web_max_connections = 64,
+	    .web_max_connections_per_ip = 16,
+	    .web_connection_timeout_ns = 10000000000ULL,
 	};
 	for (int z = 0; z < ZONE_MAX; z++)
 		cfg->idle_watts[z] = -1;
@@ -353,6 +356,9 @@ enum key_id {
 	K_MAX_PROCESSES,
 	K_WEB_CONFIG,
 	K_LISTEN,
+	K_WEB_MAX_CONN,
+	K_WEB_MAX_CONN_IP,
+	K_WEB_TIMEOUT,
 	K_KUBE_ENABLED,
 	K_KUBE_NODE,
 	K_KUBE_URL,
@@ -519,21 +525,29 @@ static int set_log_format(struct kepler_config *cfg, const struct leaf *l, const
 	return 0;
 }
 
-static int set_interval(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+/* arg: index into duration_ranges */
+static const struct {
+	uint64_t min_ns, max_ns;
+	const char *text;
+} duration_ranges[] = {
+	{INTERVAL_MIN_NS, INTERVAL_MAX_NS, "100ms to 1h"},
+	{1000000000ULL, 3600000000000ULL, "1s to 1h"},
+};
+
+static int set_duration(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
 			size_t msz)
 {
 	uint64_t ns;
 	int r;
 
-	(void)l;
 	r = parse_duration(v, &ns);
 	if (r == -ERANGE)
 		return msgf(msg, msz, "duration \"%s\" is too large", v);
 	if (r < 0)
 		return msgf(msg, msz, "bad duration \"%s\"", v);
-	if (ns < INTERVAL_MIN_NS || ns > INTERVAL_MAX_NS)
-		return msgf(msg, msz, "%s is out of range (100ms to 1h)", v);
-	cfg->interval_ns = ns;
+	if (ns < duration_ranges[l->arg].min_ns || ns > duration_ranges[l->arg].max_ns)
+		return msgf(msg, msz, "%s is out of range (%s)", v, duration_ranges[l->arg].text);
+	*FIELD(cfg, l, uint64_t) = ns;
 	return 0;
 }
 
@@ -659,7 +673,7 @@ static const struct leaf leaves[K_MAX] = {
     [K_LOG_FORMAT] = {"log.format", set_log_format, NULL, 0, 0, true},
     [K_HOST_SYSFS] = {"host.sysfs", set_str, NULL, OFF(host_sysfs), 0, false},
     [K_HOST_PROCFS] = {"host.procfs", set_str, NULL, OFF(host_procfs), 0, false},
-    [K_INTERVAL] = {"monitor.interval", set_interval, NULL, 0, 0, true},
+    [K_INTERVAL] = {"monitor.interval", set_duration, NULL, OFF(interval_ns), 0, true},
     [K_MAX_TERMINATED] = {"monitor.maxTerminated", set_u32, NULL, OFF(max_terminated), 0, false},
     [K_SOURCES] = {"power.sources", NULL, set_sources, 0, 0, false},
     IDLE_LEAF(ZONE_PACKAGE, "package"),
@@ -682,6 +696,11 @@ static const struct leaf leaves[K_MAX] = {
 			 true},
     [K_WEB_CONFIG] = {"web.configFile", set_str, NULL, OFF(web_config_file), 1, false},
     [K_LISTEN] = {"web.listenAddresses", NULL, set_listen, 0, 0, false},
+    [K_WEB_MAX_CONN] = {"web.maxConnections", set_u32, NULL, OFF(web_max_connections), 1, false},
+    [K_WEB_MAX_CONN_IP] = {"web.maxConnectionsPerIP", set_u32, NULL,
+			   OFF(web_max_connections_per_ip), 1, false},
+    [K_WEB_TIMEOUT] = {"web.connectionTimeout", set_duration, NULL, OFF(web_connection_timeout_ns),
+		       1, false},
     [K_KUBE_ENABLED] = {"kube.enabled", set_bool, NULL, OFF(kube_enabled), 0, false},
     [K_KUBE_NODE] = {"kube.nodeName", set_str, NULL, OFF(kube_node_name), 1, false},
     [K_KUBE_URL] = {"kube.kubeletURL", set_url, NULL, OFF(kube_kubelet_url), 0, false},
@@ -734,11 +753,14 @@ static void render(const struct kepler_config *cfg, enum key_id k, bool flag_sty
 		strbuf_puts(sb, log_format_to_string(cfg->log_format));
 		break;
 	case K_INTERVAL:
-		if (format_duration(cfg->interval_ns, d, sizeof(d)) == 0)
+	case K_WEB_TIMEOUT:
+		if (format_duration(*FIELD(cfg, l, const uint64_t), d, sizeof(d)) == 0)
 			strbuf_puts(sb, d);
 		break;
 	case K_MAX_TERMINATED:
 	case K_MAX_PROCESSES:
+	case K_WEB_MAX_CONN:
+	case K_WEB_MAX_CONN_IP:
 		strbuf_printf(sb, "%" PRIu32, *FIELD(cfg, l, const uint32_t));
 		break;
 	case K_SOURCES:
@@ -944,6 +966,9 @@ static const struct node_spec exporter_spec[] = {
 static const struct node_spec web_spec[] = {
     LEAF("configFile", K_WEB_CONFIG),
     LEAF("listenAddresses", K_LISTEN),
+    LEAF("maxConnections", K_WEB_MAX_CONN),
+    LEAF("maxConnectionsPerIP", K_WEB_MAX_CONN_IP),
+    LEAF("connectionTimeout", K_WEB_TIMEOUT),
     {0},
 };
 static const struct node_spec kube_spec[] = {

@@ -273,6 +273,10 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		ho.n_listen = a->cfg.n_listen;
 		ho.stale_after_ns = 3 * a->cfg.interval_ns + 5 * NSEC_PER_SEC;
 		ho.web = a->web;
+		ho.max_connections = a->cfg.web_max_connections;
+		ho.max_connections_per_ip = a->cfg.web_max_connections_per_ip;
+		ho.connection_timeout_s =
+			(unsigned)((a->cfg.web_connection_timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
 		r = http_server_new(&a->http, &ho, err, errsz);
 		if (r < 0)
 			return r;

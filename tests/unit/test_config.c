@@ -42,6 +42,9 @@ static const char *const all_keys[] = {
     "exporter.prometheus.maxProcesses",
     "web.configFile",
     "web.listenAddresses",
+    "web.maxConnections",
+    "web.maxConnectionsPerIP",
+    "web.connectionTimeout",
     "kube.enabled",
     "kube.nodeName",
     "kube.kubeletURL",
@@ -87,6 +90,9 @@ static const struct {
     {"exporter.prometheus.maxProcesses", "200"},
     {"web.configFile", "\"\""},
     {"web.listenAddresses", "[:28282]"},
+    {"web.maxConnections", "64"},
+    {"web.maxConnectionsPerIP", "16"},
+    {"web.connectionTimeout", "10s"},
     {"kube.enabled", "false"},
     {"kube.nodeName", "\"\""},
     {"kube.kubeletURL", "\"\""},
@@ -185,6 +191,9 @@ static const struct {
     {"web: {listenAddresses: [\"127.0.0.1:9102\", \"[::1]:9102\"]}", "web.listenAddresses",
      "[127.0.0.1:9102, [::1]:9102]"},
     {"web:\n  listenAddresses:\n    - :8080\n", "web.listenAddresses", "[:8080]"},
+    {"web: {maxConnections: 500}", "web.maxConnections", "500"},
+    {"web: {maxConnectionsPerIP: 1}", "web.maxConnectionsPerIP", "1"},
+    {"web: {connectionTimeout: 1m30s}", "web.connectionTimeout", "1m30s"},
     {"kube: {enabled: true}", "kube.enabled", "true"},
     {"kube: {nodeName: worker-1}", "kube.nodeName", "worker-1"},
     {"kube: {nodeName: ~}", "kube.nodeName", "\"\""},
@@ -256,6 +265,9 @@ static const char full_yaml[] = "log:\n"
 				"web:\n"
 				"  configFile: /etc/kepler/web.yaml\n"
 				"  listenAddresses: [\"127.0.0.1:28282\", \"[::1]:28282\"]\n"
+				"  maxConnections: 8\n"
+				"  maxConnectionsPerIP: 2\n"
+				"  connectionTimeout: 30s\n"
 				"kube:\n"
 				"  enabled: true\n"
 				"  nodeName: worker-1\n"
@@ -403,6 +415,9 @@ static const struct {
     {"exporter: {prometheus: {maxProcesses: many}}",
      "exporter.prometheus.maxProcesses: bad integer \"many\""},
     {"exporter: {stdout: true}", "exporter.stdout: expected a mapping, got a scalar"},
+    {"web: {maxConnections: 0}", "web.maxConnections: 0 is below the minimum 1"},
+    {"web: {connectionTimeout: 500ms}", "web.connectionTimeout: 500ms is out of range (1s to 1h)"},
+    {"web: {connectionTimeout: forever}", "web.connectionTimeout: bad duration \"forever\""},
     {"web: {listenAddresses: [localhost]}",
      "web.listenAddresses: bad listen address \"localhost\""},
     {"web: {listenAddresses: [\":0\"]}", "bad listen address \":0\""},
