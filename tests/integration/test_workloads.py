@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Workloads end to end: processes placed in real cgroup v2 directories that
+reproduce kubepods layouts, pod metadata from a test kubelet over real HTTP,
+and the attribution contract on a powercap fixture whose counter advances at
+idle + k x (busy CPU fraction): shares follow CPU time, every level adds up,
+exited work keeps its energy, and a misbehaving kubelet stops nothing."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+from kepler_test import Agent, check, copy_fixture, finish, series, value
+from kubelet_server import KubeletServer
+
+if os.geteuid() != 0:
+    print("skipped: moving processes between cgroups needs root")
+    sys.exit(77)
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup2":
+                return fields[4]
+    return None
+
+
+MOUNT = cgroup2_mount()
+if not MOUNT:
+    print("skipped: no cgroup v2 hierarchy mounted")
+    sys.exit(77)
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+IDLE_W, K_W = 8.0, 40.0
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+class BusyWriter(threading.Thread):
+    """Advances package energy at IDLE_W + K_W x (node busy CPU fraction), read from
+    /proc/stat, so that the node's active energy follows what processes really ran."""
+
+    def __init__(self, zone_dir):
+        super().__init__(daemon=True)
+        self.path = os.path.join(zone_dir, "energy_uj")
+        with open(self.path) as f:
+            self.uj = int(f.read())
+        with open(os.path.join(zone_dir, "max_energy_range_uj")) as f:
+            self.max = int(f.read())
+        self.stopped = threading.Event()
+
+    @staticmethod
+    def times():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]
+        return sum(v[:8]) - idle, idle
+
+    def run(self):
+        busy0, idle0 = self.times()
+        t0 = time.monotonic()
+        while not self.stopped.wait(0.02):
+            busy1, idle1 = self.times()
+            t1 = time.monotonic()
+            d = (busy1 - busy0) + (idle1 - idle0)
+            frac = (busy1 - busy0) / d if d else 0.0
+            self.uj = (self.uj + int((IDLE_W + K_W * frac) * (t1 - t0) * 1e6)) % (self.max + 1)
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(f"{self.uj}\n")
+            os.replace(tmp, self.path)
+            busy0, idle0, t0 = busy1, idle1, t1
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+class Cgroups:
+    """Directories under the cgroup v2 mount, removed (after their processes) at the end."""
+
+    def __init__(self):
+        self.dirs = []
+
+    def make(self, rel):
+        path = os.path.join(MOUNT, rel)
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            p = os.path.join(MOUNT, *parts[:i])
+            if not os.path.isdir(p):
+                os.mkdir(p)
+                self.dirs.append(p)
+        return path
+
+    def cleanup(self):
+        for p in reversed(self.dirs):
+            try:
+                os.rmdir(p)
+            except OSError as e:
+                print(f"note: cannot remove {p}: {e}")
+
+
+def spawn_in(cgroup_dir, duty=1.0, seconds=None):
+    """A Python burner that moves itself into cgroup_dir before it burns. duty is the
+    fraction of each 10 ms it spins; seconds, when given, makes it exit by itself."""
+    code = (
+        "import os, sys, time\n"
+        f"open({os.path.join(cgroup_dir, 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+        f"duty, end = {duty}, (time.monotonic() + {seconds} if {seconds!r} else None)\n"
+        "while end is None or time.monotonic() < end:\n"
+        "    t = time.monotonic()\n"
+        "    while time.monotonic() - t < 0.01 * duty: pass\n"
+        "    if duty < 1: time.sleep(0.01 * (1 - duty))\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+tag = uuid.uuid4().hex[:8]
+pod_uid = str(uuid.uuid4())
+ids = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(3)]
+be_pod = str(uuid.uuid4())
+cg = Cgroups()
+procs = []
+writer = None
+kubelet = None
+try:
+    pod_slice = (f"kepler{tag}.slice/kubepods.slice/kubepods-burstable.slice/"
+                 f"kubepods-burstable-pod{pod_uid.replace('-', '_')}.slice")
+    c_busy = cg.make(f"{pod_slice}/cri-containerd-{ids[0]}.scope")
+    c_half = cg.make(f"{pod_slice}/cri-containerd-{ids[1]}.scope")
+    c_crio = cg.make(f"kepler{tag}/kubepods/besteffort/pod{be_pod}/crio-{ids[2]}")
+
+    pods = {"kind": "PodList", "apiVersion": "v1", "items": [{
+        "metadata": {"name": "web-7d4b9", "namespace": "shop", "uid": pod_uid},
+        "status": {"containerStatuses": [
+            {"name": "app", "containerID": f"containerd://{ids[0]}"},
+            {"name": "sidecar", "containerID": f"containerd://{ids[1]}"},
+        ]},
+    }]}
+    fd, pods_file = tempfile.mkstemp(suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(pods, f)
+    kubelet = KubeletServer(pods_file)
+    kubelet.start()
+
+    root = copy_fixture("rapl-1socket")
+    writer = BusyWriter(os.path.join(root, "class", "powercap", "intel-rapl:0"))
+    writer.start()
+    config = ("monitor: {interval: 1s}\n"
+              f"power: {{idle: {{package: {IDLE_W}}}}}\n"
+              "exporter: {prometheus: {maxProcesses: 100000}}\n")
+
+    busy = spawn_in(c_busy, duty=1.0)
+    half = spawn_in(c_half, duty=0.5)
+    crio = spawn_in(c_crio, duty=0.25)
+    short = spawn_in(c_busy, duty=1.0, seconds=1.5)
+    procs += [busy, half, crio, short]
+    threading.Thread(target=short.wait, daemon=True).start()  # reaped, as a parent would
+    # A container runtime places a process before it execs; wait for ours to be placed too,
+    # since the agent resolves a process's identity once, when it first sees it.
+    for p, d in ((busy, c_busy), (half, c_half), (crio, c_crio), (short, c_busy)):
+        rel = "0::/" + os.path.relpath(d, MOUNT)
+        for _ in range(500):
+            with open(f"/proc/{p.pid}/cgroup") as f:
+                if rel in f.read():
+                    break
+            time.sleep(0.01)
+
+    with Agent(f"--host.sysfs={root}", "--kube.enable", f"--kube.kubelet-url={kubelet.url}",
+               config=config) as agent:
+        agent.wait_ready()
+        time.sleep(2.5)
+
+        def at_interval():
+            """The kernel's CPU times read right after an interval, and that interval's
+            scrape: both describe the same instant within a few milliseconds."""
+            n = agent.scrape()[("kepler_exporter_intervals_total", frozenset())]
+            while True:
+                cpu = {p.pid: proc_cpu_seconds(p.pid) for p in (busy, half)}
+                m = agent.scrape()
+                if m[("kepler_exporter_intervals_total", frozenset())] > n:
+                    return cpu, m
+                time.sleep(0.005)
+
+        # The process that exited mid-run keeps its energy, marked terminated, until scraped.
+        short.wait()
+        for _ in range(100):
+            sl = {dict(k)["state"]: v
+                  for k, v in series(agent.scrape(), "kepler_process_cpu_joules_total").items()
+                  if ("pid", str(short.pid)) in k and ("zone", "package") in k}
+            if "running" not in sl:
+                break
+            time.sleep(0.05)
+        check(sl.get("terminated", 0) > 0, f"exited process keeps its energy: {sl}")
+        short_j = sl.get("terminated", 0)
+
+        cpu0, m0 = at_interval()
+        time.sleep(8)
+        cpu1, m1 = at_interval()
+
+        def proc_joules(m, pid):
+            return value(m, "kepler_process_cpu_joules_total", pid=str(pid), zone="package")
+
+        # Identity from real cgroups.
+        for p, cid, runtime, pod in ((busy, ids[0], "containerd", pod_uid),
+                                     (half, ids[1], "containerd", pod_uid),
+                                     (crio, ids[2], "cri-o", be_pod)):
+            got = value(m1, "kepler_container_cpu_joules_total", container_id=cid,
+                        zone="package")
+            check(got is not None and got > 0, f"container {cid[:12]} ({runtime}) has energy")
+            ls = [dict(k) for k in series(m1, "kepler_container_cpu_joules_total")
+                  if ("container_id", cid) in k]
+            check(ls and ls[0]["runtime"] == runtime and ls[0]["pod_id"] == pod,
+                  f"container {cid[:12]}: runtime {runtime}, pod {pod}: {ls[:1]}")
+            pl = [dict(k) for k in series(m1, "kepler_process_cpu_joules_total")
+                  if ("pid", str(p.pid)) in k]
+            check(pl and pl[0]["container_id"] == cid and pl[0]["type"] == "container",
+                  f"process {p.pid} is in container {cid[:12]}")
+
+        # Names from the kubelet.
+        ls = [dict(k) for k in series(m1, "kepler_container_cpu_joules_total")
+              if ("container_id", ids[0]) in k]
+        check(ls and ls[0]["container_name"] == "app", f"container_name from kubelet: {ls[:1]}")
+        pl = [dict(k) for k in series(m1, "kepler_pod_cpu_joules_total") if ("pod_id", pod_uid) in k]
+        check(pl and pl[0]["pod_name"] == "web-7d4b9" and pl[0]["pod_namespace"] == "shop",
+              f"pod name and namespace from kubelet: {pl[:1]}")
+
+        # Shares follow CPU time: the energy ratio matches the kernel's CPU ratio.
+        e_ratio = ((proc_joules(m1, busy.pid) - proc_joules(m0, busy.pid)) /
+                   (proc_joules(m1, half.pid) - proc_joules(m0, half.pid)))
+        c_ratio = (cpu1[busy.pid] - cpu0[busy.pid]) / (cpu1[half.pid] - cpu0[half.pid])
+        check(abs(e_ratio / c_ratio - 1) < 0.03,
+              f"energy ratio {e_ratio:.3f} matches CPU ratio {c_ratio:.3f} within 3 %")
+
+        # Every level adds up: the interval's watts sum exactly, cumulative sums too.
+        node_active = value(m1, "kepler_node_cpu_active_watts", zone="package")
+        procs_sum = sum(v for k, v in series(m1, "kepler_process_cpu_watts").items()
+                        if ("zone", "package") in k)
+        check(node_active > 0 and abs(procs_sum - node_active) <= node_active * 0.001,
+              f"sum over processes {procs_sum:.6f} W = node active {node_active:.6f} W")
+        for cid, gone in ((ids[0], short_j), (ids[1], 0)):
+            c = value(m1, "kepler_container_cpu_joules_total", container_id=cid, zone="package")
+            s = gone + sum(v for k, v in series(m1, "kepler_process_cpu_joules_total").items()
+                           if ("container_id", cid) in k and ("zone", "package") in k)
+            check(abs(c - s) < 1e-5,
+                  f"container {cid[:12]} = sum of its processes, the exited one too ({c:.6f} J)")
+        pod = value(m1, "kepler_pod_cpu_joules_total", pod_id=pod_uid, zone="package")
+        cs = sum(value(m1, "kepler_container_cpu_joules_total", container_id=cid, zone="package")
+                 for cid in ids[:2])
+        check(abs(pod - cs) < 1e-5, f"pod = sum of its containers ({pod:.6f} J)")
+
+        check(not [k for k in series(m1, "kepler_process_cpu_joules_total")
+                   if ("pid", str(short.pid)) in k],
+              "and is dropped once a scrape has seen it")
+
+        # A kubelet outage stops nothing and is counted.
+        kubelet.set_mode("500")
+        time.sleep(1.5)
+        status, _, _ = agent.get("/metrics")
+        check(status == 200, "still serving with the kubelet failing")
+
+finally:
+    for p in procs:
+        p.kill()
+        p.wait()
+    if writer:
+        writer.stop()
+    if kubelet:
+        kubelet.stop()
+    time.sleep(0.1)
+    cg.cleanup()
+
+finish()
