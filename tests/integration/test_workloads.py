@@ -265,11 +265,29 @@ try:
                    if ("pid", str(short.pid)) in k],
               "and is dropped once a scrape has seen it")
 
-        # A kubelet outage stops nothing and is counted.
-        kubelet.set_mode("500")
-        time.sleep(1.5)
-        status, _, _ = agent.get("/metrics")
-        check(status == 200, "still serving with the kubelet failing")
+        # Kubelet faults stop nothing: the intervals go on, scrapes answer, errors are counted
+        # (a new container id makes the agent ask the kubelet again, at most every 5 s).
+        for mode in ("down", "500", "malformed", "huge", "hang"):
+            kubelet.set_mode(mode)
+            before = agent.scrape()
+            extra = spawn_in(cg.make(f"{pod_slice}/cri-containerd-{uuid.uuid4().hex * 2}.scope"),
+                             duty=0.1)
+            procs.append(extra)
+            time.sleep(12 if mode == "hang" else 6)  # a hang fails only at the 5 s timeout
+            t = time.monotonic()
+            after = agent.scrape()
+            took = time.monotonic() - t
+            n0 = before[("kepler_exporter_intervals_total", frozenset())]
+            n1 = after[("kepler_exporter_intervals_total", frozenset())]
+            e0 = value(before, "kepler_exporter_kubelet_errors_total")
+            e1 = value(after, "kepler_exporter_kubelet_errors_total")
+            check(n1 >= n0 + 4 and took < 1.0 and e1 > e0,
+                  f"kubelet {mode}: intervals {n0:.0f} -> {n1:.0f}, scrape {took * 1000:.0f} ms, "
+                  f"errors {e0:.0f} -> {e1:.0f}")
+            ls = [dict(k) for k in series(after, "kepler_container_cpu_joules_total")
+                  if ("container_id", ids[0]) in k]
+            check(ls and ls[0]["container_name"] == "app", f"kubelet {mode}: names are kept")
+        kubelet.set_mode("ok")
 
 finally:
     for p in procs:
