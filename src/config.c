@@ -1497,7 +1497,7 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 	/* Pass 2: the file, then every flag over it regardless of its position. */
 	if (config_file) {
 		_cleanup_free_ char *text = NULL;
-		size_t len;
+		size_t len = 0;
 
 		cfg->config_file = strdup(config_file);
 		if (!cfg->config_file)

@@ -20,6 +20,7 @@
 #include "export/webconfig.h"
 #include "log.h"
 #include "power/power.h"
+#include "util/caps.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -46,6 +47,7 @@ struct agent {
 	char cpu_model[128];
 	const char *idle_method[ZONE_MAX];
 	char workload_info[256];
+	int caps_err;
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
@@ -228,6 +230,20 @@ static void reload(struct agent *a)
 	log_info("reload: configuration re-read (%zu keys changed)", n);
 }
 
+/* CAP_NET_BIND_SERVICE when a listen address needs it. */
+static uint64_t privileged_port_cap(const struct kepler_config *cfg)
+{
+	char host[256];
+	uint16_t port;
+
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		if (config_parse_listen_address(cfg->listen_addresses[i], host, sizeof(host),
+						&port) == 0 &&
+		    port < 1024)
+			return CAPBIT(10); /* CAP_NET_BIND_SERVICE */
+	return 0;
+}
+
 /* Open everything; on failure err holds one line and nothing has been logged. */
 static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size_t errsz)
 {
@@ -252,6 +268,13 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 			 activity_source_to_string(a->cfg.activity_source), reason);
 		return r;
 	}
+
+	/*
+	 * The eBPF program and the perf events are open: drop every capability the rest
+	 * does not need, before any thread starts (capabilities are per thread).
+	 */
+	r = caps_drop_except(CAPS_KEEP_RUNNING | privileged_port_cap(&a->cfg));
+	a->caps_err = r < 0 ? r : 0;
 
 	effective_idle(a, idle);
 	a->node = node_acct_new(idle);
@@ -363,6 +386,8 @@ int main(int argc, char **argv)
 	}
 	log_info("activity: using %s%s%s", activity_source_name(a.activity), reason[0] ? ": " : "",
 		 reason);
+	if (a.caps_err)
+		log_warn("capabilities: cannot drop: %s, ignoring", strerror(-a.caps_err));
 	if (a.workload_info[0])
 		log_warn("workloads: %s", a.workload_info);
 	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "

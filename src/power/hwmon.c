@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +103,15 @@ static int device_dir(const char *sysfs, const char *dev, char *dir, size_t dsiz
 		      size_t nsize)
 {
 	static const char *const subs[] = {"", "/device"};
-	char rel[128];
+	char rel[PATH_MAX];
+	int n;
 
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
-		snprintf(dir, dsize, HWMON_DIR "/%s%s", dev, subs[i]);
-		snprintf(rel, sizeof(rel), "%s/name", dir);
+		n = snprintf(dir, dsize, HWMON_DIR "/%s%s", dev, subs[i]);
+		if (n < 0 || (size_t)n >= dsize || (size_t)n + sizeof("/name") > sizeof(rel))
+			return -ENAMETOOLONG;
+		memcpy(rel, dir, (size_t)n);
+		memcpy(rel + n, "/name", sizeof("/name"));
 		if (read_line_at(sysfs, rel, name, nsize) >= 0)
 			return 0;
 	}

@@ -321,7 +321,7 @@ static int perf_read(struct power_meter *pm, const struct meter_input *in,
 
 		for (size_t c = 0; c < m->desc.n_cpus; c++) {
 			struct perf_counter *pc = &m->counters[e][c];
-			uint64_t v;
+			uint64_t v = 0;
 			int r = read_count(pc->fd, &v);
 
 			if (r < 0) {

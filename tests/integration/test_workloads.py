@@ -281,7 +281,8 @@ try:
             n1 = after[("kepler_exporter_intervals_total", frozenset())]
             e0 = value(before, "kepler_exporter_kubelet_errors_total")
             e1 = value(after, "kepler_exporter_kubelet_errors_total")
-            check(n1 >= n0 + 4 and took < 1.0 and e1 > e0,
+            # The scrape bound is loose: this test's own burners saturate both CPUs.
+            check(n1 >= n0 + 4 and took < 4.0 and e1 > e0,
                   f"kubelet {mode}: intervals {n0:.0f} -> {n1:.0f}, scrape {took * 1000:.0f} ms, "
                   f"errors {e0:.0f} -> {e1:.0f}")
             ls = [dict(k) for k in series(after, "kepler_container_cpu_joules_total")

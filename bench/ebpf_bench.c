@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ebpf_bench: cost of the eBPF activity collector, each figure next to its
+ * baseline measured in the same run (built by tests/tools/meson.build).
+ *
+ *   ebpf_bench switch-cost SECONDS [same-cpu|two-cpus]
+ *       The agent's sched_switch program (loaded by activity_new, as the agent
+ *       does) and an empty program on the same tracepoint, both attached
+ *       during a pipe ping-pong; kernel BPF stats (run_time_ns / run_cnt) of
+ *       each. One JSON line.
+ *   ebpf_bench drain N[,N...] [REPEAT]
+ *       N sleeping processes that have each run once after the collector was
+ *       loaded (so each is in the map); the CPU time (CLOCK_PROCESS_CPUTIME_ID,
+ *       user + system) of one activity_read, eBPF vs procfs, median of
+ *       REPEAT (default 15). One JSON line per N.
+ */
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "activity/activity.h"
+#include "bpf/kepler.skel.h"
+#include "config.h"
+#include "util/timeutil.h"
+#include "util/util.h"
+
+static int open_source(struct activity **ret, enum activity_source src)
+{
+	struct kepler_config cfg;
+	char reason[1024] = "";
+	int r;
+
+	if (config_defaults(&cfg) < 0)
+		return -ENOMEM;
+	cfg.activity_source = src;
+	r = activity_new(ret, &cfg, reason, sizeof(reason));
+	if (r < 0)
+		fprintf(stderr, "ebpf_bench: %s\n", reason);
+	config_free(&cfg);
+	return r;
+}
+
+/*
+ * Two processes bouncing a byte over pipes: two context switches per round
+ * trip. Pinned to CPU 0 they switch task to task; on two CPUs every switch is
+ * to or from the idle task.
+ */
+static double pingpong(double secs, bool pinned)
+{
+	int ab[2], ba[2];
+	cpu_set_t set;
+	uint64_t rounds = 0, t0, t1;
+	pid_t pid;
+	char c = 'x';
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (!pinned) {
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+	}
+	if (pipe(ab) < 0 || pipe(ba) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(ab[1]);
+		close(ba[0]);
+		if (!pinned) {
+			CPU_ZERO(&set);
+			CPU_SET(1, &set);
+		}
+		sched_setaffinity(0, sizeof(set), &set);
+		while (read(ab[0], &c, 1) == 1)
+			if (write(ba[1], &c, 1) != 1)
+				break;
+		_exit(0);
+	}
+	close(ab[0]);
+	close(ba[1]);
+	sched_setaffinity(0, sizeof(set), &set);
+	t0 = mono_ns();
+	t1 = t0 + (uint64_t)(secs * 1e9);
+	while (mono_ns() < t1) {
+		for (int i = 0; i < 1000; i++)
+			if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+				return -1;
+		rounds += 1000;
+	}
+	t1 = mono_ns();
+	close(ab[1]);
+	close(ba[0]);
+	waitpid(pid, NULL, 0);
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	return (double)rounds / ((double)(t1 - t0) / 1e9);
+}
+
+static __u32 last_prog_id(void)
+{
+	__u32 id = 0, next;
+
+	while (bpf_prog_get_next_id(id, &next) == 0)
+		id = next;
+	return id;
+}
+
+/* The first program named name with an id above min_id. */
+static int find_prog(const char *name, __u32 min_id)
+{
+	__u32 id = min_id;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strcmp(info.name, name) == 0)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static int prog_stats(int fd, __u64 *ns, __u64 *cnt)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int r = bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (r < 0)
+		return r;
+	*ns = info.run_time_ns;
+	*cnt = info.run_cnt;
+	return 0;
+}
+
+static int switch_cost(double secs, bool pinned)
+{
+	struct activity *a = NULL;
+	struct kepler_bpf *empty = NULL;
+	struct bpf_program *p;
+	__u64 rn0, rc0, en0, ec0, rn1, rc1, en1, ec1;
+	struct activity_delta d;
+	int stats_fd, real_fd = -1, empty_fd, r = 1;
+	__u32 min_id;
+	double rate, real_ns, empty_ns;
+
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		fprintf(stderr, "ebpf_bench: BPF_ENABLE_STATS: %s\n", strerror(-stats_fd));
+		return 1;
+	}
+	min_id = last_prog_id();
+	if (open_source(&a, ACTIVITY_SOURCE_EBPF) < 0)
+		goto out;
+	real_fd = find_prog(
+	    strcmp(activity_attach_mode(a), "raw_tp") == 0 ? "switch_raw" : "switch_btf", min_id);
+	if (real_fd < 0) {
+		fprintf(stderr, "ebpf_bench: the agent's switch program not found\n");
+		goto out;
+	}
+
+	/* The floor: the same object's empty program on the same tracepoint. */
+	empty = kepler_bpf__open();
+	if (!empty)
+		goto out;
+	bpf_object__for_each_program(p, empty->obj)
+	    bpf_program__set_autoload(p, p == empty->progs.switch_empty);
+	bpf_map__set_max_entries(empty->maps.procs, 1);
+	if (kepler_bpf__load(empty) < 0)
+		goto out;
+	empty->links.switch_empty = bpf_program__attach(empty->progs.switch_empty);
+	if (!empty->links.switch_empty)
+		goto out;
+	empty_fd = bpf_program__fd(empty->progs.switch_empty);
+
+	(void)pingpong(0.3, pinned); /* warm up: both ping-pong processes enter the map */
+	activity_read(a, &d);
+	if (prog_stats(real_fd, &rn0, &rc0) < 0 || prog_stats(empty_fd, &en0, &ec0) < 0)
+		goto out;
+	rate = pingpong(secs, pinned);
+	if (prog_stats(real_fd, &rn1, &rc1) < 0 || prog_stats(empty_fd, &en1, &ec1) < 0)
+		goto out;
+	activity_read(a, &d);
+	real_ns = (double)(rn1 - rn0) / (double)(rc1 - rc0);
+	empty_ns = (double)(en1 - en0) / (double)(ec1 - ec0);
+	printf("{\"bench\":\"switch_cost\",\"load\":\"%s\",\"attach\":\"%s\","
+	       "\"seconds\":%.1f,"
+	       "\"round_trips_per_s\":%.0f,\"real_runs\":%llu,\"empty_runs\":%llu,"
+	       "\"real_ns_per_switch\":%.1f,\"empty_ns_per_switch\":%.1f,\"ratio\":%.2f}\n",
+	       pinned ? "pingpong_same_cpu" : "pingpong_two_cpus", activity_attach_mode(a), secs,
+	       rate, (unsigned long long)(rc1 - rc0), (unsigned long long)(ec1 - ec0), real_ns,
+	       empty_ns, real_ns / empty_ns);
+	r = 0;
+out:
+	if (r)
+		fprintf(stderr, "ebpf_bench: switch-cost failed\n");
+	kepler_bpf__destroy(empty);
+	if (real_fd >= 0)
+		close(real_fd);
+	activity_free(a);
+	close(stats_fd);
+	return r;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median CPU time of one read, after two reads that settle the first-interval work. */
+static uint64_t drain_cost(struct activity *a, int repeat, size_t *ret_n)
+{
+	uint64_t v[64];
+	struct activity_delta d;
+
+	if (repeat > 64)
+		repeat = 64;
+	activity_read(a, &d);
+	activity_read(a, &d);
+	for (int i = 0; i < repeat; i++) {
+		uint64_t c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+
+		activity_read(a, &d);
+		v[i] = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		*ret_n = d.n;
+		usleep(20000);
+	}
+	qsort(v, (size_t)repeat, sizeof(v[0]), cmp_u64);
+	return v[repeat / 2];
+}
+
+static pid_t *kids;
+static int nkids;
+
+static int spawn_sleepers(int upto)
+{
+	int ready[2];
+	char c;
+	int start = nkids;
+
+	if (pipe(ready) < 0)
+		return -errno;
+	for (; nkids < upto; nkids++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			close(ready[0]);
+			close(ready[1]);
+			return -errno;
+		}
+		if (pid == 0) {
+			/* Runs once (this write), then sleeps: its switch-out puts it in the map.
+			 */
+			if (write(ready[1], "x", 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		kids[nkids] = pid;
+	}
+	close(ready[1]);
+	for (int i = start; i < upto; i++)
+		if (read(ready[0], &c, 1) != 1)
+			break;
+	close(ready[0]);
+	usleep(200000);
+	return 0;
+}
+
+static int drain(const char *list, int repeat)
+{
+	struct activity *eb = NULL, *pf = NULL;
+	_cleanup_free_ char *dup = strdup(list);
+	char *save = NULL, *tok;
+	int r = 1, max = 0;
+
+	for (const char *p = list; *p; p++)
+		if (*p == ',')
+			max++;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (atoi(tok) > max)
+			max = atoi(tok);
+	free(dup);
+	dup = strdup(list);
+	kids = calloc((size_t)max + 1, sizeof(pid_t));
+	if (!kids || !dup)
+		return 1;
+	if (open_source(&eb, ACTIVITY_SOURCE_EBPF) < 0 ||
+	    open_source(&pf, ACTIVITY_SOURCE_PROCFS) < 0)
+		goto out;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t ce, cp;
+		size_t ne = 0, np = 0;
+		int n = atoi(tok);
+
+		if (spawn_sleepers(n) < 0) {
+			fprintf(stderr, "ebpf_bench: fork: %s\n", strerror(errno));
+			goto out;
+		}
+		ce = drain_cost(eb, repeat, &ne);
+		cp = drain_cost(pf, repeat, &np);
+		printf("{\"bench\":\"drain\",\"sleeping_processes\":%d,\"ebpf_cpu_us\":%.1f,"
+		       "\"procfs_cpu_us\":%.1f,\"ratio\":%.1f,\"ebpf_emitted\":%zu,"
+		       "\"procfs_emitted\":%zu,\"repeat\":%d}\n",
+		       n, (double)ce / 1e3, (double)cp / 1e3, (double)cp / (double)(ce ? ce : 1),
+		       ne, np, repeat);
+		fflush(stdout);
+	}
+	r = 0;
+out:
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < nkids; i++)
+		waitpid(kids[i], NULL, 0);
+	free(kids);
+	activity_free(eb);
+	activity_free(pf);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "switch-cost") == 0)
+		return switch_cost(atof(argv[2]), !(argc == 4 && strcmp(argv[3], "two-cpus") == 0));
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "drain") == 0)
+		return drain(argv[2], argc == 4 ? atoi(argv[3]) : 15);
+	fprintf(stderr, "usage: ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] | drain "
+			"N[,N...] [REPEAT]\n");
+	return 2;
+}

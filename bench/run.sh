@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Benchmarks (bench/README.md): ./bench/run.sh <builddir>. Each figure is
+# printed next to its baseline from the same run. Needs root for eBPF.
+# Activity collector: about 2 minutes.
+set -eu
+build=${1:-build}
+here=$(dirname "$0")
+tools="$build/tests/tools"
+
+ninja -C "$build" tests/tools/ebpf_bench tests/tools/activity_probe tests/tools/burner >/dev/null
+
+echo "== activity collector: eBPF cost per context switch (kernel bpf_stats)"
+"$tools/ebpf_bench" switch-cost 5 same-cpu 2>/dev/null
+"$tools/ebpf_bench" switch-cost 5 two-cpus 2>/dev/null
+echo "== activity collector: pipe ping-pong throughput, collector off vs on"
+python3 "$here/ebpf_pingpong.py" "$build" 5 2
+echo "== activity collector: CPU per drain, eBPF vs procfs"
+"$tools/ebpf_bench" drain 1000,10000 15 2>/dev/null

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only)
+/*
+ * Kernel side of the activity collector: per-process on-CPU time, context
+ * switches and (when the PMU exists) hardware counters, charged at every
+ * context switch to the task going off the CPU.
+ *
+ * Cost model: one per-CPU baseline (the scheduler runtime of the task that
+ * got the CPU at the previous switch), no per-thread map. A switch between
+ * two tasks costs a per-CPU array lookup, a few loads from the two
+ * task_structs, one hash lookup and two atomic adds; no clock read (it was the
+ * largest cost: about 35 ns in a VM). A switch to or from the idle task (pid
+ * 0) reads the clock once and charges the CPU's idle time, never the process
+ * map. The identity of a process (comm, cgroup, parent) is read only the first
+ * time it is seen.
+ *
+ * Dual-licensed so that the kernel accepts the GPL-only helpers it calls
+ * (bpf_probe_read_kernel, bpf_perf_event_read_value).
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kepler.h"
+
+#define PF_KTHREAD 0x00200000
+#define NET_TX_SOFTIRQ 2
+#define NET_RX_SOFTIRQ 3
+#define BLOCK_SOFTIRQ 4
+#define EEXIST 17
+/* Longest slice the fallback of an unseen switch will believe (a bound, not a budget). */
+#define MAX_SLICE_NS (10ULL * 1000 * 1000 * 1000)
+
+/* Set by user space before load. */
+const volatile bool have_counters = false; /* the perf_event arrays hold an event per CPU */
+const volatile bool enable_softirq = false;
+
+/* Process map; user space sizes it with bpf_map__set_max_entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct proc_key);
+	__type(value, struct proc_stats);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_stats);
+} cpus SEC(".maps");
+
+/* One perf event per CPU each (max_entries 0: libbpf sizes it to the possible CPUs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} cycles_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} instructions_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} cache_misses_events SEC(".maps");
+
+/* What one switch (or flush) charges to a process. */
+struct charge {
+	__u64 cpu_ns;
+	__u64 nswitch;
+	__u64 cycles;
+	__u64 instructions;
+	__u64 cache_misses;
+};
+
+/*
+ * The cgroup v2 id of a task: the kernfs node id of its default-hierarchy
+ * cgroup, which is the inode number of the cgroup directory (what
+ * bpf_get_current_cgroup_id() returns for current). kn->id is a u64 since
+ * commit 67c0496e87d1 ("kernfs: convert kernfs_node->id from union
+ * kernfs_node_id to u64", v5.5). Older kernels are not supported: probing for
+ * the old union with bpf_core_type_exists() makes libbpf search module BTF,
+ * which needs CAP_SYS_ADMIN and so breaks the least-privilege set
+ * (CAP_BPF + CAP_PERFMON); tp_btf itself needs 5.5.
+ */
+static __always_inline __u64 task_cgroup_id(struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+
+	return kn ? BPF_CORE_READ(kn, id) : 0;
+}
+
+/* comm (of the group leader), parent, cgroup and kthread flag of a process. */
+static __always_inline void read_identity(struct proc_stats *st, struct task_struct *task)
+{
+	BPF_CORE_READ_STR_INTO(&st->comm, task, group_leader, comm);
+	st->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	st->cgroup_id = task_cgroup_id(task);
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		st->flags |= KEPLER_PROC_KTHREAD;
+}
+
+static __always_inline void add(struct proc_stats *v, const struct charge *c)
+{
+	__sync_fetch_and_add(&v->cpu_ns, c->cpu_ns);
+	if (c->nswitch)
+		__sync_fetch_and_add(&v->ctx_switches, c->nswitch);
+	if (have_counters) {
+		__sync_fetch_and_add(&v->cycles, c->cycles);
+		__sync_fetch_and_add(&v->instructions, c->instructions);
+		__sync_fetch_and_add(&v->cache_misses, c->cache_misses);
+	}
+}
+
+/*
+ * First sight of a process: create its entry holding this first charge.
+ * Kept out of line so the common path (entry exists) stays short.
+ */
+static __noinline int first_sight(struct task_struct *task, struct proc_key *key,
+				  const struct charge *c, __u32 flags)
+{
+	struct proc_stats st = {};
+	struct proc_stats *v;
+	long err;
+
+	if (!key)
+		return 0;
+	read_identity(&st, task);
+	st.flags |= flags;
+	if (c) {
+		st.cpu_ns = c->cpu_ns;
+		st.ctx_switches = c->nswitch;
+		if (have_counters) {
+			st.cycles = c->cycles;
+			st.instructions = c->instructions;
+			st.cache_misses = c->cache_misses;
+		}
+	}
+	err = bpf_map_update_elem(&procs, key, &st, BPF_NOEXIST);
+	if (err == 0)
+		return 0;
+	if (err == -EEXIST) {
+		/* Another CPU created it between our lookup and update. */
+		v = bpf_map_lookup_elem(&procs, key);
+		if (v) {
+			if (c)
+				add(v, c);
+			v->flags |= flags;
+			return 0;
+		}
+	}
+	return -1; /* map full: the caller counts a drop */
+}
+
+static __always_inline void read_counters(struct cpu_stats *cs, struct charge *c)
+{
+	struct bpf_perf_event_value v;
+
+	if (!bpf_perf_event_read_value(&cycles_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+		c->cycles = cs->last_cycles ? v.counter - cs->last_cycles : 0;
+		cs->last_cycles = v.counter;
+	}
+	if (!bpf_perf_event_read_value(&instructions_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+		c->instructions = cs->last_instructions ? v.counter - cs->last_instructions : 0;
+		cs->last_instructions = v.counter;
+	}
+	if (!bpf_perf_event_read_value(&cache_misses_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
+		c->cache_misses = cs->last_cache_misses ? v.counter - cs->last_cache_misses : 0;
+		cs->last_cache_misses = v.counter;
+	}
+}
+
+/* Add one charge to the process (tgid, start_time); create its entry on first sight. */
+static __always_inline void charge_proc(struct cpu_stats *cs, struct task_struct *task, __u32 tgid,
+					__u64 start_time, const struct charge *c)
+{
+	struct proc_key key = {};
+	struct proc_stats *v;
+
+	key.tgid = tgid;
+	key.start_time = start_time;
+	v = bpf_map_lookup_elem(&procs, &key);
+	if (v) {
+		add(v, c);
+		return;
+	}
+	if (first_sight(task, &key, c, 0))
+		cs->dropped++;
+}
+
+/*
+ * A context switch on this CPU: prev leaves, next gets the CPU.
+ *
+ * prev is charged the scheduler's own runtime for the slice it just ended:
+ * se.sum_exec_runtime now (the scheduler updated it for prev before this
+ * tracepoint) minus its value when prev got the CPU, which the previous switch
+ * on this CPU recorded. That is one per-CPU value, no per-thread state, no
+ * clock read, and exactly what getrusage() and /proc/<pid>/stat report. The
+ * clock is read only when the idle task leaves or gets the CPU: idle time has
+ * no runtime counter.
+ */
+static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, __u32 prev_tgid,
+				     __u64 prev_start, __u64 prev_sum, __u64 prev_slice_start,
+				     __u32 next_pid, __u64 next_sum)
+{
+	struct charge c = {};
+	struct cpu_stats *cs;
+	__u32 zero = 0;
+	__u64 now = 0;
+
+	cs = bpf_map_lookup_elem(&cpus, &zero);
+	if (!cs)
+		return 0;
+	if (have_counters)
+		read_counters(cs, &c);
+	if (prev_pid == 0 || next_pid == 0)
+		now = bpf_ktime_get_ns();
+	if (cs->valid && prev_pid != cs->cur_pid) {
+		/*
+		 * The previous switch seen on this CPU put another task on it:
+		 * a switch was not seen (observed on this VM for a few threads),
+		 * so neither baseline belongs to prev. Fall back to the
+		 * scheduler's own slice start (fair class: prev_sum_exec_runtime
+		 * is set when the task gets the CPU); an idle period is lost.
+		 */
+		cs->unseen++;
+		if (prev_pid != 0) {
+			__u64 start = prev_slice_start;
+
+			c.cpu_ns = prev_sum > start && prev_sum - start < MAX_SLICE_NS
+				       ? prev_sum - start
+				       : 0;
+			c.nswitch = 1;
+			cs->busy_ns += c.cpu_ns;
+			charge_proc(cs, prev, prev_tgid, prev_start, &c);
+		}
+	} else if (cs->valid) {
+		if (prev_pid == 0) {
+			if (now > cs->idle_since)
+				cs->idle_ns += now - cs->idle_since;
+		} else {
+			c.cpu_ns = prev_sum > cs->base ? prev_sum - cs->base : 0;
+			c.nswitch = 1;
+			cs->busy_ns += c.cpu_ns;
+			charge_proc(cs, prev, prev_tgid, prev_start, &c);
+		}
+	}
+	cs->base = next_sum;
+	cs->idle_since = now;
+	cs->cur_pid = next_pid;
+	cs->valid = 1;
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, prev->pid, prev->tgid, prev->group_leader->start_time,
+			 prev->se.sum_exec_runtime, prev->se.prev_sum_exec_runtime, next->pid,
+			 next->se.sum_exec_runtime);
+}
+
+/* For kernels where tp_btf cannot attach: the same with CO-RE probe reads. */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
+			 BPF_CORE_READ(prev, group_leader, start_time),
+			 BPF_CORE_READ(prev, se.sum_exec_runtime),
+			 BPF_CORE_READ(prev, se.prev_sum_exec_runtime), BPF_CORE_READ(next, pid),
+			 BPF_CORE_READ(next, se.sum_exec_runtime));
+}
+
+/*
+ * Run by user space on every CPU (BPF_PROG_TEST_RUN with
+ * BPF_F_TEST_RUN_ON_CPU: an IPI, or directly on the caller's CPU) just before
+ * a drain: charges what the task on that CPU has run since it got the CPU (as
+ * of the scheduler's last update of its runtime, at most a tick ago), or the
+ * idle time up to now, and moves the CPU's baseline there. A process spinning
+ * for seconds without a switch is so seen interval by interval. It cannot
+ * interleave with a switch on the same CPU: the switch tracepoint runs with
+ * interrupts off, and the local case with preemption off.
+ */
+SEC("raw_tp")
+int flush(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct charge c = {};
+	struct cpu_stats *cs;
+	__u32 zero = 0;
+	__u64 now, sum;
+
+	cs = bpf_map_lookup_elem(&cpus, &zero);
+	if (!cs)
+		return 0;
+	if (have_counters)
+		read_counters(cs, &c);
+	now = bpf_ktime_get_ns();
+	sum = BPF_CORE_READ(task, se.sum_exec_runtime);
+	if (cs->valid && (__u32)id != cs->cur_pid) {
+		cs->unseen++;
+	} else if (cs->valid) {
+		if ((__u32)id == 0) {
+			if (now > cs->idle_since)
+				cs->idle_ns += now - cs->idle_since;
+		} else {
+			c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
+			cs->busy_ns += c.cpu_ns;
+			charge_proc(cs, task, id >> 32,
+				    BPF_CORE_READ(task, group_leader, start_time), &c);
+		}
+	}
+	cs->base = sum;
+	cs->idle_since = now;
+	cs->cur_pid = (__u32)id;
+	cs->valid = 1;
+	return 0;
+}
+
+/*
+ * The whole process has exited once the last thread passes do_exit()
+ * (signal->live reached 0 before this tracepoint). Mark the entry; user space
+ * deletes it one drain later, after the final context switch of the dying
+ * thread has certainly been charged. An entry is created if the process was
+ * never switched out before, so that its final switch does not create an
+ * unmarked entry that would never be deleted.
+ */
+SEC("raw_tp/sched_process_exit")
+int on_exit(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct proc_key key = {};
+	struct cpu_stats *cs;
+	struct proc_stats *v;
+	__u32 zero = 0;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	v = bpf_map_lookup_elem(&procs, &key);
+	if (v) {
+		v->flags |= KEPLER_PROC_EXITED;
+		return 0;
+	}
+	if (first_sight(task, &key, NULL, KEPLER_PROC_EXITED)) {
+		cs = bpf_map_lookup_elem(&cpus, &zero);
+		if (cs)
+			cs->dropped++;
+	}
+	return 0;
+}
+
+/* exec replaces comm and usually follows a move into the workload's cgroup. */
+SEC("raw_tp/sched_process_exec")
+int on_exec(void *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct proc_key key = {};
+	struct proc_stats *v;
+
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	v = bpf_map_lookup_elem(&procs, &key);
+	if (!v)
+		return 0;
+	bpf_get_current_comm(&v->comm, sizeof(v->comm));
+	v->cgroup_id = task_cgroup_id(task);
+	return 0;
+}
+
+static __always_inline int count_softirq(unsigned int vec)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct proc_key key = {};
+	struct proc_stats *v;
+	__u64 id;
+	int idx;
+
+	if (!enable_softirq)
+		return 0;
+	switch (vec) {
+	case NET_TX_SOFTIRQ:
+		idx = KEPLER_SOFTIRQ_NET_TX;
+		break;
+	case NET_RX_SOFTIRQ:
+		idx = KEPLER_SOFTIRQ_NET_RX;
+		break;
+	case BLOCK_SOFTIRQ:
+		idx = KEPLER_SOFTIRQ_BLOCK;
+		break;
+	default:
+		return 0;
+	}
+	id = bpf_get_current_pid_tgid();
+	if ((__u32)id == 0)
+		return 0;
+	key.tgid = id >> 32;
+	key.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	v = bpf_map_lookup_elem(&procs, &key);
+	if (v)
+		__sync_fetch_and_add(&v->softirq[idx], 1);
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(softirq_btf, unsigned int vec_nr)
+{
+	return count_softirq(vec_nr);
+}
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(softirq_raw, unsigned int vec_nr)
+{
+	return count_softirq(vec_nr);
+}
+
+/* Not loaded by the agent: the floor that bench/ measures the real program against. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_empty, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Loader and drain of the eBPF activity collector (bpf/kepler.bpf.c).
+ *
+ * Why a drain neither loses nor double-counts:
+ *
+ * 1. The kernel only ever adds to an entry's counters (atomic adds, so
+ *    threads of one process on several CPUs do not lose updates), and no
+ *    user-space code ever writes them. For each entry user space keeps the
+ *    last cumulative value it read and emits the difference. Whatever a read
+ *    sees, the deltas emitted for an entry telescope to (last value read) -
+ *    (0 at creation): an increment that races with the read is either in the
+ *    value read now, or it is in the next one. Nothing is reset, so nothing
+ *    can fall between "read" and "reset". (A value read that is lower than
+ *    the previous one, impossible for a 64-bit aligned load on the
+ *    architectures we build for, would emit 0 and keep the old value, which
+ *    still telescopes.)
+ * 2. Every CPU's time up to the drain is in the maps: just before reading,
+ *    the flush program runs on each CPU and charges the time since that
+ *    CPU's last switch to whatever runs there (or to idle). A process spinning
+ *    for seconds without a context switch is therefore seen interval by
+ *    interval, and busy + idle covers the elapsed time of every CPU.
+ * 3. Entries are deleted only by user space, and only for a process that the
+ *    kernel marked exited (its last thread passed do_exit()) at an earlier
+ *    drain, at least one interval ago. By then the dying thread's final
+ *    context switch has been charged, and no task can add to that entry
+ *    again: the key contains the group leader's start time, so a process
+ *    that recycles the tgid gets a new key. The final residue is read in the
+ *    same drain that deletes the entry, so it is emitted too.
+ * 4. A key is accounted at most once per drain (a generation number per
+ *    entry), so an iteration that revisits a key cannot double-count it; a
+ *    key first seen late (created while the iteration passed its bucket) has
+ *    no "last value" and is emitted in full at the next drain.
+ * 5. An event that finds the map full is counted per CPU (dropped_total);
+ *    its time is still in the node's busy time but in no process.
+ */
+#include <linux/types.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "activity/internal.h"
+#include "activity/pidtab.h"
+#include "bpf/kepler.h"
+#include "bpf/kepler.skel.h"
+#include "util/caps.h"
+#include "util/fileio.h"
+#include "util/util.h"
+
+#define BATCH_CHUNK 1024
+
+enum {
+	F_CPU,
+	F_CTX,
+	F_CYCLES,
+	F_INSTR,
+	F_CMISS,
+	F_SIRQ_TX,
+	F_SIRQ_RX,
+	F_SIRQ_BLOCK,
+	F_MAX,
+};
+
+struct bpf_ent {
+	struct pidtab_hdr h; /* tgid, start_time */
+	uint64_t last[F_MAX];
+	uint64_t gen;
+	bool exit_seen; /* emitted as exited at an earlier drain: delete at this one */
+};
+
+enum { EV_CYCLES, EV_INSTRUCTIONS, EV_CACHE_MISSES, EV_MAX };
+
+struct bpf_source {
+	struct kepler_bpf *skel;
+	bool raw_tp;
+	bool have_counters;
+	bool softirq;
+	char note[512];
+	int ncpus; /* possible CPUs: the size of per-CPU values */
+	uint32_t max_entries;
+	char *sysfs;
+	int *perf_fds; /* EV_MAX * ncpus, -1 where none */
+
+	struct cpu_stats *percpu;
+	uint64_t last_busy, last_idle;
+
+	bool batch_ok;
+	struct proc_key *keys;
+	struct proc_stats *vals;
+	struct proc_key *del;
+	size_t n_del, cap_del;
+
+	struct pidtab *tab;
+	uint64_t gen;
+	struct proc_activity *out;
+	size_t out_n, out_cap;
+};
+
+static int perf_event_open(struct perf_event_attr *attr, int cpu)
+{
+	return (int)syscall(__NR_perf_event_open, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void close_counters(struct bpf_source *s)
+{
+	if (!s->perf_fds)
+		return;
+	for (int i = 0; i < EV_MAX * s->ncpus; i++)
+		if (s->perf_fds[i] >= 0)
+			close(s->perf_fds[i]);
+	free(s->perf_fds);
+	s->perf_fds = NULL;
+}
+
+/*
+ * One hardware counter of each kind per CPU (all tasks). A VM without a
+ * virtual PMU fails with ENOENT or EOPNOTSUPP: then the program runs without.
+ */
+static void open_counters(struct bpf_source *s)
+{
+	static const struct {
+		uint64_t config;
+		const char *name;
+	} ev[EV_MAX] = {
+	    [EV_CYCLES] = {PERF_COUNT_HW_CPU_CYCLES, "cycles"},
+	    [EV_INSTRUCTIONS] = {PERF_COUNT_HW_INSTRUCTIONS, "instructions"},
+	    [EV_CACHE_MISSES] = {PERF_COUNT_HW_CACHE_MISSES, "cache-misses"},
+	};
+	int opened = 0;
+
+	s->perf_fds = malloc(sizeof(int) * EV_MAX * (size_t)s->ncpus);
+	if (!s->perf_fds) {
+		snprintf(s->note, sizeof(s->note), "hardware counters: out of memory");
+		return;
+	}
+	for (int i = 0; i < EV_MAX * s->ncpus; i++)
+		s->perf_fds[i] = -1;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		for (int e = 0; e < EV_MAX; e++) {
+			struct perf_event_attr attr = {
+			    .type = PERF_TYPE_HARDWARE,
+			    .size = sizeof(attr),
+			    .config = ev[e].config,
+			};
+			int fd = perf_event_open(&attr, cpu);
+
+			if (fd < 0 && errno == ENODEV)
+				continue; /* offline CPU */
+			if (fd < 0) {
+				snprintf(
+				    s->note, sizeof(s->note),
+				    "hardware counters unavailable (perf_event_open %s on cpu %d: "
+				    "%s); running without cycles, instructions and cache misses",
+				    ev[e].name, cpu, strerror(errno));
+				close_counters(s);
+				return;
+			}
+			s->perf_fds[e * s->ncpus + cpu] = fd;
+			opened++;
+		}
+	}
+	if (!opened) {
+		snprintf(s->note, sizeof(s->note),
+			 "hardware counters unavailable (no online CPU); running without");
+		close_counters(s);
+		return;
+	}
+	s->have_counters = true;
+}
+
+static int attach(struct bpf_program *prog, struct bpf_link **link)
+{
+	*link = bpf_program__attach(prog);
+	if (!*link)
+		return -errno;
+	return 0;
+}
+
+/* Run the flush program on every CPU (see the comment at the top, point 2). */
+static void flush_cpus(struct bpf_source *s)
+{
+	int fd = bpf_program__fd(s->skel->progs.flush);
+
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+		(void)bpf_prog_test_run_opts(fd, &o); /* -ENXIO: offline CPU, nothing to flush */
+	}
+}
+
+static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t whysz)
+{
+	struct kepler_bpf *skel;
+	const char *step;
+	int r;
+
+	skel = kepler_bpf__open();
+	if (!skel) {
+		r = -errno;
+		snprintf(why, whysz, "cannot open the BPF object: %s", strerror(-r));
+		return r;
+	}
+	bpf_map__set_max_entries(skel->maps.procs, s->max_entries);
+	skel->rodata->have_counters = s->have_counters;
+	skel->rodata->enable_softirq = s->softirq;
+	bpf_program__set_autoload(skel->progs.switch_btf, !raw);
+	bpf_program__set_autoload(skel->progs.switch_raw, raw);
+	bpf_program__set_autoload(skel->progs.softirq_btf, s->softirq && !raw);
+	bpf_program__set_autoload(skel->progs.softirq_raw, s->softirq && raw);
+	bpf_program__set_autoload(skel->progs.switch_empty, false);
+
+	r = kepler_bpf__load(skel);
+	if (r < 0) {
+		step = "load";
+		goto fail;
+	}
+	if (s->have_counters) {
+		struct bpf_map *maps[EV_MAX] = {skel->maps.cycles_events,
+						skel->maps.instructions_events,
+						skel->maps.cache_misses_events};
+
+		for (int e = 0; e < EV_MAX; e++)
+			for (int cpu = 0; cpu < s->ncpus; cpu++) {
+				int fd = s->perf_fds[e * s->ncpus + cpu];
+
+				if (fd < 0)
+					continue;
+				r = bpf_map_update_elem(bpf_map__fd(maps[e]), &cpu, &fd, BPF_ANY);
+				if (r < 0) {
+					step = "perf event map update";
+					goto fail;
+				}
+			}
+	}
+	/* Exit before switch: no process can exit unseen while its entry exists. */
+	step = "attach sched_process_exit";
+	r = attach(skel->progs.on_exit, &skel->links.on_exit);
+	if (r < 0)
+		goto fail;
+	step = "attach sched_process_exec";
+	r = attach(skel->progs.on_exec, &skel->links.on_exec);
+	if (r < 0)
+		goto fail;
+	if (s->softirq) {
+		step = "attach softirq_entry";
+		r = raw ? attach(skel->progs.softirq_raw, &skel->links.softirq_raw)
+			: attach(skel->progs.softirq_btf, &skel->links.softirq_btf);
+		if (r < 0)
+			goto fail;
+	}
+	step = raw ? "attach raw_tp/sched_switch" : "attach tp_btf/sched_switch";
+	r = raw ? attach(skel->progs.switch_raw, &skel->links.switch_raw)
+		: attach(skel->progs.switch_btf, &skel->links.switch_btf);
+	if (r < 0)
+		goto fail;
+	s->skel = skel;
+	s->raw_tp = raw;
+	return 0;
+fail:
+	snprintf(why, whysz, "%s %s failed: %s", raw ? "raw_tp" : "tp_btf", step, strerror(-r));
+	kepler_bpf__destroy(skel);
+	return r;
+}
+
+static int check_environment(char *why, size_t whysz)
+{
+	const char *path = "/sys/kernel/btf/vmlinux";
+	uint64_t capeff;
+	int r;
+
+	/* Unknown capabilities: let the load itself tell. */
+	if (caps_effective(&capeff) == 0) {
+		r = caps_check_ebpf(capeff, why, whysz);
+		if (r < 0)
+			return r;
+	}
+	/*
+	 * The running kernel's BTF, where libbpf itself loads it from: not host data,
+	 * so not under host.sysfs (which may be a fixture tree or /host/sys).
+	 */
+	if (access(path, R_OK) < 0) {
+		r = -errno;
+		snprintf(why, whysz,
+			 "no kernel BTF (%s: %s): the kernel needs CONFIG_DEBUG_INFO_BTF", path,
+			 strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
+		   const struct activity_opts *opts, char *why, size_t whysz)
+{
+	struct bpf_source *s;
+	char why_btf[256] = "";
+	int r;
+
+	r = check_environment(why, whysz);
+	if (r < 0)
+		return r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->max_entries = opts->max_processes ? opts->max_processes : ACTIVITY_DEFAULT_MAX_PROCESSES;
+	s->softirq = opts->enable_softirq;
+	s->sysfs = strdup(cfg->host_sysfs ? cfg->host_sysfs : "/sys");
+	r = libbpf_num_possible_cpus();
+	if (r <= 0) {
+		snprintf(why, whysz, "cannot count the possible CPUs: %s",
+			 strerror(r ? -r : EINVAL));
+		r = r ? r : -EINVAL;
+		goto fail;
+	}
+	s->ncpus = r;
+	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
+	s->keys = calloc(BATCH_CHUNK, sizeof(*s->keys));
+	s->vals = calloc(BATCH_CHUNK, sizeof(*s->vals));
+	if (!s->sysfs || !s->percpu || !s->keys || !s->vals) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = pidtab_new(&s->tab, sizeof(struct bpf_ent), 1024);
+	if (r < 0)
+		goto fail;
+
+	open_counters(s);
+
+	r = -EINVAL;
+	if (!opts->force_raw_tp) {
+		r = load_and_attach(s, false, why_btf, sizeof(why_btf));
+		if (r < 0 && s->have_counters) {
+			/* A PMU the verifier or the map will not take: try once without. */
+			close_counters(s);
+			s->have_counters = false;
+			snprintf(s->note, sizeof(s->note),
+				 "hardware counters rejected (%s); running without", why_btf);
+			r = load_and_attach(s, false, why_btf, sizeof(why_btf));
+		}
+	}
+	if (r < 0) {
+		r = load_and_attach(s, true, why, whysz);
+		if (r < 0 && why_btf[0]) {
+			char raw[256];
+
+			snprintf(raw, sizeof(raw), "%s", why);
+			snprintf(why, whysz, "%s; %s", why_btf, raw);
+		}
+		if (r < 0)
+			goto fail;
+	}
+	/* The counters now live in the map; our fds are not needed any more. */
+	close_counters(s);
+	s->batch_ok = true;
+	flush_cpus(s); /* start every CPU's clock now */
+	*ret = s;
+	return 0;
+fail:
+	bpf_source_free(s);
+	return r;
+}
+
+static int out_push(struct bpf_source *s, struct proc_activity **ret)
+{
+	if (s->out_n == s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap * 2 : 256;
+		struct proc_activity *o = realloc(s->out, cap * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;
+		s->out = o;
+		s->out_cap = cap;
+	}
+	*ret = &s->out[s->out_n++];
+	memset(*ret, 0, sizeof(**ret));
+	return 0;
+}
+
+static int queue_delete(struct bpf_source *s, const struct proc_key *k)
+{
+	if (s->n_del == s->cap_del) {
+		size_t cap = s->cap_del ? s->cap_del * 2 : 64;
+		struct proc_key *d = realloc(s->del, cap * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		s->del = d;
+		s->cap_del = cap;
+	}
+	s->del[s->n_del++] = *k;
+	return 0;
+}
+
+/* One map entry: the delta since the previous drain (points 1, 3, 4 at the top). */
+static int account(struct bpf_source *s, const struct proc_key *k, const struct proc_stats *v)
+{
+	uint64_t cur[F_MAX] = {
+	    v->cpu_ns,	     v->ctx_switches, v->cycles,     v->instructions,
+	    v->cache_misses, v->softirq[0],   v->softirq[1], v->softirq[2],
+	};
+	uint64_t d[F_MAX];
+	struct proc_activity *o;
+	struct bpf_ent *e;
+	bool any = false;
+	void *p;
+	int r;
+
+	r = pidtab_put(s->tab, k->tgid, k->start_time, &p);
+	if (r < 0)
+		return r;
+	e = p;
+	if (e->gen == s->gen)
+		return 0;
+	e->gen = s->gen;
+	for (int i = 0; i < F_MAX; i++) {
+		d[i] = cur[i] > e->last[i] ? cur[i] - e->last[i] : 0;
+		if (cur[i] > e->last[i])
+			e->last[i] = cur[i];
+		any |= d[i] != 0;
+	}
+	if (v->flags & KEPLER_PROC_EXITED) {
+		if (e->exit_seen) {
+			r = queue_delete(s, k);
+			if (r < 0)
+				return r;
+		} else {
+			e->exit_seen = true;
+			any = true; /* report the exit even without activity */
+		}
+	}
+	if (!any)
+		return 0;
+	r = out_push(s, &o);
+	if (r < 0)
+		return r;
+	o->pid = k->tgid;
+	o->ppid = v->ppid;
+	o->cgroup_id = v->cgroup_id;
+	memcpy(o->comm, v->comm, sizeof(o->comm));
+	o->comm[sizeof(o->comm) - 1] = '\0';
+	o->kernel_thread = v->flags & KEPLER_PROC_KTHREAD;
+	o->exited = v->flags & KEPLER_PROC_EXITED;
+	o->start_time_ns = k->start_time;
+	o->cpu_ns = d[F_CPU];
+	o->ctx_switches = d[F_CTX];
+	o->cycles = d[F_CYCLES];
+	o->instructions = d[F_INSTR];
+	o->cache_misses = d[F_CMISS];
+	o->softirq_net_tx = d[F_SIRQ_TX];
+	o->softirq_net_rx = d[F_SIRQ_RX];
+	o->softirq_block = d[F_SIRQ_BLOCK];
+	return 0;
+}
+
+/* Entry by entry, for kernels without batch operations on hash maps (before 5.6). */
+static int read_procs_iter(struct bpf_source *s, int fd)
+{
+	struct proc_key key, next;
+	struct proc_stats val;
+	void *prev = NULL;
+	int r;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &val) == 0) {
+			r = account(s, &next, &val);
+			if (r < 0)
+				return r;
+		}
+		key = next;
+		prev = &key;
+	}
+	return 0;
+}
+
+static int read_procs(struct bpf_source *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.procs);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct proc_key in, out;
+	bool first = true;
+	int r;
+
+	if (!s->batch_ok)
+		return read_procs_iter(s, fd);
+	for (;;) {
+		__u32 count = BATCH_CHUNK;
+		int rr;
+
+		rr = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, s->keys, s->vals, &count,
+					  &bo);
+		if (rr < 0 && rr != -ENOENT) {
+			/*
+			 * No batch support (-EINVAL, -ENOTSUPP), or a bucket larger
+			 * than a chunk (-ENOSPC): iterate instead; keys already
+			 * accounted in this pass are skipped (point 4).
+			 */
+			if (first && rr != -ENOSPC)
+				s->batch_ok = false;
+			return read_procs_iter(s, fd);
+		}
+		for (__u32 i = 0; i < count; i++) {
+			r = account(s, &s->keys[i], &s->vals[i]);
+			if (r < 0)
+				return r;
+		}
+		if (rr == -ENOENT)
+			return 0;
+		in = out;
+		first = false;
+	}
+}
+
+static void delete_exited(struct bpf_source *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.procs);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	__u32 count = (__u32)s->n_del;
+
+	if (!s->n_del)
+		return;
+	if (bpf_map_delete_batch(fd, s->del, &count, &bo) < 0) {
+		/* Deletes stop at the first failure: finish one by one (-ENOENT is fine). */
+		for (size_t i = count; i < s->n_del; i++)
+			(void)bpf_map_delete_elem(fd, &s->del[i]);
+	}
+	s->n_del = 0;
+}
+
+int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
+{
+	uint64_t busy = 0, idle = 0, dropped = 0;
+	struct bpf_ent *e;
+	__u32 zero = 0;
+	size_t pos;
+	int r;
+
+	s->out_n = 0;
+	s->n_del = 0;
+	s->gen++;
+	flush_cpus(s);
+
+	r = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpus), &zero, s->percpu);
+	if (r < 0)
+		return r;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		busy += s->percpu[cpu].busy_ns;
+		idle += s->percpu[cpu].idle_ns;
+		dropped += s->percpu[cpu].dropped;
+	}
+
+	r = read_procs(s);
+	if (r < 0)
+		return r;
+	delete_exited(s);
+
+	/* Forget the entries deleted at the previous drain. */
+	pos = 0;
+	while ((e = pidtab_next(s->tab, &pos)))
+		if (e->gen != s->gen)
+			pidtab_remove_at(s->tab, &pos);
+
+	*out = (struct activity_delta){
+	    .procs = s->out,
+	    .n = s->out_n,
+	    .busy_ns = busy >= s->last_busy ? busy - s->last_busy : 0,
+	    .idle_ns = idle >= s->last_idle ? idle - s->last_idle : 0,
+	    .ncpus = online_cpus(s->sysfs),
+	    .has_counters = s->have_counters,
+	    .dropped_total = dropped,
+	};
+	s->last_busy = busy;
+	s->last_idle = idle;
+	return 0;
+}
+
+const char *bpf_source_attach_mode(const struct bpf_source *s)
+{
+	return s->raw_tp ? "raw_tp" : "tp_btf";
+}
+
+const char *bpf_source_note(const struct bpf_source *s)
+{
+	return s->note;
+}
+
+void bpf_source_free(struct bpf_source *s)
+{
+	if (!s)
+		return;
+	kepler_bpf__destroy(s->skel);
+	close_counters(s);
+	pidtab_free(s->tab);
+	free(s->percpu);
+	free(s->keys);
+	free(s->vals);
+	free(s->del);
+	free(s->out);
+	free(s->sysfs);
+	free(s);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Inside the activity subsystem: the two sources behind activity.c and the
+ * pure parsers they use (tested from tables in tests/unit/test_procfs.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "activity/activity.h"
+#include "config.h"
+
+/* ---- pure parsers (procfs.c) ---- */
+
+#define PF_KTHREAD 0x00200000u
+
+/* The fields of /proc/<pid>/stat we use. */
+struct pid_stat {
+	uint32_t pid;
+	uint32_t ppid;
+	char comm[ACTIVITY_COMM_LEN]; /* truncated to 15 characters, NUL-terminated */
+	char state;
+	uint64_t flags;	    /* field 9: PF_* */
+	uint64_t utime;	    /* field 14, clock ticks */
+	uint64_t stime;	    /* field 15, clock ticks */
+	uint64_t starttime; /* field 22, clock ticks after boot */
+};
+
+/*
+ * One /proc/<pid>/stat line. comm may hold spaces and parentheses: it runs
+ * from the first '(' to the last ')'. -EINVAL on anything malformed.
+ */
+int parse_pid_stat(const char *line, struct pid_stat *ret);
+
+/* The aggregate "cpu" line of /proc/stat, clock ticks. */
+struct cpu_times {
+	uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
+};
+int parse_proc_stat(const char *text, struct cpu_times *ret);
+/* Busy = user+nice+system+irq+softirq (guest time is inside user); idle = idle+iowait. */
+uint64_t cpu_times_busy(const struct cpu_times *t);
+uint64_t cpu_times_idle(const struct cpu_times *t);
+
+/* Number of CPUs in a list such as "0-3,6,8-9" (sysfs cpu/online). */
+int parse_cpu_list(const char *s, uint32_t *ret_count);
+
+/* ---- capabilities (caps.c) ---- */
+
+#define KCAP_DAC_READ_SEARCH 2
+#define KCAP_SYS_PTRACE 19
+#define KCAP_SYS_ADMIN 21
+#define KCAP_PERFMON 38
+#define KCAP_BPF 39
+
+static inline bool cap_has(uint64_t capeff, int cap)
+{
+	return (capeff >> cap) & 1;
+}
+
+/*
+ * Whether capeff allows loading and attaching the tracing programs: CAP_BPF
+ * and CAP_PERFMON (5.8+), or CAP_SYS_ADMIN. 0, or -EPERM with a message naming
+ * what is missing written to why.
+ */
+int caps_check_ebpf(uint64_t capeff, char *why, size_t whysz);
+
+/* ---- sources ---- */
+
+struct bpf_source;
+int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
+		   const struct activity_opts *opts, char *why, size_t whysz);
+int bpf_source_read(struct bpf_source *s, struct activity_delta *out);
+/* "tp_btf" or "raw_tp" */
+const char *bpf_source_attach_mode(const struct bpf_source *s);
+/* Non-empty when the source runs with less than it could (no hardware counters). */
+const char *bpf_source_note(const struct bpf_source *s);
+void bpf_source_free(struct bpf_source *s);
+
+struct procfs_source;
+int procfs_source_new(struct procfs_source **ret, const struct kepler_config *cfg, char *why,
+		      size_t whysz);
+int procfs_source_read(struct procfs_source *s, struct activity_delta *out);
+void procfs_source_free(struct procfs_source *s);
+
+/* Online CPUs from <sysfs>/devices/system/cpu/online, else sysconf. */
+uint32_t online_cpus(const char *sysfs);
