@@ -8,12 +8,15 @@ build=${1:-build}
 here=$(dirname "$0")
 tools="$build/tests/tools"
 
-ninja -C "$build" tests/tools/ebpf_bench tests/tools/activity_probe tests/tools/burner >/dev/null
+ninja -C "$build" bench/ebpf_bench tests/tools/activity_probe tests/tools/burner >/dev/null
 
 echo "== activity collector: eBPF cost per context switch (kernel bpf_stats)"
-"$tools/ebpf_bench" switch-cost 5 same-cpu 2>/dev/null
-"$tools/ebpf_bench" switch-cost 5 two-cpus 2>/dev/null
+"$build/bench/ebpf_bench" switch-cost 5 same-cpu 2>/dev/null
+"$build/bench/ebpf_bench" switch-cost 5 two-cpus 2>/dev/null
 echo "== activity collector: pipe ping-pong throughput, collector off vs on"
 python3 "$here/ebpf_pingpong.py" "$build" 5 2
 echo "== activity collector: CPU per drain, eBPF vs procfs"
-"$tools/ebpf_bench" drain 1000,10000 15 2>/dev/null
+"$build/bench/ebpf_bench" drain 1000,10000 15 2>/dev/null
+echo "== the whole agent at 1,000 and 10,000 processes over 100 containers, eBPF vs procfs"
+ninja -C "$build" src/kepler bench/sleepers >/dev/null
+python3 "$here/agent_bench.py" "$build"

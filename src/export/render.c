@@ -131,8 +131,8 @@ static size_t process_labels(struct prom_label *l, const struct process *p, char
 	l[n++] = (struct prom_label){"exe", p->id.exe ? p->id.exe : ""};
 	l[n++] = (struct prom_label){"type", process_type_name(p)};
 	l[n++] = (struct prom_label){"state", p->terminated ? "terminated" : "running"};
-	l[n++] = (struct prom_label){"container_id", p->id.container_id};
-	l[n++] = (struct prom_label){"vm_id", p->id.vm_id};
+	l[n++] = (struct prom_label){"container_id", p->id.container_id ? p->id.container_id : ""};
+	l[n++] = (struct prom_label){"vm_id", p->id.vm_id ? p->id.vm_id : ""};
 	if (zone)
 		l[n++] = (struct prom_label){"zone", zone};
 	return n;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+
 /* A small open-addressing table keyed by id; rebuilt after removals (no tombstones). */
 struct group_table {
 	struct group **slot;
@@ -16,18 +18,9 @@ struct group_table {
 	size_t list_cap;
 };
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static size_t slot_of(const struct group_table *t, const char *id)
 {
-	size_t i = hash_id(id) & (t->cap - 1);
+	size_t i = hash_str(id) & (t->cap - 1);
 
 	while (t->slot[i] && strcmp(t->slot[i]->id, id) != 0)
 		i = (i + 1) & (t->cap - 1);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attribution/share.h"
+#include "util/intern.h"
 
 /* Open addressing on pid, no tombstones: a pass that removes entries rebuilds the table. */
 struct proc_table {
@@ -17,6 +18,7 @@ struct proc_table {
 	uint32_t n_shown;
 	struct process_other other;
 	uint64_t interval;
+	struct intern *strings;
 	/* Scratch reused across intervals, so the steady state allocates nothing. */
 	struct process **list;
 	uint64_t *weights;
@@ -41,7 +43,10 @@ struct proc_table *proc_table_new(uint32_t max_terminated, uint32_t max_shown)
 		return NULL;
 	t->cap = 1024;
 	t->slot = calloc(t->cap, sizeof(*t->slot));
-	if (!t->slot) {
+	t->strings = intern_new();
+	if (!t->slot || !t->strings) {
+		free(t->slot);
+		intern_free(t->strings);
 		free(t);
 		return NULL;
 	}
@@ -50,10 +55,20 @@ struct proc_table *proc_table_new(uint32_t max_terminated, uint32_t max_shown)
 	return t;
 }
 
-static void process_free(struct process *p)
+/* Give the identity's strings back; the process itself stays. */
+static void identity_clear(struct proc_table *t, struct process_identity *id)
+{
+	intern_put(t->strings, id->container_id);
+	intern_put(t->strings, id->pod_uid);
+	intern_put(t->strings, id->vm_id);
+	intern_put(t->strings, id->exe);
+	*id = (struct process_identity){0};
+}
+
+static void process_free(struct proc_table *t, struct process *p)
 {
 	if (p)
-		free(p->id.exe);
+		identity_clear(t, &p->id);
 	free(p);
 }
 
@@ -62,8 +77,9 @@ void proc_table_free(struct proc_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->cap; i++)
-		process_free(t->slot[i]);
+		process_free(t, t->slot[i]);
 	free(t->slot);
+	intern_free(t->strings);
 	free(t->list);
 	free(t->weights);
 	free(t->parts);
@@ -153,7 +169,7 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 			continue;
 		if (scrapes > p->scrape_mark && t->interval > p->seen_interval + 1) {
 			t->n_shown -= p->shown;
-			process_free(p);
+			process_free(t, p);
 			t->slot[i] = NULL;
 			removed++;
 			continue;
@@ -167,7 +183,7 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 		for (size_t i = 0; i < t->cap; i++)
 			if (t->slot[i] && t->slot[i]->pid == 0) {
 				t->n_shown -= t->slot[i]->shown;
-				process_free(t->slot[i]);
+				process_free(t, t->slot[i]);
 				t->slot[i] = NULL;
 				removed++;
 			}
@@ -255,7 +271,7 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		} else if (p->terminated && !a->exited) {
 			/* A recycled pid: the old process has ended and a new one took its number. */
 			t->n_shown -= p->shown;
-			free(p->id.exe);
+			identity_clear(t, &p->id);
 			memset(p, 0, sizeof(*p));
 			p->pid = a->pid;
 		}
@@ -297,6 +313,11 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 size_t proc_table_count(const struct proc_table *t)
 {
 	return t->n;
+}
+
+struct intern *proc_table_strings(struct proc_table *t)
+{
+	return t->strings;
 }
 
 const struct process_other *proc_table_other(const struct proc_table *t)

@@ -15,14 +15,18 @@
 #include "activity/activity.h"
 #include "zone.h"
 
-/* What a process belongs to, resolved once when it is first seen (workloads.c). */
+/*
+ * What a process belongs to, resolved once when it is first seen (workloads.c).
+ * The strings are interned in the table's string set (proc_table_strings):
+ * thousands of processes share a few container ids and executables.
+ */
 struct process_identity {
 	bool resolved;
-	uint8_t runtime;       /* enum container_runtime */
-	char container_id[65]; /* "" none */
-	char pod_uid[37];      /* "" none */
-	char vm_id[65];        /* qemu -uuid, else the VM's name (cut to 64); "" none */
-	char *exe;             /* NULL unknown */
+	uint8_t runtime;          /* enum container_runtime */
+	const char *container_id; /* NULL none */
+	const char *pod_uid;      /* NULL none */
+	const char *vm_id;        /* qemu -uuid, else the VM's name; NULL none */
+	const char *exe;          /* NULL unknown */
 };
 
 struct process {
@@ -74,6 +78,8 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		      const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes);
 
 size_t proc_table_count(const struct proc_table *t);
+/* Where process identities keep their strings. */
+struct intern *proc_table_strings(struct proc_table *t);
 const struct process_other *proc_table_other(const struct proc_table *t);
 /* The processes in no particular order, valid until the next update. */
 int proc_table_list(struct proc_table *t, struct process ***ret, size_t *ret_n);

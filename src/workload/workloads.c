@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/fileio.h"
+#include "util/intern.h"
 #include "util/util.h"
 #include "workload/cgroup.h"
 #include "workload/cgroupfs.h"
@@ -89,12 +90,18 @@ static int cgroup_path(struct workloads *w, const struct process *p, char *path,
 	return -ENOENT;
 }
 
-static void resolve(struct workloads *w, struct process *p)
+/* The shared copy of s, or NULL for an empty s (or no memory: identity is best effort). */
+static const char *str(struct intern *strings, const char *s)
+{
+	return s[0] ? intern_get(strings, s) : NULL;
+}
+
+static void resolve(struct workloads *w, struct intern *strings, struct process *p)
 {
 	struct process_identity *id = &p->id;
+	char path[PATH_MAX], exe[PATH_MAX], rel[64], vm_id[65] = "";
 	struct cgroup_info ci;
 	struct vm_info vi;
-	char path[PATH_MAX], exe[PATH_MAX], rel[64];
 	ssize_t n;
 
 	id->resolved = true;
@@ -102,31 +109,29 @@ static void resolve(struct workloads *w, struct process *p)
 		return;
 	if (cgroup_path(w, p, path, sizeof(path)) >= 0 && cgroup_parse_path(path, &ci) >= 0) {
 		id->runtime = (uint8_t)ci.runtime;
-		memcpy(id->container_id, ci.container_id, sizeof(id->container_id));
-		memcpy(id->pod_uid, ci.pod_uid, sizeof(id->pod_uid));
+		id->container_id = str(strings, ci.container_id);
+		id->pod_uid = str(strings, ci.pod_uid);
 		/* A name longer than an id is cut: the qemu uuid replaces it below when readable. */
-		if (ci.vm && ci.vm_name[0])
-			snprintf(id->vm_id, sizeof(id->vm_id), "%.64s", ci.vm_name);
+		if (ci.vm)
+			snprintf(vm_id, sizeof(vm_id), "%.64s", ci.vm_name);
 	}
 	/* The hypervisor process of a guest: libvirt's scope, or qemu anywhere (KubeVirt). */
-	if ((id->vm_id[0] || startswith(p->comm, "qemu")) && vm_read(w->procfs, p->pid, &vi) >= 0) {
-		const char *vid = vi.vm_id[0] ? vi.vm_id : vi.vm_name;
+	if ((vm_id[0] || startswith(p->comm, "qemu")) && vm_read(w->procfs, p->pid, &vi) >= 0) {
 		struct group *g;
 
-		if (vid[0]) {
-			snprintf(id->vm_id, sizeof(id->vm_id), "%.64s", vid);
-			g = group_table_get(w->groups[GROUP_VM], id->vm_id);
-			if (g) {
-				snprintf(g->name, sizeof(g->name), "%s", vi.vm_name);
-				snprintf(g->kind_label, sizeof(g->kind_label), "%s", vi.hypervisor);
-			}
+		snprintf(vm_id, sizeof(vm_id), "%.64s", vi.vm_id[0] ? vi.vm_id : vi.vm_name);
+		g = vm_id[0] ? group_table_get(w->groups[GROUP_VM], vm_id) : NULL;
+		if (g) {
+			snprintf(g->name, sizeof(g->name), "%s", vi.vm_name);
+			snprintf(g->kind_label, sizeof(g->kind_label), "%s", vi.hypervisor);
 		}
 	}
+	id->vm_id = str(strings, vm_id);
 	snprintf(rel, sizeof(rel), "%u/exe", p->pid);
 	if (path_join(path, sizeof(path), w->procfs, rel) >= 0 &&
 	    (n = readlink(path, exe, sizeof(exe) - 1)) > 0) {
 		exe[n] = '\0';
-		id->exe = strdup(exe);
+		id->exe = intern_get(strings, exe);
 	}
 }
 
@@ -166,24 +171,24 @@ int workloads_update(struct workloads *w, struct proc_table *procs, uint64_t scr
 		bool alive = !p->terminated;
 
 		if (!p->id.resolved)
-			resolve(w, p);
-		if (p->id.container_id[0]) {
+			resolve(w, proc_table_strings(procs), p);
+		if (p->id.container_id) {
 			c = group_table_get(w->groups[GROUP_CONTAINER], p->id.container_id);
 			if (!c)
 				return -ENOMEM;
 			if (!c->kind_label[0])
 				snprintf(c->kind_label, sizeof(c->kind_label), "%s",
 					 container_runtime_name(p->id.runtime));
-			snprintf(c->parent, sizeof(c->parent), "%s", p->id.pod_uid);
+			snprintf(c->parent, sizeof(c->parent), "%s", p->id.pod_uid ? p->id.pod_uid : "");
 			group_add(c, p->interval_cpu_ns, p->interval_uj, alive);
 		}
-		if (p->id.pod_uid[0]) {
+		if (p->id.pod_uid) {
 			pod = group_table_get(w->groups[GROUP_POD], p->id.pod_uid);
 			if (!pod)
 				return -ENOMEM;
 			group_add(pod, p->interval_cpu_ns, p->interval_uj, alive);
 		}
-		if (p->id.vm_id[0]) {
+		if (p->id.vm_id) {
 			vm = group_table_get(w->groups[GROUP_VM], p->id.vm_id);
 			if (!vm)
 				return -ENOMEM;
@@ -211,9 +216,9 @@ const char *process_type_name(const struct process *p)
 {
 	if (p->kernel_thread)
 		return "kernel";
-	if (p->id.vm_id[0])
+	if (p->id.vm_id)
 		return "vm";
-	if (p->id.container_id[0])
+	if (p->id.container_id)
 		return "container";
 	return "regular";
 }
