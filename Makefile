@@ -3,9 +3,13 @@
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SHORT_SECONDS ?= 10
+SOAK_SECONDS ?= 300
 ARGS ?=
 
-.PHONY: all deps build run test clean format bench
+.PHONY: all deps build run test fuzz soak bench clean format
 
 all: build
 
@@ -18,15 +22,27 @@ $(BUILD)/build.ninja:
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debug
+
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	./$(BUILD)/kepler --web.listen-address=127.0.0.1:28282 $(ARGS)
+	./$(BUILD)/src/kepler --web.listen-address=127.0.0.1:28282 $(ARGS)
 
-test: build $(ASAN_BUILD)/build.ninja
+test: build $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	./scripts/test.sh $(BUILD) $(ASAN_BUILD)
+	ninja -C $(FUZZ_BUILD) fuzz
+	FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) ./scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) fuzz
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+soak: build
+	./scripts/soak.sh $(BUILD) $(SOAK_SECONDS)
 
 bench: build
 	./bench/run.sh $(BUILD)
@@ -35,4 +51,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v vmlinux.h)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

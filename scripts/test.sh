@@ -6,17 +6,21 @@
 set -u
 build=${1:-build}
 asan=${2:-build-asan}
+fuzz=${3:-}
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 meson test -C "$build" --print-errorlogs --num-processes 2
 meson test -C "$asan" --suite unit --print-errorlogs --num-processes 2
+# Each libFuzzer harness briefly, so that CI keeps them alive (make fuzz runs them longer).
+[ -n "$fuzz" ] && ./scripts/fuzz.sh "$fuzz" "${FUZZ_SHORT_SECONDS:-10}"
 
-python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" <<'PY'
+python3 - "$build/meson-logs/testlog.json" "$asan/meson-logs/testlog.json" \
+	"${fuzz:+$fuzz/fuzz/results}" <<'PY'
 import json, sys
 passed = failed = skipped = 0
-for path, tag in zip(sys.argv[1:], ("", " [asan]")):
+for path, tag in zip(sys.argv[1:3], ("", " [asan]")):
     try:
         lines = open(path).read().splitlines()
     except OSError as e:
@@ -34,6 +38,18 @@ for path, tag in zip(sys.argv[1:], ("", " [asan]")):
         else:
             failed += 1
             print(f"FAILED: {t['name']}{tag} ({r})")
+if len(sys.argv) > 3 and sys.argv[3]:
+    try:
+        for line in open(sys.argv[3]).read().splitlines():
+            name, res = line.split()[:2]
+            if res == "ok":
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAILED: fuzz_{name} [fuzz]")
+    except OSError as e:
+        print(f"missing fuzz results {sys.argv[3]}: {e}")
+        failed += 1
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or passed == 0 else 0)
 PY

@@ -399,6 +399,14 @@ static int msgf(char *msg, size_t msz, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* Errors are one line: a value quoted in a message may hold a newline or worse. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 #define FIELD(cfg, l, type) ((type *)((char *)(cfg) + (l)->off))
 
 static int replace_str(char **p, const char *v, bool empty_is_null)
@@ -1226,6 +1234,8 @@ int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, c
 			snprintf(err, errsz, "%s", msg);
 		r = -EINVAL;
 	}
+	if (r < 0 && errsz)
+		one_line(err);
 	return r;
 }
 
@@ -1544,5 +1554,7 @@ int config_load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 	r = load(cfg, argc, argv, err, errsz);
 	if (r != 0)
 		config_free(cfg);
+	if (r < 0)
+		one_line(err);
 	return r;
 }

@@ -267,11 +267,15 @@ try:
 
         # Kubelet faults stop nothing: the intervals go on, scrapes answer, errors are counted
         # (a new container id makes the agent ask the kubelet again, at most every 5 s).
+        # Two burners have done their part; without them the CPUs are free again.
+        for p in (busy, crio):
+            p.kill()
+            p.wait()
         for mode in ("down", "500", "malformed", "huge", "hang"):
             kubelet.set_mode(mode)
             before = agent.scrape()
             extra = spawn_in(cg.make(f"{pod_slice}/cri-containerd-{uuid.uuid4().hex * 2}.scope"),
-                             duty=0.1)
+                             duty=0.02)
             procs.append(extra)
             time.sleep(12 if mode == "hang" else 6)  # a hang fails only at the 5 s timeout
             t = time.monotonic()
@@ -281,13 +285,12 @@ try:
             n1 = after[("kepler_exporter_intervals_total", frozenset())]
             e0 = value(before, "kepler_exporter_kubelet_errors_total")
             e1 = value(after, "kepler_exporter_kubelet_errors_total")
-            # The scrape bound is loose: this test's own burners saturate both CPUs.
-            check(n1 >= n0 + 4 and took < 4.0 and e1 > e0,
+            check(n1 >= n0 + 4 and took < 1.0 and e1 > e0,
                   f"kubelet {mode}: intervals {n0:.0f} -> {n1:.0f}, scrape {took * 1000:.0f} ms, "
                   f"errors {e0:.0f} -> {e1:.0f}")
             ls = [dict(k) for k in series(after, "kepler_container_cpu_joules_total")
-                  if ("container_id", ids[0]) in k]
-            check(ls and ls[0]["container_name"] == "app", f"kubelet {mode}: names are kept")
+                  if ("container_id", ids[1]) in k]
+            check(ls and ls[0]["container_name"] == "sidecar", f"kubelet {mode}: names are kept")
         kubelet.set_mode("ok")
 
 finally:

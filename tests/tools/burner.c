@@ -27,24 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "burn.h"
+
 static double linger_s = 0.6;
-
-static uint64_t ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void burn_until(clockid_t clk, uint64_t target)
-{
-	volatile uint64_t x = 0;
-
-	while (ns(clk) < target)
-		for (int i = 0; i < 10000; i++)
-			x += (uint64_t)i;
-}
 
 static uint64_t tv_ns(struct timeval tv)
 {
@@ -72,7 +57,7 @@ static void *thread_burn(void *arg)
 {
 	uint64_t burn = *(uint64_t *)arg;
 
-	burn_until(CLOCK_THREAD_CPUTIME_ID, ns(CLOCK_THREAD_CPUTIME_ID) + burn);
+	burn_until(CLOCK_THREAD_CPUTIME_ID, clock_ns(CLOCK_THREAD_CPUTIME_ID) + burn);
 	return NULL;
 }
 
@@ -209,16 +194,16 @@ static int pingpong(double secs)
 	}
 	close(ab[0]);
 	close(ba[1]);
-	t0 = ns(CLOCK_MONOTONIC);
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	t1 = t0 + (uint64_t)(secs * 1e9);
-	while (ns(CLOCK_MONOTONIC) < t1) {
+	while (clock_ns(CLOCK_MONOTONIC) < t1) {
 		for (int i = 0; i < 1000; i++) {
 			if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
 				return 1;
 		}
 		rounds += 1000;
 	}
-	t1 = ns(CLOCK_MONOTONIC);
+	t1 = clock_ns(CLOCK_MONOTONIC);
 	close(ab[1]);
 	waitpid(pid, NULL, 0);
 	printf("{\"round_trips\":%llu,\"seconds\":%.6f,\"round_trips_per_s\":%.1f}\n",

@@ -27,16 +27,7 @@
 #include "util/fileio.h"
 #include "util/timeutil.h"
 #include "util/util.h"
-
-static void burn_ms(unsigned ms)
-{
-	uint64_t end = clock_ns(CLOCK_PROCESS_CPUTIME_ID) + ms * NSEC_PER_MSEC;
-	volatile uint64_t x = 0;
-
-	while (clock_ns(CLOCK_PROCESS_CPUTIME_ID) < end)
-		for (int i = 0; i < 10000; i++)
-			x += (uint64_t)i;
-}
+#include "burn.h"
 
 static const struct proc_activity *find(const struct activity_delta *d, uint32_t pid)
 {

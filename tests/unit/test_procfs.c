@@ -24,6 +24,7 @@
 #include "config.h"
 #include "util/caps.h"
 #include "util/util.h"
+#include "burn.h"
 
 /* A stat line as the kernel writes it, with comm and the fields we use filled in. */
 #define STAT(pid, comm, ppid, flags, ut, st, start)                                                \
@@ -235,23 +236,6 @@ static void test_pidtab(void **state)
 	assert_int_equal(pidtab_count(t), N - (N + 2) / 3);
 	pidtab_free(t);
 	pidtab_free(NULL);
-}
-
-static void burn_ms(unsigned ms)
-{
-	struct timespec ts;
-	uint64_t end;
-	volatile uint64_t x = 0;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	end = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + ms * 1000000ULL;
-	for (;;) {
-		for (int i = 0; i < 100000; i++)
-			x += (uint64_t)i;
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-		if ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec >= end)
-			break;
-	}
 }
 
 static const struct proc_activity *find(const struct activity_delta *d, uint32_t pid)
