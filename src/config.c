@@ -324,7 +324,7 @@ int config_parse_listen_address(const char *s, char *ret_host, size_t hostsz, ui
 			return -EINVAL;
 		port = port * 10 + (unsigned long)(*c - '0');
 	}
-	if (port < 1 || port > 65535)
+	if (port > 65535)
 		return -EINVAL;
 	if ((size_t)(he - hs) >= hostsz)
 		return -ENAMETOOLONG;
@@ -649,7 +649,7 @@ static int set_listen(struct kepler_config *cfg, const char *const *v, size_t n,
 		uint16_t port;
 
 		*ret_bad = i;
-		if (config_parse_listen_address(v[i], host, sizeof(host), &port) < 0)
+		if (config_parse_listen_address(v[i], host, sizeof(host), &port) < 0 || port == 0)
 			return msgf(
 			    msg, msz,
 			    "bad listen address \"%s\" (want host:port, :port or [v6]:port, "
@@ -1360,37 +1360,6 @@ static int split_commas(const char *s, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-static int read_config_file(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(CONFIG_FILE_MAX + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
-
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-		if (len > CONFIG_FILE_MAX)
-			return -EFBIG;
-	}
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
@@ -1512,7 +1481,7 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 		cfg->config_file = strdup(config_file);
 		if (!cfg->config_file)
 			return flag_fail(err, errsz, -ENOMEM, "out of memory");
-		r = read_config_file(config_file, &text, &len);
+		r = read_file_alloc(config_file, CONFIG_FILE_MAX, &text, &len);
 		if (r == -EFBIG)
 			return flag_fail(err, errsz, r, "%s: file too large (over %d bytes)",
 					 config_file, CONFIG_FILE_MAX);

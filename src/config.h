@@ -133,7 +133,8 @@ int parse_duration(const char *s, uint64_t *ret_ns);
 int format_duration(uint64_t ns, char *buf, size_t size);
 
 /*
- * "host:port", ":port" or "[v6addr]:port" (port 1..65535). ret_host gets the
+ * "host:port", ":port" or "[v6addr]:port" (port 0..65535; 0 picks a free port,
+ * which the configuration refuses but tests use). ret_host gets the
  * host without brackets ("" for ":port"). -EINVAL, or -ENAMETOOLONG when the
  * host does not fit hostsz. Outputs untouched on failure.
  */

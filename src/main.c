@@ -4,6 +4,7 @@
  * loop; the only place that decides what to do on an error.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@ struct agent {
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
+	size_t procs_peak; /* processes tracked at most since the heap was last trimmed */
 };
 
 static void read_cpu_model(const char *procfs, char *buf, size_t size)
@@ -150,6 +152,7 @@ static void run_interval(struct agent *a)
 	struct activity_delta d = {0};
 	struct meter_input in;
 	uint64_t active[ZONE_MAX];
+	size_t n;
 	int r;
 
 	a->cpu_util = -1;
@@ -184,6 +187,18 @@ static void run_interval(struct agent *a)
 	if (r < 0) {
 		a->stats.errors[STAGE_ATTRIBUTION]++;
 		log_error("attribution: %s", strerror(-r));
+	}
+
+	/*
+	 * After a burst of processes ended, the tables have shrunk: hand the freed
+	 * heap back to the system so that resident memory returns to its baseline.
+	 */
+	n = proc_table_count(a->procs);
+	if (n > a->procs_peak)
+		a->procs_peak = n;
+	else if (n * 2 < a->procs_peak) {
+		malloc_trim(0);
+		a->procs_peak = n;
 	}
 
 	a->stats.intervals++;

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "activity/internal.h"
+
+#define PROC_OUT_MIN 256
 #include "log.h"
 
 struct activity {
@@ -104,4 +106,44 @@ void activity_free(struct activity *a)
 	bpf_source_free(a->bpf);
 	procfs_source_free(a->procfs);
 	free(a);
+}
+
+int proc_out_push(struct proc_out *o, struct proc_activity **ret)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : PROC_OUT_MIN;
+		struct proc_activity *v = realloc(o->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		o->v = v;
+		o->cap = cap;
+	}
+	*ret = &o->v[o->n++];
+	memset(*ret, 0, sizeof(**ret));
+	return 0;
+}
+
+void proc_out_reset(struct proc_out *o)
+{
+	/* The last read used under an eighth: keep four times that. */
+	if (o->cap > PROC_OUT_MIN && o->n * 8 < o->cap) {
+		size_t cap = o->cap;
+		struct proc_activity *v;
+
+		while (cap > PROC_OUT_MIN && o->n * 4 < cap)
+			cap /= 2;
+		v = realloc(o->v, cap * sizeof(*v));
+		if (v) {
+			o->v = v;
+			o->cap = cap;
+		}
+	}
+	o->n = 0;
+}
+
+void proc_out_free(struct proc_out *o)
+{
+	free(o->v);
+	*o = (struct proc_out){0};
 }

@@ -100,8 +100,7 @@ struct bpf_source {
 
 	struct pidtab *tab;
 	uint64_t gen;
-	struct proc_activity *out;
-	size_t out_n, out_cap;
+	struct proc_out out;
 };
 
 static int perf_event_open(struct perf_event_attr *attr, int cpu)
@@ -368,22 +367,6 @@ fail:
 	return r;
 }
 
-static int out_push(struct bpf_source *s, struct proc_activity **ret)
-{
-	if (s->out_n == s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap * 2 : 256;
-		struct proc_activity *o = realloc(s->out, cap * sizeof(*o));
-
-		if (!o)
-			return -ENOMEM;
-		s->out = o;
-		s->out_cap = cap;
-	}
-	*ret = &s->out[s->out_n++];
-	memset(*ret, 0, sizeof(**ret));
-	return 0;
-}
-
 static int queue_delete(struct bpf_source *s, const struct proc_key *k)
 {
 	if (s->n_del == s->cap_del) {
@@ -438,7 +421,7 @@ static int account(struct bpf_source *s, const struct proc_key *k, const struct 
 	}
 	if (!any)
 		return 0;
-	r = out_push(s, &o);
+	r = proc_out_push(&s->out, &o);
 	if (r < 0)
 		return r;
 	o->pid = k->tgid;
@@ -542,7 +525,7 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	size_t pos;
 	int r;
 
-	s->out_n = 0;
+	proc_out_reset(&s->out);
 	s->n_del = 0;
 	s->gen++;
 	flush_cpus(s);
@@ -566,10 +549,11 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	while ((e = pidtab_next(s->tab, &pos)))
 		if (e->gen != s->gen)
 			pidtab_remove_at(s->tab, &pos);
+	pidtab_shrink(s->tab);
 
 	*out = (struct activity_delta){
-	    .procs = s->out,
-	    .n = s->out_n,
+	    .procs = s->out.v,
+	    .n = s->out.n,
 	    .busy_ns = busy >= s->last_busy ? busy - s->last_busy : 0,
 	    .idle_ns = idle >= s->last_idle ? idle - s->last_idle : 0,
 	    .ncpus = online_cpus(s->sysfs),
@@ -602,7 +586,7 @@ void bpf_source_free(struct bpf_source *s)
 	free(s->keys);
 	free(s->vals);
 	free(s->del);
-	free(s->out);
+	proc_out_free(&s->out);
 	free(s->sysfs);
 	free(s);
 }

@@ -46,6 +46,22 @@ uint64_t cpu_times_idle(const struct cpu_times *t);
 /* Number of CPUs in a list such as "0-3,6,8-9" (sysfs cpu/online). */
 int parse_cpu_list(const char *s, uint32_t *ret_count);
 
+/* ---- the per-read output array (activity.c) ---- */
+
+struct proc_out {
+	struct proc_activity *v;
+	size_t n, cap;
+};
+
+/* A zeroed record at the end; -ENOMEM. */
+int proc_out_push(struct proc_out *o, struct proc_activity **ret);
+/*
+ * Empty the array for the next read, shrinking it when the last reads used a
+ * small part of it (a burst of processes must not hold memory for ever).
+ */
+void proc_out_reset(struct proc_out *o);
+void proc_out_free(struct proc_out *o);
+
 /* ---- capabilities (caps.c) ---- */
 
 #define KCAP_DAC_READ_SEARCH 2

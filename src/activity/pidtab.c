@@ -11,6 +11,7 @@ struct pidtab {
 	size_t cap; /* power of two */
 	size_t n;
 	size_t esize;
+	size_t min_cap; /* the initial capacity: never shrink below it */
 };
 
 static uint64_t mix(uint32_t pid, uint64_t start)
@@ -45,6 +46,7 @@ int pidtab_new(struct pidtab **ret, size_t entry_size, size_t initial)
 		return -ENOMEM;
 	t->esize = (entry_size + 7) & ~(size_t)7;
 	t->cap = cap;
+	t->min_cap = cap;
 	t->slots = calloc(cap, t->esize);
 	if (!t->slots) {
 		free(t);
@@ -95,16 +97,16 @@ void *pidtab_get(const struct pidtab *t, uint32_t pid, uint64_t start)
 	return found ? slot(t, i) : NULL;
 }
 
-static int grow(struct pidtab *t)
+static int resize(struct pidtab *t, size_t cap)
 {
 	struct pidtab old = *t;
 
-	t->slots = calloc(old.cap * 2, old.esize);
+	t->slots = calloc(cap, old.esize);
 	if (!t->slots) {
 		t->slots = old.slots;
 		return -ENOMEM;
 	}
-	t->cap = old.cap * 2;
+	t->cap = cap;
 	for (size_t i = 0; i < old.cap; i++) {
 		struct pidtab_hdr *h = slot(&old, i);
 		bool found;
@@ -129,7 +131,7 @@ int pidtab_put(struct pidtab *t, uint32_t pid, uint64_t start, void **ret)
 		return 0;
 	}
 	if ((t->n + 1) * 2 > t->cap) {
-		r = grow(t);
+		r = resize(t, t->cap * 2);
 		if (r < 0)
 			return r;
 		i = find(t, pid, start, &found);
@@ -180,4 +182,15 @@ void pidtab_remove_at(struct pidtab *t, size_t *pos)
 	memset(slot(t, hole), 0, t->esize);
 	t->n--;
 	*pos = *pos - 1; /* the slot just vacated may now hold a record not yet visited */
+}
+
+void pidtab_shrink(struct pidtab *t)
+{
+	size_t cap = t->cap;
+
+	if (cap <= t->min_cap || t->n * 8 >= cap)
+		return;
+	while (cap > t->min_cap && t->n * 4 < cap)
+		cap /= 2;
+	resize(t, cap); /* out of memory: keep the larger table */
 }

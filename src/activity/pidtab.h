@@ -40,3 +40,6 @@ int pidtab_put(struct pidtab *t, uint32_t pid, uint64_t start, void **ret);
  */
 void *pidtab_next(const struct pidtab *t, size_t *pos);
 void pidtab_remove_at(struct pidtab *t, size_t *pos);
+
+/* After a burst: give memory back when under an eighth of the table is used. */
+void pidtab_shrink(struct pidtab *t);

@@ -259,25 +259,8 @@ struct procfs_source {
 	uint64_t gen;
 	uint64_t prev_scan_boot_ns; /* CLOCK_BOOTTIME of the previous scan's start */
 	struct cpu_times last_cpu;
-	struct proc_activity *out;
-	size_t out_n, out_cap;
+	struct proc_out out;
 };
-
-static int out_push(struct procfs_source *s, struct proc_activity **ret)
-{
-	if (s->out_n == s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap * 2 : 256;
-		struct proc_activity *o = realloc(s->out, cap * sizeof(*o));
-
-		if (!o)
-			return -ENOMEM;
-		s->out = o;
-		s->out_cap = cap;
-	}
-	*ret = &s->out[s->out_n++];
-	memset(*ret, 0, sizeof(**ret));
-	return 0;
-}
 
 /* The first line of <procfs>/stat, which can be far larger than that line on big machines. */
 static int read_cpu_times(const char *procfs, struct cpu_times *ret)
@@ -369,7 +352,7 @@ static int scan(struct procfs_source *s, bool emit)
 		if (emit && delta) {
 			struct proc_activity *o;
 
-			r = out_push(s, &o);
+			r = proc_out_push(&s->out, &o);
 			if (r < 0)
 				return r;
 			o->pid = st.pid;
@@ -388,7 +371,7 @@ static int scan(struct procfs_source *s, bool emit)
 		if (emit) {
 			struct proc_activity *o;
 
-			r = out_push(s, &o);
+			r = proc_out_push(&s->out, &o);
 			if (r < 0)
 				return r;
 			o->pid = e->h.pid;
@@ -400,6 +383,7 @@ static int scan(struct procfs_source *s, bool emit)
 		}
 		pidtab_remove_at(s->tab, &pos);
 	}
+	pidtab_shrink(s->tab);
 	s->prev_scan_boot_ns = now_boot;
 	return 0;
 }
@@ -447,7 +431,7 @@ int procfs_source_read(struct procfs_source *s, struct activity_delta *out)
 	uint64_t b0, b1, i0, i1;
 	int r;
 
-	s->out_n = 0;
+	proc_out_reset(&s->out);
 	r = scan(s, true);
 	if (r < 0)
 		return r;
@@ -461,8 +445,8 @@ int procfs_source_read(struct procfs_source *s, struct activity_delta *out)
 	s->last_cpu = now;
 
 	*out = (struct activity_delta){
-	    .procs = s->out,
-	    .n = s->out_n,
+	    .procs = s->out.v,
+	    .n = s->out.n,
 	    .busy_ns = (b1 >= b0 ? b1 - b0 : 0) * s->tick_ns,
 	    .idle_ns = (i1 >= i0 ? i1 - i0 : 0) * s->tick_ns,
 	    .ncpus = online_cpus(s->sysfs),
@@ -475,7 +459,7 @@ void procfs_source_free(struct procfs_source *s)
 	if (!s)
 		return;
 	pidtab_free(s->tab);
-	free(s->out);
+	proc_out_free(&s->out);
 	free(s->procfs);
 	free(s->sysfs);
 	free(s);

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "config.h"
 #include "export/webconfig.h"
 #include "util/timeutil.h"
 #include "util/util.h"
@@ -84,6 +85,18 @@ struct http_auth {
 	size_t next; /* the entry a new success replaces: oldest first */
 };
 
+/*
+ * A connection whose request is still arriving. libmicrohttpd's connection
+ * timeout counts idle time only, so a client that sends one byte a second
+ * (slowloris) would hold its slot forever; the reaper thread shuts down a
+ * connection whose request line and headers are not in within the timeout.
+ */
+struct conn_deadline {
+	struct conn_deadline *prev, *next;
+	int fd;
+	uint64_t deadline_ns; /* 0: a request is being answered, no deadline */
+};
+
 struct http_server {
 	pthread_mutex_t lock; /* guards cur: held for a pointer swap or a reference, no more */
 	struct snapshot *cur;
@@ -106,6 +119,15 @@ struct http_server {
 	char *key_pem;
 	char *ca_pem;
 	char priorities[128];
+	/* Request deadlines (struct conn_deadline): the list and the reaper. */
+	pthread_mutex_t conn_lock; /* guards conns, stopping; held across shutdown() */
+	pthread_cond_t conn_cond;
+	struct conn_deadline *conns;
+	bool stopping;
+	bool reaper_started;
+	pthread_t reaper;
+	uint64_t request_timeout_ns;
+	uint64_t reap_period_ns;
 };
 
 static void snapshot_unref(struct snapshot *snap)
@@ -195,52 +217,24 @@ static struct snapshot *snapshot_get(struct http_server *s)
 
 int http_parse_listen_address(const char *s, struct http_listen_addr *ret)
 {
-	const char *colon, *host, *p;
-	size_t host_len;
-	unsigned long port = 0;
+	struct http_listen_addr a;
+	int r = config_parse_listen_address(s, a.host, sizeof(a.host), &a.port);
 
-	if (!s)
+	if (r < 0)
 		return -EINVAL;
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		host = s + 1;
-		host_len = (size_t)(end - host);
-		if (host_len == 0)
-			return -EINVAL;
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		host = s;
-		host_len = (size_t)(colon - s);
-		/* An IPv6 literal needs brackets, else its last group reads as the port. */
-		if (memchr(host, ':', host_len) || memchr(host, '[', host_len) ||
-		    memchr(host, ']', host_len))
-			return -EINVAL;
-	}
-	if (host_len >= sizeof(ret->host))
-		return -EINVAL;
-	p = colon + 1;
-	if (!*p || strlen(p) > 5)
-		return -EINVAL;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (port > 65535)
-		return -EINVAL;
-	for (size_t i = 0; i < host_len; i++)
-		if (host[i] == ' ' || host[i] == '\t' || host[i] == '/')
-			return -EINVAL;
-	memcpy(ret->host, host, host_len);
-	ret->host[host_len] = '\0';
-	ret->port = (uint16_t)port;
+	*ret = a;
 	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 static bool is_ows(char c)
@@ -617,21 +611,180 @@ static int verify_client_cert(gnutls_session_t session)
 	return 0;
 }
 
+/* ---- request deadlines ---- */
+
+/* Registers a new connection with the reaper; its request must be in by now + timeout. */
+static struct conn_deadline *deadline_add(struct http_server *s, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info;
+	struct conn_deadline *d;
+
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL; /* no deadline for this one: the idle timeout still applies */
+	d->fd = info->connect_fd;
+	pthread_mutex_lock(&s->conn_lock);
+	d->deadline_ns = mono_ns() + s->request_timeout_ns;
+	d->next = s->conns;
+	if (s->conns)
+		s->conns->prev = d;
+	s->conns = d;
+	pthread_mutex_unlock(&s->conn_lock);
+	return d;
+}
+
 /*
- * Sets what the TLS handshake asks of the client before it starts, so a
- * missing or untrusted certificate fails the handshake itself, as in Go.
- * libmicrohttpd alone would only ask for one (with a trust list) and let
- * every handshake through.
+ * Called before libmicrohttpd closes the socket: once removed, the reaper can
+ * no longer touch the descriptor, so a number reused meanwhile is never shut down.
+ */
+static void deadline_remove(struct http_server *s, struct conn_deadline *d)
+{
+	pthread_mutex_lock(&s->conn_lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		s->conns = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&s->conn_lock);
+	free(d);
+}
+
+/* A request is being answered (no deadline), or the next one on this connection starts. */
+static void deadline_set(struct http_server *s, struct MHD_Connection *c, bool answering)
+{
+	const union MHD_ConnectionInfo *info;
+	struct conn_deadline *d;
+
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (!info || !info->socket_context)
+		return;
+	d = info->socket_context;
+	pthread_mutex_lock(&s->conn_lock);
+	d->deadline_ns = answering ? 0 : mono_ns() + s->request_timeout_ns;
+	pthread_mutex_unlock(&s->conn_lock);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	(void)con_cls;
+	(void)toe;
+	deadline_set(cls, c, false);
+}
+
+/* Shuts down connections past their deadline; libmicrohttpd then sees EOF and closes them. */
+static void *reaper_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->conn_lock);
+	while (!s->stopping) {
+		uint64_t now = mono_ns(), wake = now + s->reap_period_ns;
+
+		for (struct conn_deadline *d = s->conns; d; d = d->next)
+			if (d->deadline_ns && now >= d->deadline_ns) {
+				shutdown(d->fd, SHUT_RDWR);
+				d->deadline_ns = 0;
+			}
+		ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(wake % NSEC_PER_SEC);
+		pthread_cond_timedwait(&s->conn_cond, &s->conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&s->conn_lock);
+	return NULL;
+}
+
+static int reaper_start(struct http_server *s)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	r = pthread_condattr_init(&ca);
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (!r)
+		r = pthread_cond_init(&s->conn_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r)
+		return -r;
+	r = pthread_create(&s->reaper, NULL, reaper_main, s);
+	if (r) {
+		pthread_cond_destroy(&s->conn_cond);
+		return -r;
+	}
+	s->reaper_started = true;
+	return 0;
+}
+
+static void reaper_stop(struct http_server *s)
+{
+	if (!s->reaper_started)
+		return;
+	pthread_mutex_lock(&s->conn_lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->conn_cond);
+	pthread_mutex_unlock(&s->conn_lock);
+	pthread_join(s->reaper, NULL);
+	pthread_cond_destroy(&s->conn_cond);
+	s->reaper_started = false;
+}
+
+/*
+ * Percent-decoding as libmicrohttpd's own, except that %00 stays as it is: a
+ * decoded NUL would end the path early, so "/metrics%00.txt" would route as
+ * "/metrics". Never lengthens s.
+ */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r;) {
+		int hi, lo;
+
+		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+		    (hi || lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/*
+ * On a new connection: registers its request deadline and, with TLS, sets
+ * what the handshake asks of the client before it starts, so a missing or
+ * untrusted certificate fails the handshake itself, as in Go. libmicrohttpd
+ * alone would only ask for one (with a trust list) and let every handshake
+ * through. On close: drops the deadline.
  */
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			      enum MHD_ConnectionNotificationCode code)
 {
-	const struct http_server *s = cls;
+	struct http_server *s = cls;
 	const union MHD_ConnectionInfo *info;
 	gnutls_session_t session;
 
-	(void)socket_context;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED || s->client_auth == WEB_CLIENT_AUTH_NONE)
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*socket_context)
+			deadline_remove(s, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	*socket_context = deadline_add(s, c);
+	if (s->client_auth == WEB_CLIENT_AUTH_NONE)
 		return;
 	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (!info || !info->tls_session)
@@ -689,15 +842,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	struct http_server *s = cls;
 
-	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)con_cls;
 
 	/* Every route answers on the first call; a request body, if any, is never read. */
 	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+	deadline_set(s, c, true);
 	if (!client_cert_ok(s, c))
 		return MHD_NO; /* closes the connection: no answer without the certificate */
+	/* RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400. */
+	if (version && streq(version, MHD_HTTP_VERSION_1_1) &&
+	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
+		__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
+		return queue_static(s, c, MHD_HTTP_BAD_REQUEST, CONTENT_TYPE_TEXT,
+				    "missing Host header\n");
+	}
 	if (s->auth && !authorized(s, c))
 		return queue_unauthorized(s, c);
 	switch (http_route(method, url)) {
@@ -933,7 +1093,27 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		free(s);
 		return -r;
 	}
+	r = pthread_mutex_init(&s->conn_lock, NULL);
+	if (r) {
+		pthread_mutex_destroy(&s->lock);
+		free(s->listeners);
+		free(s);
+		return -r;
+	}
 	s->stale_after_ns = opt->stale_after_ns;
+	s->request_timeout_ns = (uint64_t)timeout_s * NSEC_PER_SEC;
+	/* Cut within an eighth of the timeout, waking at most ten times a second. */
+	s->reap_period_ns = s->request_timeout_ns / 8;
+	if (s->reap_period_ns < NSEC_PER_SEC / 10)
+		s->reap_period_ns = NSEC_PER_SEC / 10;
+	if (s->reap_period_ns > NSEC_PER_SEC)
+		s->reap_period_ns = NSEC_PER_SEC;
+	r = reaper_start(s);
+	if (r < 0) {
+		snprintf(err, errsz, "web: cannot start the request timeout thread: %s",
+			 strerror(-r));
+		goto fail;
+	}
 	if (opt->web) {
 		r = apply_web_config(s, opt->web, err, errsz);
 		if (r < 0)
@@ -983,6 +1163,8 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		errno = 0;
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_ARRAY, mo,
 					     MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
+					     MHD_OPTION_NOTIFY_COMPLETED, request_completed, s,
+					     MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
 					     MHD_OPTION_END);
 		if (!l->daemon) {
 			r = errno ? -errno : -EIO;
@@ -1007,8 +1189,11 @@ void http_server_free(struct http_server *s)
 	/* Stopping a daemon closes its listen socket and releases what its responses held. */
 	for (size_t i = 0; i < s->n_listeners; i++)
 		MHD_stop_daemon(s->listeners[i].daemon);
+	/* After the daemons: every connection is closed, the list is empty. */
+	reaper_stop(s);
 	snapshot_unref(s->cur);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->conn_lock);
 	free(s->listeners);
 	auth_free(s->auth);
 	for (size_t i = 0; i < s->n_headers; i++) {

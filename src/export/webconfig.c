@@ -15,6 +15,7 @@
 #include <gnutls/x509.h>
 #include <yaml.h>
 
+#include "util/fileio.h"
 #include "util/util.h"
 
 /* A web config, certificate, key or CA bundle larger than this is a mistake, not a file. */
@@ -570,58 +571,13 @@ int webconfig_parse(const char *text, size_t len, const char *name, const char *
 
 /* ---- files ---- */
 
-/* The whole file, NUL-terminated; -EFBIG above MAX_FILE_SIZE. */
-static int read_whole(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t n = 0, cap = 4096;
-	ssize_t k;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n + 1 == cap) {
-			char *b;
-
-			if (cap > MAX_FILE_SIZE)
-				return -EFBIG;
-			b = realloc(buf, cap * 2);
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-			cap *= 2;
-		}
-		k = read(fd, buf + n, cap - 1 - n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	if (n > MAX_FILE_SIZE)
-		return -EFBIG;
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
-	if (ret_len)
-		*ret_len = n;
-	return 0;
-}
-
 static int load_pem(const char *cfg, const char *key, const char *path, char **ret, char *err,
 		    size_t errsz)
 {
 	size_t len;
 	int r;
 
-	r = read_whole(path, ret, &len);
+	r = read_file_alloc(path, MAX_FILE_SIZE, ret, &len);
 	if (r < 0) {
 		snprintf(err, errsz, "%s: tls_server_config.%s %s: %s", cfg, key, path,
 			 r == -EFBIG ? "file too large" : strerror(-r));
@@ -698,7 +654,7 @@ int webconfig_load(const char *path, struct web_config **ret, char *err, size_t 
 		snprintf(err, errsz, "web.configFile: empty path");
 		return -EINVAL;
 	}
-	r = read_whole(path, &text, &len);
+	r = read_file_alloc(path, MAX_FILE_SIZE, &text, &len);
 	if (r < 0) {
 		snprintf(err, errsz, "web.configFile %s: %s", path,
 			 r == -EFBIG ? "file too large" : strerror(-r));

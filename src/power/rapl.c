@@ -25,8 +25,24 @@ struct rapl_counter {
 	enum zone zone;
 	uint64_t max_range;
 	uint64_t last_raw;
-	uint64_t cum; /* microjoules since open */
+	uint64_t last_ns; /* when last_raw was read (meter_input.now_ns); 0 at open */
+	uint64_t cum;     /* microjoules since open */
 };
+
+/*
+ * More than any RAPL domain draws (a server package is a few hundred watts):
+ * an increase implying more is not energy but a counter that jumped or was
+ * reset, and a decrease is a wrap only when the wrapped distance fits too.
+ */
+#define RAPL_MAX_PLAUSIBLE_WATTS 10000ULL
+
+static bool plausible(const struct rapl_counter *c, uint64_t d_uj, uint64_t now_ns)
+{
+	/* The read right after open has no time base yet; it follows open at once. */
+	if (!c->last_ns)
+		return true;
+	return now_ns > c->last_ns && d_uj <= (now_ns - c->last_ns) / 1000 * RAPL_MAX_PLAUSIBLE_WATTS;
+}
 
 struct rapl_meter {
 	struct power_meter base;
@@ -269,7 +285,6 @@ static int rapl_read(struct power_meter *pm, const struct meter_input *in,
 	uint32_t bad = 0;
 	int first_err = 0;
 
-	(void)in;
 	*out = (struct energy_reading){.zones = m->base.zones};
 	for (size_t i = 0; i < m->n; i++) {
 		struct rapl_counter *c = &m->counters[i];
@@ -292,14 +307,19 @@ static int rapl_read(struct power_meter *pm, const struct meter_input *in,
 			continue;
 		}
 		d = counter_delta(c->last_raw, raw, c->max_range);
-		if (raw < c->last_raw && d == 0) {
-			/* A decrease with no known range: not a wrap we can count, start over. */
+		if ((raw < c->last_raw && d == 0) || !plausible(c, d, in->now_ns)) {
+			/*
+			 * A decrease that is no wrap (no known range, or a jump back), or an
+			 * impossible rise: not energy. Start over from here.
+			 */
+			d = 0;
 			bad |= ZONE_BIT(c->zone);
 			if (!first_err)
 				first_err = -ERANGE;
 		}
 		c->cum += d;
 		c->last_raw = raw;
+		c->last_ns = in->now_ns;
 	}
 	for (size_t i = 0; i < m->n; i++)
 		out->zone_uj[m->counters[i].zone] += m->counters[i].cum;

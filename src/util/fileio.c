@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "util/util.h"
 
@@ -21,6 +22,31 @@ int path_join(char *buf, size_t size, const char *root, const char *rel)
 	return 0;
 }
 
+/*
+ * Open a regular file for reading. Anything else is refused without blocking:
+ * a FIFO or device planted where a sysfs or procfs attribute belongs would
+ * otherwise hang the reader (sysfs and procfs attributes are regular files).
+ */
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	return fd;
+}
+
 int read_file_at(const char *root, const char *rel, char *buf, size_t size)
 {
 	char path[PATH_MAX];
@@ -33,9 +59,9 @@ int read_file_at(const char *root, const char *rel, char *buf, size_t size)
 	r = path_join(path, sizeof(path), root, rel);
 	if (r < 0)
 		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	for (;;) {
 		ssize_t k;
 
@@ -64,6 +90,50 @@ int read_file_at(const char *root, const char *rel, char *buf, size_t size)
 	}
 	buf[len] = '\0';
 	return (int)len;
+}
+
+int read_file_alloc(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t n = 0, cap = 4096;
+	ssize_t k;
+
+	fd = open_regular(path);
+	if (fd < 0)
+		return fd;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n + 1 == cap) {
+			char *b;
+
+			if (cap > max + 1)
+				return -EFBIG;
+			b = realloc(buf, cap * 2);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+			cap *= 2;
+		}
+		k = read(fd, buf + n, cap - 1 - n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	if (n > max)
+		return -EFBIG;
+	buf[n] = '\0';
+	*ret = TAKE_PTR(buf);
+	if (ret_len)
+		*ret_len = n;
+	return 0;
 }
 
 int read_line_at(const char *root, const char *rel, char *buf, size_t size)

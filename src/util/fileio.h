@@ -18,6 +18,12 @@ int path_join(char *buf, size_t size, const char *root, const char *rel);
  */
 int read_file_at(const char *root, const char *rel, char *buf, size_t size);
 
+/*
+ * Read a whole file of at most max bytes into a new NUL-terminated buffer
+ * (*ret_len, when given, excludes the NUL). -EFBIG when it is larger.
+ */
+int read_file_alloc(const char *path, size_t max, char **ret, size_t *ret_len);
+
 /* Read one line, trailing whitespace removed. */
 int read_line_at(const char *root, const char *rel, char *buf, size_t size);
 

@@ -9,6 +9,7 @@
 #include "util/intern.h"
 
 /* Open addressing on pid, no tombstones: a pass that removes entries rebuilds the table. */
+#define TABLE_MIN 1024
 struct proc_table {
 	struct process **slot;
 	size_t cap; /* power of two */
@@ -41,7 +42,7 @@ struct proc_table *proc_table_new(uint32_t max_terminated, uint32_t max_shown)
 
 	if (!t)
 		return NULL;
-	t->cap = 1024;
+	t->cap = TABLE_MIN;
 	t->slot = calloc(t->cap, sizeof(*t->slot));
 	t->strings = intern_new();
 	if (!t->slot || !t->strings) {
@@ -81,8 +82,6 @@ void proc_table_free(struct proc_table *t)
 	free(t->slot);
 	intern_free(t->strings);
 	free(t->list);
-	free(t->weights);
-	free(t->parts);
 	free(t);
 }
 
@@ -109,25 +108,35 @@ static int rehash(struct proc_table *t, size_t cap)
 	return 0;
 }
 
+/* The table's size for n processes: at most half full, shrunk when under an eighth. */
+static size_t table_size(size_t n, size_t cap)
+{
+	while (n * 2 > cap)
+		cap *= 2;
+	while (cap > TABLE_MIN && n * 8 < cap)
+		cap /= 2;
+	return cap;
+}
+
+/*
+ * Scratch arrays for n processes, one allocation: grown on demand, shrunk
+ * once mostly unused. Their contents do not outlive the call that fills them.
+ */
 static int reserve_scratch(struct proc_table *t, size_t n)
 {
-	void *a, *b, *c;
+	size_t cap = n * 2 > TABLE_MIN ? n * 2 : TABLE_MIN;
+	void *block;
 
-	if (n <= t->scratch_cap)
+	if (n <= t->scratch_cap && (t->scratch_cap <= TABLE_MIN || n * 8 >= t->scratch_cap))
 		return 0;
-	n = n * 2;
-	a = realloc(t->list, n * sizeof(*t->list));
-	if (a)
-		t->list = a;
-	b = realloc(t->weights, n * sizeof(*t->weights));
-	if (b)
-		t->weights = b;
-	c = realloc(t->parts, n * sizeof(*t->parts));
-	if (c)
-		t->parts = c;
-	if (!a || !b || !c)
-		return -ENOMEM;
-	t->scratch_cap = n;
+	block = malloc(cap * (sizeof(*t->list) + sizeof(*t->weights) + sizeof(*t->parts)));
+	if (!block)
+		return n <= t->scratch_cap ? 0 : -ENOMEM; /* a failed shrink keeps the old */
+	free(t->list);
+	t->list = block;
+	t->weights = (uint64_t *)(t->list + cap);
+	t->parts = t->weights + cap;
+	t->scratch_cap = cap;
 	return 0;
 }
 
@@ -191,8 +200,8 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 	if (!removed)
 		return 0;
 	t->n -= removed;
-	/* Removal breaks probe chains: rebuild. */
-	return rehash(t, t->cap);
+	/* Removal breaks probe chains: rebuild, smaller after a burst. */
+	return rehash(t, table_size(t->n, t->cap));
 }
 
 /* Fill free places among the shown processes, then fold the rest into "other". */
@@ -238,11 +247,7 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 	if (r < 0)
 		return r;
 	if ((t->n + d->n) * 2 > t->cap) {
-		size_t cap = t->cap;
-
-		while ((t->n + d->n) * 2 > cap)
-			cap *= 2;
-		r = rehash(t, cap);
+		r = rehash(t, table_size(t->n + d->n, t->cap));
 		if (r < 0)
 			return r;
 	}

@@ -159,9 +159,16 @@ static void ctx_done(struct meter_ctx *c)
 	fixture_remove(c->dir);
 }
 
+/*
+ * Each read read_step_ns after the previous one: long by default, so that the
+ * large synthetic steps below are energy a real package could have used.
+ */
+static uint64_t read_step_ns = 3600ULL * 1000000000ULL;
+
 static struct energy_reading rd(struct meter_ctx *c, int want_r)
 {
-	struct meter_input in = {.now_ns = 1, .cpu_util = -1};
+	static uint64_t now_ns;
+	struct meter_input in = {.now_ns = now_ns += read_step_ns, .cpu_util = -1};
 	struct energy_reading out;
 
 	assert_int_equal(rapl_meter_ops.read(c->m, &in, &out), want_r);
@@ -498,6 +505,52 @@ static void test_monotonic_sequence(void **state)
 	ctx_done(&c);
 }
 
+/*
+ * Within one second a counter that falls back by a little did not wrap (that
+ * would be ~262 kJ in a second), and one that leaps by hundreds of kilojoules
+ * did not use them: neither is energy, the zone is invalid for that read, and
+ * counting resumes from the new value.
+ */
+static void test_implausible_jumps(void **state)
+{
+	static const struct {
+		uint64_t raw;
+		bool valid;
+		uint64_t want; /* cumulative */
+	} seq[] = {
+	    {1000000, true, 0},         /* baseline read right after open */
+	    {1100000, true, 100000},    /* 0.1 J in a second */
+	    {1050000, false, 100000},   /* a step back, not a wrap */
+	    {1150000, true, 200000},    /* counting resumes from the new value */
+	    {0, false, 200000},         /* a reset to zero */
+	    {MAXR - 100000, false, 200000}, /* 262 kJ in a second */
+	    {MAXR - 50, true, 299950},
+	    {49, true, 300050}, /* a real wrap: 50 to the top, 1 to zero, 49 more */
+	};
+	struct meter_ctx c = {0};
+	uint64_t saved = read_step_ns;
+
+	(void)state;
+	read_step_ns = 1000000000ULL;
+	c.dir = fixture_copy(NULL);
+	add_zone(c.dir, "intel-rapl:0", "package-0\n", 1000000);
+	assert_int_equal(open_at(&c, c.dir), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(seq); i++) {
+		struct energy_reading out;
+
+		fixture_write_u64(c.dir, "class/powercap/intel-rapl:0/energy_uj", seq[i].raw);
+		out = rd(&c, seq[i].valid ? 0 : -ERANGE);
+		if (!!(out.valid & P(PACKAGE)) != seq[i].valid ||
+		    out.zone_uj[ZONE_PACKAGE] != seq[i].want)
+			fail_msg("step %zu: valid %d, %llu uJ; want %d, %llu", i,
+				 !!(out.valid & P(PACKAGE)),
+				 (unsigned long long)out.zone_uj[ZONE_PACKAGE], seq[i].valid,
+				 (unsigned long long)seq[i].want);
+	}
+	read_step_ns = saved;
+	ctx_done(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,7 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_unreadable_zone),    cmocka_unit_test(test_all_unreadable),
 	    cmocka_unit_test(test_open_unreadable),    cmocka_unit_test(test_open_eacces),
 	    cmocka_unit_test(test_symlinks),	       cmocka_unit_test(test_mmio_duplicate),
-	    cmocka_unit_test(test_monotonic_sequence),
+	    cmocka_unit_test(test_monotonic_sequence), cmocka_unit_test(test_implausible_jumps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

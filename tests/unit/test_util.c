@@ -128,6 +128,8 @@ static int setup_tmp(void **state)
 	write_file("huge", "99999999999999999999999\n", 24);
 	write_file("twolines", "first\nsecond\n", 13);
 	write_file("exact7", "1234567", 7);
+	if (path_join(path, sizeof(path), tmpdir, "fifo") < 0 || mkfifo(path, 0600) < 0)
+		return -1;
 	write_file("nul",
 		   "12\0"
 		   "34\n",
@@ -138,7 +140,8 @@ static int setup_tmp(void **state)
 static int teardown_tmp(void **state)
 {
 	static const char *const files[] = {"sub/energy_uj", "sub/name", "empty",  "garbage",
-					    "huge",	     "twolines", "exact7", "nul"};
+					    "huge",	     "twolines", "exact7", "nul",
+					    "fifo"};
 	char path[PATH_MAX];
 
 	(void)state;
@@ -170,6 +173,7 @@ static const struct {
     {"missing", 64, -ENOENT, NULL},
     {"sub/missing/deeper", 64, -ENOENT, NULL},
     {"sub", 64, -EISDIR, NULL},
+    {"fifo", 64, -EINVAL, NULL}, /* refused at once, never a reader blocked for a writer */
     {"exact7", 0, -EINVAL, NULL},
 };
 
@@ -188,6 +192,46 @@ static void test_read_file_at(void **state)
 		if (r >= 0) {
 			assert_memory_equal(buf, read_cases[i].out, (size_t)r + 1);
 		}
+	}
+}
+
+/* read_file_alloc: the same files by absolute path, bounded by max. */
+static const struct {
+	const char *rel;
+	size_t max;
+	int ret;
+	const char *out;
+	size_t len;
+} alloc_cases[] = {
+    {"exact7", 7, 0, "1234567", 7},
+    {"exact7", 6, -EFBIG, NULL, 0},
+    {"empty", 0, 0, "", 0},
+    {"nul", 64, 0, "12", 6}, /* the length counts past an embedded NUL */
+    {"missing", 64, -ENOENT, NULL, 0},
+    {"sub", 64, -EISDIR, NULL, 0},
+    {"fifo", 64, -EINVAL, NULL, 0},
+};
+
+static void test_read_file_alloc(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(alloc_cases); i++) {
+		char path[PATH_MAX], *buf = (char *)0x1;
+		size_t len = 12345;
+		int r;
+
+		assert_int_equal(path_join(path, sizeof(path), tmpdir, alloc_cases[i].rel), 0);
+		r = read_file_alloc(path, alloc_cases[i].max, &buf, &len);
+		if (r != alloc_cases[i].ret)
+			fail_msg("case %zu (%s): %d, want %d", i, alloc_cases[i].rel, r,
+				 alloc_cases[i].ret);
+		if (r < 0) {
+			assert_ptr_equal(buf, (char *)0x1); /* untouched on failure */
+			continue;
+		}
+		assert_int_equal(len, alloc_cases[i].len);
+		assert_string_equal(buf, alloc_cases[i].out);
+		free(buf);
 	}
 }
 
@@ -324,6 +368,7 @@ int main(void)
 	    cmocka_unit_test(test_path_join),
 	    cmocka_unit_test(test_read_file_at),
 	    cmocka_unit_test(test_read_file_at_bad_root),
+	    cmocka_unit_test(test_read_file_alloc),
 	    cmocka_unit_test(test_read_line_at),
 	    cmocka_unit_test(test_read_u64_at),
 	    cmocka_unit_test(test_strbuf_growth),
