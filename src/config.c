@@ -124,6 +124,7 @@ int config_defaults(struct kepler_config *cfg)
 	    .metrics_levels = METRICS_ALL,
 	    .max_processes = 200,
 	    .n_listen = 1,
+	    .activity_max_processes = 32768,
 	    .web_max_connections = 64,
 	    .web_max_connections_per_ip = 16,
 	    .web_connection_timeout_ns = 10000000000ULL,
@@ -349,6 +350,7 @@ enum key_id {
 	K_EST_IDLE,
 	K_EST_MAX,
 	K_ACTIVITY,
+	K_ACTIVITY_MAX,
 	K_RAPL_ZONES,
 	K_STDOUT,
 	K_PROMETHEUS,
@@ -695,6 +697,8 @@ static const struct leaf leaves[K_MAX] = {
     [K_EST_MAX] = {"power.estimator.maxWattsPerCPU", set_watts, NULL,
 		   OFF(estimator_max_watts_per_cpu), 0, false},
     [K_ACTIVITY] = {"activity.source", set_activity, NULL, 0, 0, false},
+    [K_ACTIVITY_MAX] = {"activity.maxProcesses", set_u32, NULL, OFF(activity_max_processes), 64,
+			false},
     [K_RAPL_ZONES] = {"rapl.zones", NULL, set_zones, 0, 0, false},
     [K_STDOUT] = {"exporter.stdout.enabled", set_bool, NULL, OFF(stdout_enabled), 0, true},
     [K_PROMETHEUS] = {"exporter.prometheus.enabled", set_bool, NULL, OFF(prometheus_enabled), 0,
@@ -769,6 +773,7 @@ static void render(const struct kepler_config *cfg, enum key_id k, bool flag_sty
 	case K_MAX_PROCESSES:
 	case K_WEB_MAX_CONN:
 	case K_WEB_MAX_CONN_IP:
+	case K_ACTIVITY_MAX:
 		strbuf_printf(sb, "%" PRIu32, *FIELD(cfg, l, const uint32_t));
 		break;
 	case K_SOURCES:
@@ -950,6 +955,7 @@ static const struct node_spec power_spec[] = {
 };
 static const struct node_spec activity_spec[] = {
     LEAF("source", K_ACTIVITY),
+    LEAF("maxProcesses", K_ACTIVITY_MAX),
     {0},
 };
 static const struct node_spec rapl_spec[] = {
@@ -1276,6 +1282,8 @@ static const struct flag flags[] = {
     {"power.source", FLAG_LIST, "SOURCES",
      "power sources: auto, or a list of rapl, perf, hwmon, acpi, estimator", K_SOURCES},
     {"activity.source", FLAG_VALUE, "SOURCE", "activity source: auto, ebpf, procfs", K_ACTIVITY},
+    {"activity.max-processes", FLAG_VALUE, "N", "processes the eBPF map holds (at least 64)",
+     K_ACTIVITY_MAX},
     {"version", FLAG_NOARG, NULL, "print the version and exit", -1},
     {"help", FLAG_NOARG, NULL, "print this help and exit", -1},
 };

@@ -68,6 +68,7 @@ struct kepler_config {
 	uint32_t rapl_zones; /* rapl.zones as ZONE_BIT mask; 0 = all */
 
 	enum activity_source activity_source; /* activity.source, default auto */
+	uint32_t activity_max_processes;      /* activity.maxProcesses: eBPF map size, 32768 */
 
 	bool stdout_enabled;	 /* exporter.stdout.enabled */
 	bool prometheus_enabled; /* exporter.prometheus.enabled */

@@ -79,7 +79,9 @@ int activity_new_opts(struct activity **ret, const struct kepler_config *cfg,
 int activity_new(struct activity **ret, const struct kepler_config *cfg, char *reason,
 		 size_t reasonsz)
 {
-	return activity_new_opts(ret, cfg, NULL, reason, reasonsz);
+	struct activity_opts opts = {.max_processes = cfg->activity_max_processes};
+
+	return activity_new_opts(ret, cfg, &opts, reason, reasonsz);
 }
 
 int activity_read(struct activity *a, struct activity_delta *out)

@@ -41,7 +41,9 @@ static bool plausible(const struct rapl_counter *c, uint64_t d_uj, uint64_t now_
 	/* The read right after open has no time base yet; it follows open at once. */
 	if (!c->last_ns)
 		return true;
-	return now_ns > c->last_ns && d_uj <= (now_ns - c->last_ns) / 1000 * RAPL_MAX_PLAUSIBLE_WATTS;
+	if (now_ns <= c->last_ns)
+		return d_uj == 0;
+	return d_uj <= (now_ns - c->last_ns) / 1000 * RAPL_MAX_PLAUSIBLE_WATTS;
 }
 
 struct rapl_meter {

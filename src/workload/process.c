@@ -204,6 +204,22 @@ static int drop_terminated(struct proc_table *t, uint64_t scrapes)
 	return rehash(t, table_size(t->n, t->cap));
 }
 
+enum feature { F_CPU, F_CYCLES, F_MISSES };
+
+/*
+ * What a zone's active energy follows (DESIGN section 4): cycles for package and
+ * core, cache misses for dram, where the hardware counts them; on-CPU time
+ * otherwise, and for the other zones.
+ */
+static enum feature zone_feature(enum zone z, bool counters, uint64_t cycles, uint64_t misses)
+{
+	if (counters && cycles && (z == ZONE_PACKAGE || z == ZONE_CORE))
+		return F_CYCLES;
+	if (counters && misses && z == ZONE_DRAM)
+		return F_MISSES;
+	return F_CPU;
+}
+
 /* Fill free places among the shown processes, then fold the rest into "other". */
 static int select_shown(struct proc_table *t)
 {
@@ -239,6 +255,7 @@ static int select_shown(struct proc_table *t)
 int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		      const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes)
 {
+	uint64_t cycles = 0, misses = 0;
 	size_t n_active = 0;
 	int r;
 
@@ -258,6 +275,8 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i]) {
 			t->slot[i]->interval_cpu_ns = 0;
+			t->slot[i]->interval_cycles = 0;
+			t->slot[i]->interval_cache_misses = 0;
 			memset(t->slot[i]->interval_uj, 0, sizeof(t->slot[i]->interval_uj));
 		}
 
@@ -287,6 +306,8 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		p->comm[sizeof(p->comm) - 1] = '\0';
 		p->cpu_ns += a->cpu_ns;
 		p->interval_cpu_ns += a->cpu_ns;
+		p->interval_cycles += a->cycles;
+		p->interval_cache_misses += a->cache_misses;
 		p->seen_interval = t->interval;
 		if (a->exited && !p->terminated) {
 			p->terminated = true;
@@ -297,14 +318,21 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 	for (size_t i = 0; i < t->cap; i++) {
 		struct process *p = t->slot[i];
 
-		if (p && p->interval_cpu_ns) {
-			t->list[n_active] = p;
-			t->weights[n_active++] = p->interval_cpu_ns;
+		if (p && (p->interval_cpu_ns || p->interval_cycles || p->interval_cache_misses)) {
+			t->list[n_active++] = p;
+			cycles += p->interval_cycles;
+			misses += p->interval_cache_misses;
 		}
 	}
 	for (int z = 0; z < ZONE_MAX; z++) {
+		enum feature f = zone_feature((enum zone)z, d->has_counters, cycles, misses);
+
 		if (!(zones & ZONE_BIT(z)) || active_uj[z] == 0)
 			continue;
+		for (size_t k = 0; k < n_active; k++)
+			t->weights[k] = f == F_CYCLES	? t->list[k]->interval_cycles
+					: f == F_MISSES ? t->list[k]->interval_cache_misses
+							: t->list[k]->interval_cpu_ns;
 		if (share_split(active_uj[z], t->weights, n_active, t->parts) < 0)
 			continue;
 		for (size_t k = 0; k < n_active; k++) {

@@ -38,6 +38,8 @@ struct process {
 	bool terminated;
 	uint64_t cpu_ns;             /* cumulative */
 	uint64_t interval_cpu_ns;    /* this interval */
+	uint64_t interval_cycles;    /* this interval; 0 without hardware counters */
+	uint64_t interval_cache_misses;
 	uint64_t energy_uj[ZONE_MAX]; /* cumulative active energy */
 	uint64_t interval_uj[ZONE_MAX];
 	bool shown;                  /* exported as its own series (see proc_table_update) */
@@ -72,7 +74,8 @@ void proc_table_set_max_shown(struct proc_table *t, uint32_t max_shown);
  * One interval: drop terminated processes a scrape has already seen (scrapes is
  * the cumulative count of /metrics scrapes), merge the activity deltas, then
  * split each zone's active energy (active_uj[z] for the zones in zones) over
- * the processes by CPU time. Returns 0 or -ENOMEM.
+ * the processes by the zone's feature: cycles (package, core) or cache misses
+ * (dram) when d has hardware counters, CPU time otherwise. Returns 0 or -ENOMEM.
  */
 int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 		      const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes);

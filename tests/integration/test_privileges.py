@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Least privilege: once the eBPF program is loaded the agent keeps only
 CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, in every thread; and a non-root user
-with just the documented capabilities runs the full agent (eBPF included),
-while one without them falls back to procfs and says which capability is missing."""
+with just the documented capabilities, ambient or as file capabilities, runs
+the full agent (eBPF included), while one without them falls back to procfs
+and says which capability is missing."""
 
 import os
 import shutil
@@ -98,6 +99,24 @@ try:
 finally:
     out = stop(p, log)
     print(out.strip()[-600:])
+
+# nobody with the same set as file capabilities on the binary (setcap), nothing inherited.
+setcap = shutil.which("setcap")
+if setcap and subprocess.run([setcap, "cap_bpf,cap_perfmon,cap_dac_read_search,cap_sys_ptrace+ep",
+                              exe]).returncode == 0:
+    port = free_port()
+    p, log = start([setpriv, *user], port)
+    try:
+        time.sleep(1.5)
+        m = scrape(port)
+        check(m is not None and any(("activity_source", "ebpf") in k
+                                    for k in series(m, "kepler_node_info")),
+              "nobody running a binary with those file capabilities runs eBPF")
+    finally:
+        stop(p, log)
+    subprocess.run([setcap, "-r", exe])
+else:
+    check(False, "setcap (Debian package libcap2-bin) sets file capabilities on the copy")
 
 # nobody without them: procfs, and the log names what is missing.
 port = free_port()

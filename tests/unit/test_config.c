@@ -35,6 +35,7 @@ static const char *const all_keys[] = {
     "power.estimator.idleWattsPerCPU",
     "power.estimator.maxWattsPerCPU",
     "activity.source",
+    "activity.maxProcesses",
     "rapl.zones",
     "exporter.stdout.enabled",
     "exporter.prometheus.enabled",
@@ -83,6 +84,7 @@ static const struct {
     {"power.estimator.idleWattsPerCPU", "0.74"},
     {"power.estimator.maxWattsPerCPU", "3.5"},
     {"activity.source", "auto"},
+    {"activity.maxProcesses", "32768"},
     {"rapl.zones", "[]"},
     {"exporter.stdout.enabled", "false"},
     {"exporter.prometheus.enabled", "true"},
@@ -170,6 +172,7 @@ static const struct {
      "power.estimator.maxWattsPerCPU", "0"},
     {"activity: {source: procfs}", "activity.source", "procfs"},
     {"activity: {source: ebpf}", "activity.source", "ebpf"},
+    {"activity: {maxProcesses: 64}", "activity.maxProcesses", "64"},
     {"rapl: {zones: [package, dram]}", "rapl.zones", "[package, dram]"},
     {"rapl: {zones: [psys, core, uncore, core]}", "rapl.zones", "[core, uncore, psys]"},
     {"rapl: {zones: []}", "rapl.zones", "[]"},
@@ -253,6 +256,7 @@ static const char full_yaml[] = "log:\n"
 				"    maxWattsPerCPU: 4\n"
 				"activity:\n"
 				"  source: procfs\n"
+				"  maxProcesses: 4096\n"
 				"rapl:\n"
 				"  zones: [package, dram]\n"
 				"exporter:\n"
@@ -691,6 +695,8 @@ static void test_usage(void **state)
 	    "--power.source=SOURCES",
 	    "(default: auto)",
 	    "--activity.source=SOURCE",
+	    "--activity.max-processes=N",
+	    "(default: 32768)",
 	    "--version",
 	    "--help",
 	};
@@ -707,7 +713,7 @@ static void test_usage(void **state)
 			fail_msg("usage lacks \"%s\":\n%s", want[i], text);
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 2 + 17); /* two header lines, one per flag */
+	assert_int_equal(lines, 2 + 18); /* two header lines, one per flag */
 	free(text);
 }
 

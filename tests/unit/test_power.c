@@ -219,17 +219,20 @@ static void test_hold_and_catch_up(void **state)
 	set_sources(&cfg, rapl, 1);
 	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
 	fixture_write_u64(dir, PKG, 48735210339ULL + 5000);
+	in.now_ns += SEC;
 	assert_int_equal(power_read(p, &in, &s), 0);
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
 	assert_int_equal(s.valid, s.zones);
 
 	fixture_break(dir, PKG);
+	in.now_ns += SEC;
 	assert_int_equal(power_read(p, &in, &s), 0);
 	assert_false(s.valid & P(PACKAGE));
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
 	assert_string_equal(s.zone_source[ZONE_PACKAGE], "rapl");
 
 	fixture_write_u64(dir, PKG, 48735210339ULL + 9000);
+	in.now_ns += SEC;
 	assert_int_equal(power_read(p, &in, &s), 0);
 	assert_true(s.valid & P(PACKAGE));
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);
@@ -244,6 +247,7 @@ static void test_hold_and_catch_up(void **state)
 		for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 			fixture_break(dir, all[i]);
 	}
+	in.now_ns += SEC;
 	assert_true(power_read(p, &in, &s) < 0);
 	assert_int_equal(s.valid, 0);
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);

@@ -161,6 +161,36 @@ static void test_other_folds_the_rest(void **state)
 	proc_table_free(t);
 }
 
+/* With hardware counters: package and core follow cycles, dram cache misses, the rest CPU time. */
+static void test_features_with_counters(void **state)
+{
+	struct proc_table *t = proc_table_new(10, 1000);
+	struct proc_activity a[] = {act(1, "compute", 1000, false), act(2, "memory", 1000, false)};
+	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = 1000, [ZONE_CORE] = 100, [ZONE_DRAM] = 500,
+				     [ZONE_PSYS] = 60};
+	struct activity_delta d = {.procs = a, .n = 2, .has_counters = true};
+
+	(void)state;
+	a[0].cycles = 3000;
+	a[0].cache_misses = 10;
+	a[1].cycles = 1000;
+	a[1].cache_misses = 40;
+	assert_int_equal(proc_table_update(t, &d, active, ZONE_ALL, 0), 0);
+	assert_int_equal(find(t, 1)->energy_uj[ZONE_PACKAGE], 750);
+	assert_int_equal(find(t, 2)->energy_uj[ZONE_PACKAGE], 250);
+	assert_int_equal(find(t, 1)->energy_uj[ZONE_CORE], 75);
+	assert_int_equal(find(t, 1)->energy_uj[ZONE_DRAM], 100);
+	assert_int_equal(find(t, 2)->energy_uj[ZONE_DRAM], 400);
+	assert_int_equal(find(t, 1)->energy_uj[ZONE_PSYS], 30); /* equal CPU time */
+
+	/* The same deltas without counters: CPU time everywhere. */
+	d.has_counters = false;
+	assert_int_equal(proc_table_update(t, &d, active, ZONE_ALL, 0), 0);
+	assert_int_equal(find(t, 1)->interval_uj[ZONE_PACKAGE], 500);
+	assert_int_equal(find(t, 2)->interval_uj[ZONE_DRAM], 250);
+	proc_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_max_terminated_keeps_largest),
 		cmocka_unit_test(test_growth_many_processes),
 		cmocka_unit_test(test_other_folds_the_rest),
+		cmocka_unit_test(test_features_with_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
