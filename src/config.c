@@ -116,7 +116,6 @@ int config_defaults(struct kepler_config *cfg)
 	    .max_terminated = 500,
 	    .sources = {POWER_SOURCE_AUTO},
 	    .n_sources = 1,
-	    .idle_platform_watts = -1,
 	    .estimator_idle_watts_per_cpu = ESTIMATOR_IDLE_WATTS_PER_CPU,
 	    .estimator_max_watts_per_cpu = ESTIMATOR_MAX_WATTS_PER_CPU,
 	    .activity_source = ACTIVITY_SOURCE_AUTO,
@@ -346,8 +345,7 @@ enum key_id {
 	K_MAX_TERMINATED,
 	K_SOURCES,
 	K_IDLE_ZONE, /* + zone, ZONE_MAX of them */
-	K_IDLE_PLATFORM = K_IDLE_ZONE + ZONE_MAX,
-	K_EST_IDLE,
+	K_EST_IDLE = K_IDLE_ZONE + ZONE_MAX,
 	K_EST_MAX,
 	K_ACTIVITY,
 	K_ACTIVITY_MAX,
@@ -691,7 +689,6 @@ static const struct leaf leaves[K_MAX] = {
     IDLE_LEAF(ZONE_UNCORE, "uncore"),
     IDLE_LEAF(ZONE_DRAM, "dram"),
     IDLE_LEAF(ZONE_PSYS, "psys"),
-    [K_IDLE_PLATFORM] = {"power.idle.platform", set_watts, NULL, OFF(idle_platform_watts), 1, true},
     [K_EST_IDLE] = {"power.estimator.idleWattsPerCPU", set_watts, NULL,
 		    OFF(estimator_idle_watts_per_cpu), 0, false},
     [K_EST_MAX] = {"power.estimator.maxWattsPerCPU", set_watts, NULL,
@@ -782,7 +779,6 @@ static void render(const struct kepler_config *cfg, enum key_id k, bool flag_sty
 			strbuf_puts(sb, power_source_to_string(cfg->sources[i]));
 		}
 		break;
-	case K_IDLE_PLATFORM:
 	case K_EST_IDLE:
 	case K_EST_MAX:
 		put_watts(sb, *FIELD(cfg, l, const double));
@@ -939,7 +935,6 @@ static const struct node_spec idle_spec[] = {
     LEAF("uncore", K_IDLE_ZONE + ZONE_UNCORE),
     LEAF("dram", K_IDLE_ZONE + ZONE_DRAM),
     LEAF("psys", K_IDLE_ZONE + ZONE_PSYS),
-    LEAF("platform", K_IDLE_PLATFORM),
     {0},
 };
 static const struct node_spec estimator_spec[] = {

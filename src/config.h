@@ -60,7 +60,6 @@ struct kepler_config {
 	enum power_source sources[CONFIG_MAX_SOURCES]; /* power.sources, default [auto] */
 	size_t n_sources;
 	double idle_watts[ZONE_MAX]; /* power.idle.<zone>; < 0: learn it */
-	double idle_platform_watts;  /* power.idle.platform; < 0: learn it */
 	/* power.estimator: per logical CPU watts (docs/configuration.md cites the defaults) */
 	double estimator_idle_watts_per_cpu;
 	double estimator_max_watts_per_cpu;

@@ -17,7 +17,6 @@ static const char *const keys[] = {
     "monitor.maxTerminated",
     "power.sources",
     "power.idle.package",
-    "power.idle.platform",
     "power.estimator.idleWattsPerCPU",
     "power.estimator.maxWattsPerCPU",
     "activity.source",

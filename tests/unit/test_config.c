@@ -31,7 +31,6 @@ static const char *const all_keys[] = {
     "power.idle.uncore",
     "power.idle.dram",
     "power.idle.psys",
-    "power.idle.platform",
     "power.estimator.idleWattsPerCPU",
     "power.estimator.maxWattsPerCPU",
     "activity.source",
@@ -80,7 +79,6 @@ static const struct {
     {"power.idle.uncore", "auto"},
     {"power.idle.dram", "auto"},
     {"power.idle.psys", "auto"},
-    {"power.idle.platform", "auto"},
     {"power.estimator.idleWattsPerCPU", "0.74"},
     {"power.estimator.maxWattsPerCPU", "3.5"},
     {"activity.source", "auto"},
@@ -160,7 +158,6 @@ static const struct {
     {"power: {idle: {uncore: 0}}", "power.idle.uncore", "0"},
     {"power: {idle: {dram: 1.25}}", "power.idle.dram", "1.25"},
     {"power: {idle: {psys: 2e1}}", "power.idle.psys", "20"},
-    {"power: {idle: {platform: 80}}", "power.idle.platform", "80"},
     {"power: {idle: {package: auto}}", "power.idle.package", "auto"},
     {"power: {idle: {}}", "power.idle.package", "auto"},
     {"power:\n  idle:\n", "power.idle.core", "auto"},
@@ -250,7 +247,6 @@ static const char full_yaml[] = "log:\n"
 				"    uncore: 0.5\n"
 				"    dram: 1.5\n"
 				"    psys: 12\n"
-				"    platform: 60\n"
 				"  estimator:\n"
 				"    idleWattsPerCPU: 1\n"
 				"    maxWattsPerCPU: 4\n"
@@ -311,7 +307,6 @@ static void test_yaml_every_key(void **state)
 	assert_true(cfg.idle_watts[ZONE_UNCORE] == 0.5);
 	assert_true(cfg.idle_watts[ZONE_DRAM] == 1.5);
 	assert_true(cfg.idle_watts[ZONE_PSYS] == 12);
-	assert_true(cfg.idle_platform_watts == 60);
 	assert_true(cfg.estimator_idle_watts_per_cpu == 1);
 	assert_true(cfg.estimator_max_watts_per_cpu == 4);
 	assert_int_equal(cfg.activity_source, ACTIVITY_SOURCE_PROCFS);
@@ -400,7 +395,7 @@ static const struct {
     {"power: {idle: {dram: 1e999}}", "bad watts \"1e999\""},
     {"power: {idle: {dram: 0x10}}", "bad watts \"0x10\""},
     {"power: {idle: {uncore: }}", "power.idle.uncore: bad watts \"\""},
-    {"power: {idle: {platform: [1]}}", "power.idle.platform: expected a scalar"},
+    {"power: {idle: {platform: 60}}", "unknown key \"power.idle.platform\""},
     {"power: {estimator: {idleWattsPerCPU: auto}}",
      "power.estimator.idleWattsPerCPU: bad watts \"auto\""},
     {"power: {estimator: {maxWattsPerCPU: -3}}",
@@ -977,7 +972,6 @@ static void test_reload_diff(void **state)
 	    "power.idle.uncore",
 	    "power.idle.dram",
 	    "power.idle.psys",
-	    "power.idle.platform",
 	    "exporter.stdout.enabled",
 	    "exporter.prometheus.metricsLevel",
 	    "exporter.prometheus.maxProcesses",
