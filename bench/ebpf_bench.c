@@ -151,11 +151,51 @@ static int prog_stats(int fd, __u64 *ns, __u64 *cnt)
 	return 0;
 }
 
+/* The empty program alone on the tracepoint: the floor any program there costs. */
+static struct kepler_bpf *attach_empty(void)
+{
+	struct kepler_bpf *empty = kepler_bpf__open();
+	struct bpf_program *p;
+
+	if (!empty)
+		return NULL;
+	bpf_object__for_each_program(p, empty->obj)
+	    bpf_program__set_autoload(p, p == empty->progs.switch_empty);
+	bpf_map__set_max_entries(empty->maps.procs, 1);
+	if (kepler_bpf__load(empty) < 0)
+		goto fail;
+	empty->links.switch_empty = bpf_program__attach(empty->progs.switch_empty);
+	if (!empty->links.switch_empty)
+		goto fail;
+	return empty;
+fail:
+	kepler_bpf__destroy(empty);
+	return NULL;
+}
+
+/* Attach the empty program, say "ready" on stderr, hold it until SIGINT or SIGTERM. */
+static int hold_empty(void)
+{
+	struct kepler_bpf *empty = attach_empty();
+	sigset_t set;
+	int sig;
+
+	if (!empty)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	fprintf(stderr, "ready\n");
+	sigwait(&set, &sig);
+	kepler_bpf__destroy(empty);
+	return 0;
+}
+
 static int switch_cost(double secs, bool pinned)
 {
 	struct activity *a = NULL;
 	struct kepler_bpf *empty = NULL;
-	struct bpf_program *p;
 	__u64 rn0, rc0, en0, ec0, rn1, rc1, en1, ec1;
 	struct activity_delta d;
 	int stats_fd, real_fd = -1, empty_fd, r = 1;
@@ -178,16 +218,8 @@ static int switch_cost(double secs, bool pinned)
 	}
 
 	/* The floor: the same object's empty program on the same tracepoint. */
-	empty = kepler_bpf__open();
+	empty = attach_empty();
 	if (!empty)
-		goto out;
-	bpf_object__for_each_program(p, empty->obj)
-	    bpf_program__set_autoload(p, p == empty->progs.switch_empty);
-	bpf_map__set_max_entries(empty->maps.procs, 1);
-	if (kepler_bpf__load(empty) < 0)
-		goto out;
-	empty->links.switch_empty = bpf_program__attach(empty->progs.switch_empty);
-	if (!empty->links.switch_empty)
 		goto out;
 	empty_fd = bpf_program__fd(empty->progs.switch_empty);
 
@@ -344,7 +376,9 @@ int main(int argc, char **argv)
 		return switch_cost(atof(argv[2]), !(argc == 4 && strcmp(argv[3], "two-cpus") == 0));
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "drain") == 0)
 		return drain(argv[2], argc == 4 ? atoi(argv[3]) : 15);
+	if (argc == 2 && strcmp(argv[1], "hold-empty") == 0)
+		return hold_empty();
 	fprintf(stderr, "usage: ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] | drain "
-			"N[,N...] [REPEAT]\n");
+			"N[,N...] [REPEAT] | hold-empty\n");
 	return 2;
 }

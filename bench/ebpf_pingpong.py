@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Context-switch throughput of a pipe ping-pong (both ends on CPU 0), with
-the activity collector off and on (activity_probe --source ebpf draining every
-second, as an agent would at a short interval), alternating rounds in the same
-run; prints the medians and the loss.
+nothing attached, with only an empty program on sched_switch (the floor any
+program there costs), and with the activity collector (activity_probe --source
+ebpf draining every second, as an agent would at a short interval), rounds
+alternating in the same run; prints the medians and the losses.
 
     ebpf_pingpong.py BUILDDIR [ROUNDS] [SECONDS]
 """
@@ -27,21 +28,30 @@ def main():
                              check=True).stdout
         return json.loads(out)["round_trips_per_s"]
 
-    off, on = [], []
-    for _ in range(rounds):
-        off.append(pingpong())
-        p = subprocess.Popen([probe, "--source", "ebpf", "--interval", "1s"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    def with_attached(cmd):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         while not p.stderr.readline().startswith("ready"):
             pass
-        on.append(pingpong())
+        rate = pingpong()
         p.send_signal(signal.SIGINT)
         p.wait(timeout=30)
-    moff, mon = statistics.median(off), statistics.median(on)
+        return rate
+
+    empty_cmd = [os.path.join(build, "bench", "ebpf_bench"), "hold-empty"]
+    probe_cmd = [probe, "--source", "ebpf", "--interval", "1s"]
+    off, empty, on = [], [], []
+    for _ in range(rounds):
+        off.append(pingpong())
+        empty.append(with_attached(empty_cmd))
+        on.append(with_attached(probe_cmd))
+    moff, memp, mon = (statistics.median(x) for x in (off, empty, on))
     print(json.dumps({"bench": "pingpong", "rounds": rounds, "seconds": float(secs),
                       "off_round_trips_per_s": [round(x) for x in off],
+                      "empty_round_trips_per_s": [round(x) for x in empty],
                       "on_round_trips_per_s": [round(x) for x in on],
-                      "median_off": round(moff), "median_on": round(mon),
+                      "median_off": round(moff), "median_empty": round(memp),
+                      "median_on": round(mon),
+                      "empty_loss_pct": round((moff - memp) / moff * 100, 2),
                       "loss_pct": round((moff - mon) / moff * 100, 2)}))
 
 

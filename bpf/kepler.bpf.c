@@ -9,9 +9,9 @@
  * two tasks costs a per-CPU array lookup, a few loads from the two
  * task_structs, one hash lookup and two atomic adds; no clock read (it was the
  * largest cost: about 35 ns in a VM). A switch to or from the idle task (pid
- * 0) reads the clock once and charges the CPU's idle time, never the process
- * map. The identity of a process (comm, cgroup, parent) is read only the first
- * time it is seen.
+ * 0) charges nothing: the node's idle time is the kernel's own idle
+ * accounting, which user space reads from /proc/stat. The identity of a
+ * process (comm, cgroup, parent) is read only the first time it is seen.
  *
  * Dual-licensed so that the kernel accepts the GPL-only helpers it calls
  * (bpf_probe_read_kernel, bpf_perf_event_read_value).
@@ -202,8 +202,7 @@ static __always_inline void charge_proc(struct cpu_stats *cs, struct task_struct
  * tracepoint) minus its value when prev got the CPU, which the previous switch
  * on this CPU recorded. That is one per-CPU value, no per-thread state, no
  * clock read, and exactly what getrusage() and /proc/<pid>/stat report. The
- * clock is read only when the idle task leaves or gets the CPU: idle time has
- * no runtime counter.
+ * idle task is not work: its time is the kernel's idle time, not counted here.
  */
 static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, __u32 prev_tgid,
 				     __u64 prev_start, __u64 prev_sum, __u64 prev_slice_start,
@@ -212,22 +211,19 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, _
 	struct charge c = {};
 	struct cpu_stats *cs;
 	__u32 zero = 0;
-	__u64 now = 0;
 
 	cs = bpf_map_lookup_elem(&cpus, &zero);
 	if (!cs)
 		return 0;
 	if (have_counters)
 		read_counters(cs, &c);
-	if (prev_pid == 0 || next_pid == 0)
-		now = bpf_ktime_get_ns();
 	if (cs->valid && prev_pid != cs->cur_pid) {
 		/*
 		 * The previous switch seen on this CPU put another task on it:
 		 * a switch was not seen (observed on this VM for a few threads),
-		 * so neither baseline belongs to prev. Fall back to the
+		 * so the baseline does not belong to prev. Fall back to the
 		 * scheduler's own slice start (fair class: prev_sum_exec_runtime
-		 * is set when the task gets the CPU); an idle period is lost.
+		 * is set when the task gets the CPU).
 		 */
 		cs->unseen++;
 		if (prev_pid != 0) {
@@ -240,19 +236,13 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, _
 			cs->busy_ns += c.cpu_ns;
 			charge_proc(cs, prev, prev_tgid, prev_start, &c);
 		}
-	} else if (cs->valid) {
-		if (prev_pid == 0) {
-			if (now > cs->idle_since)
-				cs->idle_ns += now - cs->idle_since;
-		} else {
-			c.cpu_ns = prev_sum > cs->base ? prev_sum - cs->base : 0;
-			c.nswitch = 1;
-			cs->busy_ns += c.cpu_ns;
-			charge_proc(cs, prev, prev_tgid, prev_start, &c);
-		}
+	} else if (cs->valid && prev_pid != 0) {
+		c.cpu_ns = prev_sum > cs->base ? prev_sum - cs->base : 0;
+		c.nswitch = 1;
+		cs->busy_ns += c.cpu_ns;
+		charge_proc(cs, prev, prev_tgid, prev_start, &c);
 	}
 	cs->base = next_sum;
-	cs->idle_since = now;
 	cs->cur_pid = next_pid;
 	cs->valid = 1;
 	return 0;
@@ -281,8 +271,8 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
  * Run by user space on every CPU (BPF_PROG_TEST_RUN with
  * BPF_F_TEST_RUN_ON_CPU: an IPI, or directly on the caller's CPU) just before
  * a drain: charges what the task on that CPU has run since it got the CPU (as
- * of the scheduler's last update of its runtime, at most a tick ago), or the
- * idle time up to now, and moves the CPU's baseline there. A process spinning
+ * of the scheduler's last update of its runtime, at most a tick ago), and
+ * moves the CPU's baseline there. A process spinning
  * for seconds without a switch is so seen interval by interval. It cannot
  * interleave with a switch on the same CPU: the switch tracepoint runs with
  * interrupts off, and the local case with preemption off.
@@ -295,30 +285,22 @@ int flush(void *ctx)
 	struct charge c = {};
 	struct cpu_stats *cs;
 	__u32 zero = 0;
-	__u64 now, sum;
+	__u64 sum;
 
 	cs = bpf_map_lookup_elem(&cpus, &zero);
 	if (!cs)
 		return 0;
 	if (have_counters)
 		read_counters(cs, &c);
-	now = bpf_ktime_get_ns();
 	sum = BPF_CORE_READ(task, se.sum_exec_runtime);
 	if (cs->valid && (__u32)id != cs->cur_pid) {
 		cs->unseen++;
-	} else if (cs->valid) {
-		if ((__u32)id == 0) {
-			if (now > cs->idle_since)
-				cs->idle_ns += now - cs->idle_since;
-		} else {
-			c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
-			cs->busy_ns += c.cpu_ns;
-			charge_proc(cs, task, id >> 32,
-				    BPF_CORE_READ(task, group_leader, start_time), &c);
-		}
+	} else if (cs->valid && (__u32)id != 0) {
+		c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
+		cs->busy_ns += c.cpu_ns;
+		charge_proc(cs, task, id >> 32, BPF_CORE_READ(task, group_leader, start_time), &c);
 	}
 	cs->base = sum;
-	cs->idle_since = now;
 	cs->cur_pid = (__u32)id;
 	cs->valid = 1;
 	return 0;

@@ -53,15 +53,13 @@ struct proc_stats {
  * cumulative; the rest is the state of the CPU's previous switch.
  */
 struct cpu_stats {
-	__u64 base; /* se.sum_exec_runtime of the task on the CPU when it got it (or at a flush) */
-	__u64 idle_since; /* bpf_ktime_get_ns() when the idle task got the CPU (or at a flush) */
-	__u64 busy_ns;	  /* runtime of every task but the idle task */
-	__u64 idle_ns;	  /* time in the idle task (pid 0) */
-	__u64 dropped;	  /* events lost because the process map was full */
+	__u64 base;    /* se.sum_exec_runtime of the task on the CPU when it got it (or at a flush) */
+	__u64 busy_ns; /* runtime of every task but the idle task */
+	__u64 dropped; /* events lost because the process map was full */
 	__u64 last_cycles;
 	__u64 last_instructions;
 	__u64 last_cache_misses;
-	__u32 valid;   /* base/idle_since describe the task now on the CPU */
+	__u32 valid;   /* base describes the task now on the CPU */
 	__u32 cur_pid; /* pid of that task: a switch whose prev differs was preceded by an unseen
 			  one */
 	__u64 unseen;  /* switches whose prev was not the task the previous switch put on the CPU */

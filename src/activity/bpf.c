@@ -53,6 +53,7 @@
 #include "bpf/kepler.skel.h"
 #include "util/caps.h"
 #include "util/fileio.h"
+#include "util/timeutil.h"
 #include "util/util.h"
 
 #define BATCH_CHUNK 1024
@@ -90,7 +91,12 @@ struct bpf_source {
 	int *perf_fds; /* EV_MAX * ncpus, -1 where none */
 
 	struct cpu_stats *percpu;
-	uint64_t last_busy, last_idle;
+	uint64_t last_busy;
+	/* The node's idle time is the kernel's own: <procfs>/stat at each drain. */
+	char *procfs;
+	uint64_t tick_ns;
+	struct cpu_times last_cpu;
+	bool have_cpu;
 
 	bool batch_ok;
 	struct proc_key *keys;
@@ -312,6 +318,8 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	s->max_entries = opts->max_processes ? opts->max_processes : ACTIVITY_DEFAULT_MAX_PROCESSES;
 	s->softirq = opts->enable_softirq;
 	s->sysfs = strdup(cfg->host_sysfs ? cfg->host_sysfs : "/sys");
+	s->procfs = strdup(cfg->host_procfs ? cfg->host_procfs : "/proc");
+	s->tick_ns = NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK);
 	r = libbpf_num_possible_cpus();
 	if (r <= 0) {
 		snprintf(why, whysz, "cannot count the possible CPUs: %s",
@@ -323,7 +331,7 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	s->percpu = calloc((size_t)s->ncpus, sizeof(*s->percpu));
 	s->keys = calloc(BATCH_CHUNK, sizeof(*s->keys));
 	s->vals = calloc(BATCH_CHUNK, sizeof(*s->vals));
-	if (!s->sysfs || !s->percpu || !s->keys || !s->vals) {
+	if (!s->sysfs || !s->procfs || !s->percpu || !s->keys || !s->vals) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -332,6 +340,7 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		goto fail;
 
 	open_counters(s);
+	s->have_cpu = read_cpu_times(s->procfs, &s->last_cpu) == 0;
 
 	r = -EINVAL;
 	if (!opts->force_raw_tp) {
@@ -519,9 +528,11 @@ static void delete_exited(struct bpf_source *s)
 
 int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 {
-	uint64_t busy = 0, idle = 0, dropped = 0;
+	uint64_t busy = 0, idle_ns = 0, dropped = 0;
+	struct cpu_times cpu;
 	struct bpf_ent *e;
 	__u32 zero = 0;
+	bool have_cpu;
 	size_t pos;
 	int r;
 
@@ -533,11 +544,13 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	r = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpus), &zero, s->percpu);
 	if (r < 0)
 		return r;
-	for (int cpu = 0; cpu < s->ncpus; cpu++) {
-		busy += s->percpu[cpu].busy_ns;
-		idle += s->percpu[cpu].idle_ns;
-		dropped += s->percpu[cpu].dropped;
+	for (int c = 0; c < s->ncpus; c++) {
+		busy += s->percpu[c].busy_ns;
+		dropped += s->percpu[c].dropped;
 	}
+	have_cpu = read_cpu_times(s->procfs, &cpu) == 0;
+	if (have_cpu && s->have_cpu && cpu_times_idle(&cpu) >= cpu_times_idle(&s->last_cpu))
+		idle_ns = (cpu_times_idle(&cpu) - cpu_times_idle(&s->last_cpu)) * s->tick_ns;
 
 	r = read_procs(s);
 	if (r < 0)
@@ -554,14 +567,16 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	*out = (struct activity_delta){
 	    .procs = s->out.v,
 	    .n = s->out.n,
-	    .busy_ns = busy >= s->last_busy ? busy - s->last_busy : 0,
-	    .idle_ns = idle >= s->last_idle ? idle - s->last_idle : 0,
+	    /* Without the kernel's idle time the utilisation is unknown: report neither. */
+	    .busy_ns = have_cpu && s->have_cpu && busy >= s->last_busy ? busy - s->last_busy : 0,
+	    .idle_ns = idle_ns,
 	    .ncpus = online_cpus(s->sysfs),
 	    .has_counters = s->have_counters,
 	    .dropped_total = dropped,
 	};
 	s->last_busy = busy;
-	s->last_idle = idle;
+	s->last_cpu = cpu;
+	s->have_cpu = have_cpu;
 	return 0;
 }
 
@@ -588,5 +603,6 @@ void bpf_source_free(struct bpf_source *s)
 	free(s->del);
 	proc_out_free(&s->out);
 	free(s->sysfs);
+	free(s->procfs);
 	free(s);
 }

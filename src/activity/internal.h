@@ -42,6 +42,8 @@ int parse_proc_stat(const char *text, struct cpu_times *ret);
 /* Busy = user+nice+system+irq+softirq (guest time is inside user); idle = idle+iowait. */
 uint64_t cpu_times_busy(const struct cpu_times *t);
 uint64_t cpu_times_idle(const struct cpu_times *t);
+/* The node's CPU times (clock ticks) from <procfs>/stat. */
+int read_cpu_times(const char *procfs, struct cpu_times *ret);
 
 /* Number of CPUs in a list such as "0-3,6,8-9" (sysfs cpu/online). */
 int parse_cpu_list(const char *s, uint32_t *ret_count);

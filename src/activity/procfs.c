@@ -263,7 +263,7 @@ struct procfs_source {
 };
 
 /* The first line of <procfs>/stat, which can be far larger than that line on big machines. */
-static int read_cpu_times(const char *procfs, struct cpu_times *ret)
+int read_cpu_times(const char *procfs, struct cpu_times *ret)
 {
 	char path[PATH_MAX], buf[4096];
 	_cleanup_close_ int fd = -1;
