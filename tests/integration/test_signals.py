@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Signals and liveness: SIGTERM and SIGINT stop within a second, SIGHUP re-reads
-the configuration (an invalid one is logged and the old one kept), /healthz."""
+the configuration (an invalid one is logged and the old one kept), /healthz; and
+the stdout exporter."""
 
 import os
 import signal
@@ -53,5 +54,15 @@ with Agent(*common, config=config) as agent:
     n0 = before[("kepler_exporter_intervals_total", frozenset())]
     n1 = after[("kepler_exporter_intervals_total", frozenset())]
     check(n1 >= n0 + 1, f"the old 500ms interval keeps running ({n0} -> {n1})")
+
+# exporter.stdout: the node's power and the interval's top consumers, each interval.
+with Agent(*common, "--monitor.interval=300ms", "--exporter.stdout") as agent:
+    agent.wait_ready()
+    time.sleep(1.2)
+    out = agent.output()
+    tables = out.count("--- interval ")
+    check(tables >= 2 and "zone          watts       idle     active" in out and
+          "\npackage " in out and "pid      comm" in out,
+          f"--exporter.stdout prints a table each interval ({tables} so far)")
 
 finish()
