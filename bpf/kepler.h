@@ -53,7 +53,7 @@ struct proc_stats {
  * cumulative; the rest is the state of the CPU's previous switch.
  */
 struct cpu_stats {
-	__u64 base;    /* se.sum_exec_runtime of the task on the CPU when it got it (or at a flush) */
+	__u64 base; /* se.sum_exec_runtime of the task on the CPU when it got it (or at a flush) */
 	__u64 busy_ns; /* runtime of every task but the idle task */
 	__u64 dropped; /* events lost because the process map was full */
 	__u64 last_cycles;

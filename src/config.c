@@ -538,8 +538,8 @@ static const struct {
 	uint64_t min_ns, max_ns;
 	const char *text;
 } duration_ranges[] = {
-	{INTERVAL_MIN_NS, INTERVAL_MAX_NS, "100ms to 1h"},
-	{1000000000ULL, 3600000000000ULL, "1s to 1h"},
+    {INTERVAL_MIN_NS, INTERVAL_MAX_NS, "100ms to 1h"},
+    {1000000000ULL, 3600000000000ULL, "1s to 1h"},
 };
 
 static int set_duration(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
@@ -930,12 +930,9 @@ static const struct node_spec monitor_spec[] = {
     {0},
 };
 static const struct node_spec idle_spec[] = {
-    LEAF("package", K_IDLE_ZONE + ZONE_PACKAGE),
-    LEAF("core", K_IDLE_ZONE + ZONE_CORE),
-    LEAF("uncore", K_IDLE_ZONE + ZONE_UNCORE),
-    LEAF("dram", K_IDLE_ZONE + ZONE_DRAM),
-    LEAF("psys", K_IDLE_ZONE + ZONE_PSYS),
-    {0},
+    LEAF("package", K_IDLE_ZONE + ZONE_PACKAGE), LEAF("core", K_IDLE_ZONE + ZONE_CORE),
+    LEAF("uncore", K_IDLE_ZONE + ZONE_UNCORE),	 LEAF("dram", K_IDLE_ZONE + ZONE_DRAM),
+    LEAF("psys", K_IDLE_ZONE + ZONE_PSYS),	 {0},
 };
 static const struct node_spec estimator_spec[] = {
     LEAF("idleWattsPerCPU", K_EST_IDLE),
@@ -973,12 +970,9 @@ static const struct node_spec exporter_spec[] = {
     {0},
 };
 static const struct node_spec web_spec[] = {
-    LEAF("configFile", K_WEB_CONFIG),
-    LEAF("listenAddresses", K_LISTEN),
-    LEAF("maxConnections", K_WEB_MAX_CONN),
-    LEAF("maxConnectionsPerIP", K_WEB_MAX_CONN_IP),
-    LEAF("connectionTimeout", K_WEB_TIMEOUT),
-    {0},
+    LEAF("configFile", K_WEB_CONFIG),	      LEAF("listenAddresses", K_LISTEN),
+    LEAF("maxConnections", K_WEB_MAX_CONN),   LEAF("maxConnectionsPerIP", K_WEB_MAX_CONN_IP),
+    LEAF("connectionTimeout", K_WEB_TIMEOUT), {0},
 };
 static const struct node_spec kube_spec[] = {
     LEAF("enabled", K_KUBE_ENABLED),

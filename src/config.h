@@ -77,7 +77,7 @@ struct kepler_config {
 	char *web_config_file;			   /* web.configFile; NULL: none */
 	char *listen_addresses[CONFIG_MAX_LISTEN]; /* web.listenAddresses, default [":28282"] */
 	size_t n_listen;
-	uint32_t web_max_connections;        /* web.maxConnections, default 64 */
+	uint32_t web_max_connections;	     /* web.maxConnections, default 64 */
 	uint32_t web_max_connections_per_ip; /* web.maxConnectionsPerIP, default 16 */
 	uint64_t web_connection_timeout_ns;  /* web.connectionTimeout, default 10s */
 

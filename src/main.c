@@ -96,17 +96,17 @@ static void publish(struct agent *a)
 	struct strbuf sb = STRBUF_INIT;
 	struct http_stats hs = {0};
 	struct render_input in = {
-		.cfg = &a->cfg,
-		.node = a->node,
-		.cpu_util = a->cpu_util,
-		.dt_ns = a->dt_ns,
-		.procs = a->procs,
-		.workloads = a->workloads,
-		.cpu_model = a->cpu_model,
-		.cpu_power_source = power_cpu_source(a->power),
-		.platform_power_source = power_platform_source(a->power),
-		.activity_source = a->activity ? activity_source_name(a->activity) : "none",
-		.stats = &a->stats,
+	    .cfg = &a->cfg,
+	    .node = a->node,
+	    .cpu_util = a->cpu_util,
+	    .dt_ns = a->dt_ns,
+	    .procs = a->procs,
+	    .workloads = a->workloads,
+	    .cpu_model = a->cpu_model,
+	    .cpu_power_source = power_cpu_source(a->power),
+	    .platform_power_source = power_platform_source(a->power),
+	    .activity_source = a->activity ? activity_source_name(a->activity) : "none",
+	    .stats = &a->stats,
 	};
 	char *body;
 	size_t len;
@@ -204,7 +204,7 @@ static void run_interval(struct agent *a)
 	a->stats.intervals++;
 	a->stats.interval_seconds = (double)(mono_ns() - t0) / NSEC_PER_SEC;
 	a->stats.interval_cpu_seconds =
-		(double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / NSEC_PER_SEC;
+	    (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / NSEC_PER_SEC;
 	publish(a);
 }
 
@@ -314,7 +314,8 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		ho.max_connections = a->cfg.web_max_connections;
 		ho.max_connections_per_ip = a->cfg.web_max_connections_per_ip;
 		ho.connection_timeout_s =
-			(unsigned)((a->cfg.web_connection_timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
+		    (unsigned)((a->cfg.web_connection_timeout_ns + NSEC_PER_SEC - 1) /
+			       NSEC_PER_SEC);
 		r = http_server_new(&a->http, &ho, err, errsz);
 		if (r < 0)
 			return r;
@@ -406,7 +407,8 @@ int main(int argc, char **argv)
 	if (a.workload_info[0])
 		log_warn("workloads: %s", a.workload_info);
 	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "
-		 "interval %.3gs", KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),
+		 "interval %.3gs",
+		 KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),
 		 power_platform_source(a.power), (double)a.cfg.interval_ns / NSEC_PER_SEC);
 
 	/* The first interval only sets the baselines; publish so /metrics answers at once. */

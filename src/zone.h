@@ -20,11 +20,8 @@ enum zone {
 #define ZONE_ALL ((1u << ZONE_MAX) - 1)
 
 static const char *const zone_names[ZONE_MAX] = {
-	[ZONE_PACKAGE] = "package",
-	[ZONE_CORE] = "core",
-	[ZONE_UNCORE] = "uncore",
-	[ZONE_DRAM] = "dram",
-	[ZONE_PSYS] = "psys",
+    [ZONE_PACKAGE] = "package", [ZONE_CORE] = "core", [ZONE_UNCORE] = "uncore",
+    [ZONE_DRAM] = "dram",	[ZONE_PSYS] = "psys",
 };
 
 /* Zone from its name ("package", "core", ...); -1 when unknown. */

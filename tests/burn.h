@@ -20,5 +20,6 @@ static inline void burn_until(clockid_t clk, uint64_t target_ns)
 /* Burn ms of the process's CPU time. */
 static inline void burn_ms(unsigned ms)
 {
-	burn_until(CLOCK_PROCESS_CPUTIME_ID, clock_ns(CLOCK_PROCESS_CPUTIME_ID) + ms * NSEC_PER_MSEC);
+	burn_until(CLOCK_PROCESS_CPUTIME_ID,
+		   clock_ns(CLOCK_PROCESS_CPUTIME_ID) + ms * NSEC_PER_MSEC);
 }

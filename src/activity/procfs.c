@@ -175,8 +175,6 @@ uint64_t cpu_times_idle(const struct cpu_times *t)
 	return t->idle + t->iowait;
 }
 
-
-
 int parse_cpu_list(const char *s, uint32_t *ret_count)
 {
 	uint64_t count = 0;

@@ -10,11 +10,11 @@
 struct zone_state {
 	struct node_zone pub;
 	struct idle_learner *learner;
-	double idle_cfg_w;   /* < 0: learned */
+	double idle_cfg_w; /* < 0: learned */
 	bool have_last;
-	bool gap;            /* reads failed since the last good one */
-	uint64_t last_uj;    /* meter's cumulative value at the last good read */
-	uint64_t last_ns;    /* and when it was taken */
+	bool gap;	  /* reads failed since the last good one */
+	uint64_t last_uj; /* meter's cumulative value at the last good read */
+	uint64_t last_ns; /* and when it was taken */
 };
 
 struct node_acct {
@@ -75,7 +75,8 @@ static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uin
 	p->interval_uj = 0;
 	p->interval_active_uj = 0;
 	if (!zs->have_last || cur_uj < zs->last_uj) {
-		/* Baseline: the first read, or a meter that restarted from zero (energy we never saw). */
+		/* Baseline: the first read, or a meter that restarted from zero (energy we never
+		 * saw). */
 		zs->have_last = true;
 		zs->last_uj = cur_uj;
 		zs->last_ns = now_ns;

@@ -13,17 +13,17 @@
 #include "zone.h"
 
 struct node_zone {
-	bool present;          /* some meter reports this zone */
-	uint64_t total_uj;     /* cumulative since start */
+	bool present;	   /* some meter reports this zone */
+	uint64_t total_uj; /* cumulative since start */
 	uint64_t idle_uj;
 	uint64_t active_uj;
-	uint64_t interval_uj;        /* this interval's energy (0 when the read failed) */
+	uint64_t interval_uj;	     /* this interval's energy (0 when the read failed) */
 	uint64_t interval_active_uj; /* this interval's active energy: what attribution shares */
-	double watts;          /* last interval */
+	double watts;		     /* last interval */
 	double idle_watts;
 	double active_watts;
 	double idle_estimate_w; /* current P_idle (configured or learned); NaN before any sample */
-	uint64_t read_errors;   /* cumulative reads in which the zone could not be read */
+	uint64_t read_errors;	/* cumulative reads in which the zone could not be read */
 };
 
 struct node_platform {

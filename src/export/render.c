@@ -120,8 +120,8 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 }
 
 /* Labels of a process series; zone NULL for the families without one. */
-static size_t process_labels(struct prom_label *l, const struct process *p, char *pid,
-			     size_t pidsz, const char *zone)
+static size_t process_labels(struct prom_label *l, const struct process *p, char *pid, size_t pidsz,
+			     const char *zone)
 {
 	size_t n = 0;
 
@@ -141,8 +141,8 @@ static size_t process_labels(struct prom_label *l, const struct process *p, char
 static size_t other_labels(struct prom_label *l, const char *zone)
 {
 	static const struct prom_label base[] = {
-		{"pid", ""}, {"comm", "other"}, {"exe", ""}, {"type", "other"},
-		{"state", "running"}, {"container_id", ""}, {"vm_id", ""},
+	    {"pid", ""},	  {"comm", "other"},	{"exe", ""},   {"type", "other"},
+	    {"state", "running"}, {"container_id", ""}, {"vm_id", ""},
 	};
 	size_t n = ARRAY_SIZE(base);
 
@@ -155,8 +155,8 @@ static size_t other_labels(struct prom_label *l, const char *zone)
 static void render_processes(struct prom_writer *w, const struct render_input *in)
 {
 	static const char *const joules = "kepler_process_cpu_joules_total",
-			       *const power = "kepler_process_cpu_watts",
-			       *const seconds = "kepler_process_cpu_seconds_total";
+				 *const power = "kepler_process_cpu_watts",
+				 *const seconds = "kepler_process_cpu_seconds_total";
 	const struct process_other *other = proc_table_other(in->procs);
 	const struct process **list;
 	struct prom_label l[8];
@@ -189,7 +189,8 @@ static void render_processes(struct prom_writer *w, const struct render_input *i
 		for (size_t i = 0; i < n; i++)
 			if (list[i]->shown) {
 				k = process_labels(l, list[i], pid, sizeof(pid), zone_names[z]);
-				prom_sample(w, power, l, k, watts(list[i]->interval_uj[z], in->dt_ns));
+				prom_sample(w, power, l, k,
+					    watts(list[i]->interval_uj[z], in->dt_ns));
 			}
 		k = other_labels(l, zone_names[z]);
 		prom_sample(w, power, l, k, watts(other->interval_uj[z], in->dt_ns));
@@ -244,11 +245,11 @@ static void render_groups(struct prom_writer *w, const struct render_input *in,
 	static const struct {
 		const char *joules, *power, *seconds, *what;
 	} fam[GROUP_KIND_MAX] = {
-		[GROUP_CONTAINER] = {"kepler_container_cpu_joules_total", "kepler_container_cpu_watts",
-				     "kepler_container_cpu_seconds_total", "container"},
-		[GROUP_POD] = {"kepler_pod_cpu_joules_total", "kepler_pod_cpu_watts", NULL, "pod"},
-		[GROUP_VM] = {"kepler_vm_cpu_joules_total", "kepler_vm_cpu_watts", NULL,
-			      "virtual machine"},
+	    [GROUP_CONTAINER] = {"kepler_container_cpu_joules_total", "kepler_container_cpu_watts",
+				 "kepler_container_cpu_seconds_total", "container"},
+	    [GROUP_POD] = {"kepler_pod_cpu_joules_total", "kepler_pod_cpu_watts", NULL, "pod"},
+	    [GROUP_VM] = {"kepler_vm_cpu_joules_total", "kepler_vm_cpu_watts", NULL,
+			  "virtual machine"},
 	};
 	const struct group **list;
 	struct prom_label l[6];
@@ -257,8 +258,10 @@ static void render_groups(struct prom_writer *w, const struct render_input *in,
 
 	if (group_table_sorted(workloads_groups(in->workloads, kind), &list, &n) < 0)
 		return;
-	snprintf(help, sizeof(help), "Active CPU energy of a %s, the sum of its processes', per "
-		 "zone, in joules", fam[kind].what);
+	snprintf(help, sizeof(help),
+		 "Active CPU energy of a %s, the sum of its processes', per "
+		 "zone, in joules",
+		 fam[kind].what);
 	prom_family(w, fam[kind].joules, PROM_COUNTER, help);
 	for (int z = 0; z < ZONE_MAX; z++)
 		if (node_acct_zone(in->node, z)->present)
@@ -267,8 +270,10 @@ static void render_groups(struct prom_writer *w, const struct render_input *in,
 				prom_sample(w, fam[kind].joules, l, k,
 					    joules_of(list[i]->energy_uj[z]));
 			}
-	snprintf(help, sizeof(help), "Active CPU power of a %s over the last interval, per zone, "
-		 "in watts", fam[kind].what);
+	snprintf(help, sizeof(help),
+		 "Active CPU power of a %s over the last interval, per zone, "
+		 "in watts",
+		 fam[kind].what);
 	prom_family(w, fam[kind].power, PROM_GAUGE, help);
 	for (int z = 0; z < ZONE_MAX; z++)
 		if (node_acct_zone(in->node, z)->present)
@@ -358,8 +363,7 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 		kubelet_stats(workloads_kubelet(in->workloads), &ks);
 		prom_family(w, "kepler_exporter_kubelet_errors_total", PROM_COUNTER,
 			    "Kubelet /pods polls that failed (pods keep their ids meanwhile)");
-		prom_sample(w, "kepler_exporter_kubelet_errors_total", NULL, 0,
-			    (double)ks.errors);
+		prom_sample(w, "kepler_exporter_kubelet_errors_total", NULL, 0, (double)ks.errors);
 		prom_family(w, "kepler_exporter_kubelet_up", PROM_GAUGE,
 			    "Whether the last kubelet /pods poll succeeded");
 		prom_sample(w, "kepler_exporter_kubelet_up", NULL, 0, ks.up);

@@ -35,8 +35,8 @@ struct exporter_stats {
 struct render_input {
 	const struct kepler_config *cfg;
 	const struct node_acct *node;
-	double cpu_util;	  /* last interval, 0..1; < 0 unknown */
-	uint64_t dt_ns;		  /* last interval's length */
+	double cpu_util; /* last interval, 0..1; < 0 unknown */
+	uint64_t dt_ns;	 /* last interval's length */
 	struct proc_table *procs;
 	struct workloads *workloads;
 	const char *cpu_model;

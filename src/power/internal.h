@@ -20,7 +20,7 @@ struct power_meter {
 	const struct power_meter_ops *ops;
 	uint32_t zones; /* ZONE_BIT mask */
 	bool has_platform;
-	bool model;          /* an estimate (the estimator), not a measurement */
+	bool model;	     /* an estimate (the estimator), not a measurement */
 	double model_idle_w; /* a model's own idle power for its zones */
 };
 

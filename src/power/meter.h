@@ -16,17 +16,17 @@ struct power_meter;
 
 /* What the interval loop knows when it reads the meters. */
 struct meter_input {
-	uint64_t now_ns;  /* CLOCK_MONOTONIC; meters that integrate power over time use it */
-	double cpu_util;  /* node CPU utilisation over the last interval, 0..1; < 0 unknown */
+	uint64_t now_ns; /* CLOCK_MONOTONIC; meters that integrate power over time use it */
+	double cpu_util; /* node CPU utilisation over the last interval, 0..1; < 0 unknown */
 };
 
 struct energy_reading {
-	uint32_t zones;          /* ZONE_BIT mask of the zones this meter provides */
-	uint32_t valid;          /* ZONE_BIT mask of the zones read successfully this time */
+	uint32_t zones;		    /* ZONE_BIT mask of the zones this meter provides */
+	uint32_t valid;		    /* ZONE_BIT mask of the zones read successfully this time */
 	uint64_t zone_uj[ZONE_MAX]; /* cumulative microjoules, summed across sockets */
-	bool has_platform;       /* the meter measures whole-platform power */
+	bool has_platform;	    /* the meter measures whole-platform power */
 	bool platform_valid;
-	uint64_t platform_uj;    /* cumulative microjoules */
+	uint64_t platform_uj; /* cumulative microjoules */
 };
 
 struct power_meter_ops {
@@ -38,7 +38,8 @@ struct power_meter_ops {
 	 * out->valid (never reported as zero energy); the meter's next good read
 	 * accounts for the energy used meanwhile.
 	 */
-	int (*read)(struct power_meter *m, const struct meter_input *in, struct energy_reading *out);
+	int (*read)(struct power_meter *m, const struct meter_input *in,
+		    struct energy_reading *out);
 	void (*close)(struct power_meter *m);
 };
 

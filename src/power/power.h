@@ -15,9 +15,9 @@
 struct power;
 
 struct power_sample {
-	uint32_t zones;             /* ZONE_BIT mask of CPU zones the node reports */
-	uint32_t valid;             /* zones read successfully this time */
-	uint64_t zone_uj[ZONE_MAX]; /* cumulative, wrap-safe, never decreasing */
+	uint32_t zones;			   /* ZONE_BIT mask of CPU zones the node reports */
+	uint32_t valid;			   /* zones read successfully this time */
+	uint64_t zone_uj[ZONE_MAX];	   /* cumulative, wrap-safe, never decreasing */
 	const char *zone_source[ZONE_MAX]; /* meter name per zone, for error metrics */
 	bool has_platform;
 	bool platform_valid;

@@ -26,7 +26,7 @@ struct rapl_counter {
 	uint64_t max_range;
 	uint64_t last_raw;
 	uint64_t last_ns; /* when last_raw was read (meter_input.now_ns); 0 at open */
-	uint64_t cum;     /* microjoules since open */
+	uint64_t cum;	  /* microjoules since open */
 };
 
 /*

@@ -16,7 +16,7 @@ struct entry {
 
 struct intern {
 	struct entry **slot; /* open addressing; a removal re-inserts the rest of its cluster */
-	size_t cap;          /* power of two */
+	size_t cap;	     /* power of two */
 	size_t n;
 };
 

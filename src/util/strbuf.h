@@ -15,7 +15,10 @@ struct strbuf {
 	int err;
 };
 
-#define STRBUF_INIT {0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 void strbuf_append(struct strbuf *sb, const char *s, size_t n);
 void strbuf_puts(struct strbuf *sb, const char *s);
@@ -23,7 +26,8 @@ void strbuf_putc(struct strbuf *sb, char c);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_reset(struct strbuf *sb);
 void strbuf_release(struct strbuf *sb);
-/* Hand the buffer to the caller (never NULL unless the buffer failed); the strbuf is empty after. */
+/* Hand the buffer to the caller (never NULL unless the buffer failed); the strbuf is empty after.
+ */
 char *strbuf_detach(struct strbuf *sb, size_t *ret_len);
 
 static inline int strbuf_error(const struct strbuf *sb)

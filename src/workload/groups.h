@@ -21,21 +21,21 @@ enum group_kind {
 	GROUP_KIND_MAX,
 };
 
-#define GROUP_ID_LEN 65    /* container id: 64 hex; pod uid 36; vm uuid 36 */
+#define GROUP_ID_LEN 65	   /* container id: 64 hex; pod uid 36; vm uuid 36 */
 #define GROUP_NAME_LEN 256 /* Kubernetes names are at most 253, libvirt's 255 */
 
 struct group {
 	char id[GROUP_ID_LEN];
-	char name[GROUP_NAME_LEN];      /* container_name, pod_name, vm_name */
+	char name[GROUP_NAME_LEN];	/* container_name, pod_name, vm_name */
 	char namespace[GROUP_NAME_LEN]; /* pods */
-	char parent[GROUP_ID_LEN];      /* containers: pod uid */
-	char kind_label[16];            /* containers: runtime; vms: hypervisor */
+	char parent[GROUP_ID_LEN];	/* containers: pod uid */
+	char kind_label[16];		/* containers: runtime; vms: hypervisor */
 	bool terminated;
 	uint64_t cpu_ns;
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_uj[ZONE_MAX];
 	/* Bookkeeping. */
-	bool alive;             /* a live process belongs to it this interval */
+	bool alive; /* a live process belongs to it this interval */
 	uint64_t scrape_mark;
 	uint64_t ended_interval;
 };

@@ -293,7 +293,8 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 			t->slot[i] = p;
 			t->n++;
 		} else if (p->terminated && !a->exited) {
-			/* A recycled pid: the old process has ended and a new one took its number. */
+			/* A recycled pid: the old process has ended and a new one took its number.
+			 */
 			t->n_shown -= p->shown;
 			identity_clear(t, &p->id);
 			memset(p, 0, sizeof(*p));

@@ -22,11 +22,11 @@
  */
 struct process_identity {
 	bool resolved;
-	uint8_t runtime;          /* enum container_runtime */
+	uint8_t runtime;	  /* enum container_runtime */
 	const char *container_id; /* NULL none */
-	const char *pod_uid;      /* NULL none */
-	const char *vm_id;        /* qemu -uuid, else the VM's name; NULL none */
-	const char *exe;          /* NULL unknown */
+	const char *pod_uid;	  /* NULL none */
+	const char *vm_id;	  /* qemu -uuid, else the VM's name; NULL none */
+	const char *exe;	  /* NULL unknown */
 };
 
 struct process {
@@ -36,15 +36,15 @@ struct process {
 	char comm[ACTIVITY_COMM_LEN];
 	bool kernel_thread;
 	bool terminated;
-	uint64_t cpu_ns;             /* cumulative */
-	uint64_t interval_cpu_ns;    /* this interval */
-	uint64_t interval_cycles;    /* this interval; 0 without hardware counters */
+	uint64_t cpu_ns;	  /* cumulative */
+	uint64_t interval_cpu_ns; /* this interval */
+	uint64_t interval_cycles; /* this interval; 0 without hardware counters */
 	uint64_t interval_cache_misses;
 	uint64_t energy_uj[ZONE_MAX]; /* cumulative active energy */
 	uint64_t interval_uj[ZONE_MAX];
-	bool shown;                  /* exported as its own series (see proc_table_update) */
-	uint64_t scrape_mark;        /* terminated: scrape count when first published */
-	uint64_t seen_interval;      /* last interval with activity */
+	bool shown;		/* exported as its own series (see proc_table_update) */
+	uint64_t scrape_mark;	/* terminated: scrape count when first published */
+	uint64_t seen_interval; /* last interval with activity */
 	struct process_identity id;
 };
 

@@ -18,7 +18,7 @@
 struct workloads {
 	char *procfs;
 	struct cgroup_resolver *cgroups; /* NULL: no cgroup v2 hierarchy */
-	struct kubelet *kubelet;         /* NULL: kube.enabled off */
+	struct kubelet *kubelet;	 /* NULL: kube.enabled off */
 	struct group_table *groups[GROUP_KIND_MAX];
 };
 
@@ -45,8 +45,10 @@ int workloads_new(struct workloads **ret, const struct kepler_config *cfg, char 
 	if (r >= 0)
 		w->cgroups = cgroup_resolver_new(mount);
 	if (!w->cgroups)
-		snprintf(info, infosz, "no cgroup v2 hierarchy (%s): exited processes are resolved "
-			 "from /proc only", strerror(r < 0 ? -r : errno));
+		snprintf(info, infosz,
+			 "no cgroup v2 hierarchy (%s): exited processes are resolved "
+			 "from /proc only",
+			 strerror(r < 0 ? -r : errno));
 	if (cfg->kube_enabled) {
 		r = kubelet_new(&w->kubelet, cfg, err, errsz);
 		if (r < 0) {
@@ -111,7 +113,8 @@ static void resolve(struct workloads *w, struct intern *strings, struct process 
 		id->runtime = (uint8_t)ci.runtime;
 		id->container_id = str(strings, ci.container_id);
 		id->pod_uid = str(strings, ci.pod_uid);
-		/* A name longer than an id is cut: the qemu uuid replaces it below when readable. */
+		/* A name longer than an id is cut: the qemu uuid replaces it below when readable.
+		 */
 		if (ci.vm)
 			snprintf(vm_id, sizeof(vm_id), "%.64s", ci.vm_name);
 	}
@@ -179,7 +182,8 @@ int workloads_update(struct workloads *w, struct proc_table *procs, uint64_t scr
 			if (!c->kind_label[0])
 				snprintf(c->kind_label, sizeof(c->kind_label), "%s",
 					 container_runtime_name(p->id.runtime));
-			snprintf(c->parent, sizeof(c->parent), "%s", p->id.pod_uid ? p->id.pod_uid : "");
+			snprintf(c->parent, sizeof(c->parent), "%s",
+				 p->id.pod_uid ? p->id.pod_uid : "");
 			group_add(c, p->interval_cpu_ns, p->interval_uj, alive);
 		}
 		if (p->id.pod_uid) {

@@ -38,7 +38,7 @@ static void test_sums_and_lifecycle(void **state)
 	assert_int_equal(group_table_begin(t, 0), 0);
 	add(t, "c1", 100, true);
 	add(t, "c1", 50, false); /* an exited process of a running container */
-	add(t, "c2", 7, false);  /* every process of c2 has ended */
+	add(t, "c2", 7, false);	 /* every process of c2 has ended */
 	group_table_end(t, 0);
 	assert_int_equal(find(t, "c1")->energy_uj[ZONE_PACKAGE], 150);
 	assert_int_equal(find(t, "c1")->cpu_ns, 1500);
@@ -90,8 +90,8 @@ static void test_bounded_terminated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sums_and_lifecycle),
-		cmocka_unit_test(test_bounded_terminated),
+	    cmocka_unit_test(test_sums_and_lifecycle),
+	    cmocka_unit_test(test_bounded_terminated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,9 +11,9 @@
 #include "util/util.h"
 
 struct step {
-	double t_s;    /* monotonic time of the read */
-	int valid;     /* the package zone read succeeded */
-	uint64_t uj;   /* the meter's cumulative package energy */
+	double t_s;  /* monotonic time of the read */
+	int valid;   /* the package zone read succeeded */
+	uint64_t uj; /* the meter's cumulative package energy */
 	double util;
 };
 
@@ -29,40 +29,38 @@ struct node_case {
 };
 
 static const struct node_case cases[] = {
-	{"configured idle", .idle_w = 10,
-	 .steps = {{0, 1, 0, 0.5}, {1, 1, 30000000, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
-	 .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
-	 .want_watts = 30, .want_idle_watts = 10, .want_interval_active_uj = 20000000},
-	{"idle above the power drawn takes it all", .idle_w = 50,
-	 .steps = {{0, 1, 1000, 0.1}, {1, 1, 30001000, 0.1}}, .n = 2,
-	 .want_total_uj = 30000000, .want_idle_uj = 30000000, .want_active_uj = 0,
-	 .want_watts = 30, .want_idle_watts = 30},
-	{"failed read: next read carries the energy", .idle_w = 10,
-	 .steps = {{0, 1, 0, 0.5}, {1, 0, 0, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
-	 .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
-	 .want_watts = 30, .want_idle_watts = 10, .want_errors = 1,
-	 .want_interval_active_uj = 40000000},
-	{"failed read is no energy this interval", .idle_w = 10,
-	 .steps = {{0, 1, 0, 0.5}, {1, 1, 20000000, 0.5}, {2, 0, 0, 0.5}}, .n = 3,
-	 .want_total_uj = 20000000, .want_idle_uj = 10000000, .want_active_uj = 10000000,
-	 .want_watts = 20, .want_idle_watts = 10, .want_errors = 1, .want_interval_active_uj = 0},
-	{"meter restart is a new baseline, not negative energy", .idle_w = 0,
-	 .steps = {{0, 1, 5000000, 0.5}, {1, 1, 25000000, 0.5}, {2, 1, 100, 0.5},
-		   {3, 1, 10000100, 0.5}}, .n = 4,
-	 .want_total_uj = 30000000, .want_idle_uj = 0, .want_active_uj = 30000000,
-	 .want_watts = 10, .want_idle_watts = 0, .want_interval_active_uj = 10000000},
-	{"learned: first interval is all idle", .idle_w = -1,
-	 .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}}, .n = 2,
-	 .want_total_uj = 12000000, .want_idle_uj = 12000000, .want_active_uj = 0,
-	 .want_watts = 12, .want_idle_watts = 12},
-	{"learned: lowest power seen until the fit", .idle_w = -1,
-	 .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 32000000, 0.9}}, .n = 3,
-	 .want_total_uj = 32000000, .want_idle_uj = 24000000, .want_active_uj = 8000000,
-	 .want_watts = 20, .want_idle_watts = 12, .want_interval_active_uj = 8000000},
-	{"uneven interval length", .idle_w = 4,
-	 .steps = {{0, 1, 0, 0.5}, {0.5, 1, 5000000, 0.5}, {2.5, 1, 25000000, 0.5}}, .n = 3,
-	 .want_total_uj = 25000000, .want_idle_uj = 10000000, .want_active_uj = 15000000,
-	 .want_watts = 10, .want_idle_watts = 4, .want_interval_active_uj = 12000000},
+    {"configured idle", .idle_w = 10,
+     .steps = {{0, 1, 0, 0.5}, {1, 1, 30000000, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
+     .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
+     .want_watts = 30, .want_idle_watts = 10, .want_interval_active_uj = 20000000},
+    {"idle above the power drawn takes it all", .idle_w = 50,
+     .steps = {{0, 1, 1000, 0.1}, {1, 1, 30001000, 0.1}}, .n = 2, .want_total_uj = 30000000,
+     .want_idle_uj = 30000000, .want_active_uj = 0, .want_watts = 30, .want_idle_watts = 30},
+    {"failed read: next read carries the energy", .idle_w = 10,
+     .steps = {{0, 1, 0, 0.5}, {1, 0, 0, 0.5}, {2, 1, 60000000, 0.5}}, .n = 3,
+     .want_total_uj = 60000000, .want_idle_uj = 20000000, .want_active_uj = 40000000,
+     .want_watts = 30, .want_idle_watts = 10, .want_errors = 1,
+     .want_interval_active_uj = 40000000},
+    {"failed read is no energy this interval", .idle_w = 10,
+     .steps = {{0, 1, 0, 0.5}, {1, 1, 20000000, 0.5}, {2, 0, 0, 0.5}}, .n = 3,
+     .want_total_uj = 20000000, .want_idle_uj = 10000000, .want_active_uj = 10000000,
+     .want_watts = 20, .want_idle_watts = 10, .want_errors = 1, .want_interval_active_uj = 0},
+    {"meter restart is a new baseline, not negative energy", .idle_w = 0,
+     .steps =
+	 {{0, 1, 5000000, 0.5}, {1, 1, 25000000, 0.5}, {2, 1, 100, 0.5}, {3, 1, 10000100, 0.5}},
+     .n = 4, .want_total_uj = 30000000, .want_idle_uj = 0, .want_active_uj = 30000000,
+     .want_watts = 10, .want_idle_watts = 0, .want_interval_active_uj = 10000000},
+    {"learned: first interval is all idle", .idle_w = -1,
+     .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}}, .n = 2, .want_total_uj = 12000000,
+     .want_idle_uj = 12000000, .want_active_uj = 0, .want_watts = 12, .want_idle_watts = 12},
+    {"learned: lowest power seen until the fit", .idle_w = -1,
+     .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 32000000, 0.9}}, .n = 3,
+     .want_total_uj = 32000000, .want_idle_uj = 24000000, .want_active_uj = 8000000,
+     .want_watts = 20, .want_idle_watts = 12, .want_interval_active_uj = 8000000},
+    {"uneven interval length", .idle_w = 4,
+     .steps = {{0, 1, 0, 0.5}, {0.5, 1, 5000000, 0.5}, {2.5, 1, 25000000, 0.5}}, .n = 3,
+     .want_total_uj = 25000000, .want_idle_uj = 10000000, .want_active_uj = 15000000,
+     .want_watts = 10, .want_idle_watts = 4, .want_interval_active_uj = 12000000},
 };
 
 static void test_node_table(void **state)
@@ -82,8 +80,8 @@ static void test_node_table(void **state)
 		print_message("%s\n", c->name);
 		for (size_t k = 0; k < c->n; k++) {
 			struct power_sample s = {
-				.zones = ZONE_BIT(ZONE_PACKAGE),
-				.valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
+			    .zones = ZONE_BIT(ZONE_PACKAGE),
+			    .valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
 			};
 
 			s.zone_uj[ZONE_PACKAGE] = c->steps[k].uj;
@@ -137,8 +135,8 @@ static void test_node_platform(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_node_table),
-		cmocka_unit_test(test_node_platform),
+	    cmocka_unit_test(test_node_table),
+	    cmocka_unit_test(test_node_platform),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

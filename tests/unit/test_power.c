@@ -133,7 +133,8 @@ static void test_selection(void **state)
 					assert_string_equal(s.zone_source[z], t[i].cpu);
 				else
 					assert_null(s.zone_source[z]);
-				/* Only a model knows its own idle power; measured zones learn it. */
+				/* Only a model knows its own idle power; measured zones learn it.
+				 */
 				if ((t[i].zones & ZONE_BIT(z)) && streq(t[i].cpu, "estimator"))
 					assert_true(power_model_idle_watts(p, z) > 0);
 				else

@@ -35,9 +35,9 @@ static void update(struct proc_table *t, struct proc_activity *a, size_t n, uint
 	struct activity_delta d = {.procs = a, .n = n};
 	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = pkg_uj, [ZONE_DRAM] = pkg_uj / 10};
 
-	assert_int_equal(proc_table_update(t, &d, active,
-					   ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), scrapes),
-			 0);
+	assert_int_equal(
+	    proc_table_update(t, &d, active, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), scrapes),
+	    0);
 }
 
 static void test_shares_and_sums(void **state)
@@ -166,8 +166,8 @@ static void test_features_with_counters(void **state)
 {
 	struct proc_table *t = proc_table_new(10, 1000);
 	struct proc_activity a[] = {act(1, "compute", 1000, false), act(2, "memory", 1000, false)};
-	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = 1000, [ZONE_CORE] = 100, [ZONE_DRAM] = 500,
-				     [ZONE_PSYS] = 60};
+	uint64_t active[ZONE_MAX] = {
+	    [ZONE_PACKAGE] = 1000, [ZONE_CORE] = 100, [ZONE_DRAM] = 500, [ZONE_PSYS] = 60};
 	struct activity_delta d = {.procs = a, .n = 2, .has_counters = true};
 
 	(void)state;
@@ -194,12 +194,12 @@ static void test_features_with_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shares_and_sums),
-		cmocka_unit_test(test_terminated_kept_until_scraped),
-		cmocka_unit_test(test_max_terminated_keeps_largest),
-		cmocka_unit_test(test_growth_many_processes),
-		cmocka_unit_test(test_other_folds_the_rest),
-		cmocka_unit_test(test_features_with_counters),
+	    cmocka_unit_test(test_shares_and_sums),
+	    cmocka_unit_test(test_terminated_kept_until_scraped),
+	    cmocka_unit_test(test_max_terminated_keeps_largest),
+	    cmocka_unit_test(test_growth_many_processes),
+	    cmocka_unit_test(test_other_folds_the_rest),
+	    cmocka_unit_test(test_features_with_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

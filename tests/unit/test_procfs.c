@@ -413,11 +413,10 @@ static void test_fallback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_pid_stat),  cmocka_unit_test(test_parse_proc_stat),
-	    cmocka_unit_test(test_parse_cpu_list),
-	    cmocka_unit_test(test_caps_check),
-	    cmocka_unit_test(test_pidtab),	    cmocka_unit_test(test_procfs_source),
-	    cmocka_unit_test(test_procfs_garbage),  cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_parse_pid_stat), cmocka_unit_test(test_parse_proc_stat),
+	    cmocka_unit_test(test_parse_cpu_list), cmocka_unit_test(test_caps_check),
+	    cmocka_unit_test(test_pidtab),	   cmocka_unit_test(test_procfs_source),
+	    cmocka_unit_test(test_procfs_garbage), cmocka_unit_test(test_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -518,11 +518,11 @@ static void test_implausible_jumps(void **state)
 		bool valid;
 		uint64_t want; /* cumulative */
 	} seq[] = {
-	    {1000000, true, 0},         /* baseline read right after open */
-	    {1100000, true, 100000},    /* 0.1 J in a second */
-	    {1050000, false, 100000},   /* a step back, not a wrap */
-	    {1150000, true, 200000},    /* counting resumes from the new value */
-	    {0, false, 200000},         /* a reset to zero */
+	    {1000000, true, 0},		    /* baseline read right after open */
+	    {1100000, true, 100000},	    /* 0.1 J in a second */
+	    {1050000, false, 100000},	    /* a step back, not a wrap */
+	    {1150000, true, 200000},	    /* counting resumes from the new value */
+	    {0, false, 200000},		    /* a reset to zero */
 	    {MAXR - 100000, false, 200000}, /* 262 kJ in a second */
 	    {MAXR - 50, true, 299950},
 	    {49, true, 300050}, /* a real wrap: 50 to the top, 1 to zero, 49 more */

@@ -19,17 +19,17 @@ struct share_case {
 };
 
 static const struct share_case cases[] = {
-	{100, {1, 1}, 2, {50, 50}, 0},
-	{100, {1, 3}, 2, {25, 75}, 0},
-	{10, {1, 1, 1}, 3, {4, 3, 3}, 0},      /* remainder to the first of equals */
-	{11, {1, 1, 1}, 3, {4, 4, 3}, 0},
-	{7, {2, 0, 5}, 3, {2, 0, 5}, 0},
-	{1, {1, 1, 1, 1}, 4, {1, 0, 0, 0}, 0},
-	{0, {3, 4}, 2, {0, 0}, 0},
-	{100, {0, 0}, 2, {0, 0}, -ENODATA},
-	{99, {1, 2, 3, 4, 5, 6}, 6, {5, 9, 14, 19, 24, 28}, 0},
-	{UINT64_MAX, {UINT64_MAX, UINT64_MAX}, 2, {UINT64_MAX / 2 + 1, UINT64_MAX / 2}, 0},
-	{1000000, {UINT64_MAX, 1}, 2, {1000000, 0}, 0},
+    {100, {1, 1}, 2, {50, 50}, 0},
+    {100, {1, 3}, 2, {25, 75}, 0},
+    {10, {1, 1, 1}, 3, {4, 3, 3}, 0}, /* remainder to the first of equals */
+    {11, {1, 1, 1}, 3, {4, 4, 3}, 0},
+    {7, {2, 0, 5}, 3, {2, 0, 5}, 0},
+    {1, {1, 1, 1, 1}, 4, {1, 0, 0, 0}, 0},
+    {0, {3, 4}, 2, {0, 0}, 0},
+    {100, {0, 0}, 2, {0, 0}, -ENODATA},
+    {99, {1, 2, 3, 4, 5, 6}, 6, {5, 9, 14, 19, 24, 28}, 0},
+    {UINT64_MAX, {UINT64_MAX, UINT64_MAX}, 2, {UINT64_MAX / 2 + 1, UINT64_MAX / 2}, 0},
+    {1000000, {UINT64_MAX, 1}, 2, {1000000, 0}, 0},
 };
 
 static void test_share_table(void **state)
@@ -67,7 +67,8 @@ static void test_share_conserves(void **state)
 			long double exact = (long double)total * w[k] / wsum;
 
 			sum += out[k];
-			assert_true((long double)out[k] > exact - 1 && (long double)out[k] < exact + 1);
+			assert_true((long double)out[k] > exact - 1 &&
+				    (long double)out[k] < exact + 1);
 		}
 		assert_int_equal(sum, total);
 	}
@@ -76,8 +77,8 @@ static void test_share_conserves(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_share_table),
-		cmocka_unit_test(test_share_conserves),
+	    cmocka_unit_test(test_share_table),
+	    cmocka_unit_test(test_share_conserves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,9 +139,8 @@ static int setup_tmp(void **state)
 
 static int teardown_tmp(void **state)
 {
-	static const char *const files[] = {"sub/energy_uj", "sub/name", "empty",  "garbage",
-					    "huge",	     "twolines", "exact7", "nul",
-					    "fifo"};
+	static const char *const files[] = {"sub/energy_uj", "sub/name", "empty", "garbage", "huge",
+					    "twolines",	     "exact7",	 "nul",	  "fifo"};
 	char path[PATH_MAX];
 
 	(void)state;

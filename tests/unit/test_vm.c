@@ -32,7 +32,8 @@
 	A("/usr/bin/qemu-system-x86_64")                                                           \
 	A("-name")                                                                                 \
 	A("guest=ubuntu22.04,debug-threads=on")                                                    \
-	A("-S") A("-object") A(                                                                    \
+	A("-S")                                                                                    \
+	A("-object") A(                                                                            \
 	    "{\"qom-type\":\"secret\",\"id\":\"masterKey0\",\"format\":\"raw\",\"file\":"          \
 	    "\"/var/lib/libvirt/qemu/domain-1-ubuntu22.04/master-key.aes\"}") A("-machine")        \
 	    A("pc-q35-7.2,usb=off,vmport=off,dump-guest-core=off,memory-backend=pc.ram") A(        \
@@ -61,15 +62,17 @@
 	A("/usr/bin/qemu-system-x86_64")                                                           \
 	A("-name")                                                                                 \
 	A("centos7")                                                                               \
-	A("-S") A("-machine") A("pc-i440fx-2.11,accel=kvm,usb=off") A("-m") A("2048")              \
-	    A("-realtime") A("mlock=off") A("-uuid") A("0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0")     \
+	A("-S")                                                                                    \
+	A("-machine") A("pc-i440fx-2.11,accel=kvm,usb=off") A("-m") A("2048") A("-realtime")       \
+	    A("mlock=off") A("-uuid") A("0B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0")                    \
 		A("-no-user-config")
 
 #define KUBEVIRT                                                                                   \
 	A("/usr/libexec/qemu-kvm")                                                                 \
 	A("-name")                                                                                 \
 	A("guest=default_vmi-fedora,debug-threads=on")                                             \
-	A("-S") A("-object")                                                                       \
+	A("-S")                                                                                    \
+	A("-object")                                                                               \
 	    A("{\"qom-type\":\"secret\",\"id\":\"masterKey0\",\"format\":\"raw\",\"file\":"        \
 	      "\"/var/run/kubevirt-private/libvirt/qemu/lib/domain-1-default_vmi-fedora/"          \
 	      "master-key.aes\"}") A("-machine")                                                   \
