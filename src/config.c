@@ -23,6 +23,7 @@
 #include "util/fileio.h"
 #include "util/strbuf.h"
 #include "util/util.h"
+#include "util/yamlutil.h"
 
 /* Largest config file accepted: a real one is a few hundred bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -1024,30 +1025,6 @@ static int yfail(struct yctx *c, int r, yaml_mark_t mark, const char *key, const
 	return r;
 }
 
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a sequence";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* A plain empty, "~" or "null" scalar: YAML's null. */
-static bool is_null(const yaml_node_t *n)
-{
-	const char *v = (const char *)n->data.scalar.value;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*v || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
-}
-
 /* Scalar text as a C string; NULL when it holds a NUL byte (a C string cannot carry it). */
 static const char *scalar_text(const yaml_node_t *n)
 {
@@ -1055,7 +1032,7 @@ static const char *scalar_text(const yaml_node_t *n)
 
 	if (strlen(v) != n->data.scalar.length)
 		return NULL;
-	return is_null(n) ? "" : v;
+	return yaml_node_is_null(n) ? "" : v;
 }
 
 static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
@@ -1069,7 +1046,7 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 
 		if (v->type != YAML_SCALAR_NODE)
 			return yfail(c, -EINVAL, v->start_mark, l->path,
-				     "expected a scalar, got %s", node_kind(v));
+				     "expected a scalar, got %s", yaml_node_kind(v));
 		s = scalar_text(v);
 		if (!s)
 			return yfail(c, -EINVAL, v->start_mark, l->path, "value holds a NUL byte");
@@ -1084,11 +1061,11 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 		yaml_mark_t marks[LIST_MAX];
 		size_t n = 0, bad = SIZE_MAX;
 
-		if (v->type == YAML_SCALAR_NODE && is_null(v)) {
+		if (v->type == YAML_SCALAR_NODE && yaml_node_is_null(v)) {
 			/* "zones:" with nothing after it: an empty list */
 		} else if (v->type != YAML_SEQUENCE_NODE) {
 			return yfail(c, -EINVAL, v->start_mark, l->path,
-				     "expected a sequence, got %s", node_kind(v));
+				     "expected a sequence, got %s", yaml_node_kind(v));
 		} else {
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
 			     it < v->data.sequence.items.top; it++) {
@@ -1102,7 +1079,7 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 				if (item->type != YAML_SCALAR_NODE)
 					return yfail(c, -EINVAL, item->start_mark, l->path,
 						     "expected a scalar list entry, got %s",
-						     node_kind(item));
+						     yaml_node_kind(item));
 				items[n] = scalar_text(item);
 				if (!items[n])
 					return yfail(c, -EINVAL, item->start_mark, l->path,
@@ -1123,11 +1100,11 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 static int walk_map(struct yctx *c, const yaml_node_t *m, const struct node_spec *spec,
 		    const char *prefix)
 {
-	if (m->type == YAML_SCALAR_NODE && is_null(m))
+	if (m->type == YAML_SCALAR_NODE && yaml_node_is_null(m))
 		return 0; /* "idle:" with nothing after it: nothing set */
 	if (m->type != YAML_MAPPING_NODE)
 		return yfail(c, -EINVAL, m->start_mark, *prefix ? prefix : NULL,
-			     "expected a mapping, got %s", node_kind(m));
+			     "expected a mapping, got %s", yaml_node_kind(m));
 
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
 	     p++) {
@@ -1142,7 +1119,7 @@ static int walk_map(struct yctx *c, const yaml_node_t *m, const struct node_spec
 			continue;
 		if (kn->type != YAML_SCALAR_NODE)
 			return yfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
-				     "a key must be a scalar, got %s", node_kind(kn));
+				     "a key must be a scalar, got %s", yaml_node_kind(kn));
 		name = (const char *)kn->data.scalar.value;
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
 		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
@@ -1170,15 +1147,10 @@ static int walk_map(struct yctx *c, const yaml_node_t *m, const struct node_spec
 
 static int yaml_syntax_error(struct yctx *c, const yaml_parser_t *p)
 {
-	if (p->error == YAML_MEMORY_ERROR)
-		return yfail(c, -ENOMEM, p->problem_mark, NULL, "out of memory");
-	if (p->context)
-		return yfail(c, -EINVAL, p->problem_mark, NULL,
-			     "YAML syntax error: %s (%s at line %zu column %zu)",
-			     p->problem ? p->problem : "unknown", p->context,
-			     p->context_mark.line + 1, p->context_mark.column + 1);
-	return yfail(c, -EINVAL, p->problem_mark, NULL, "YAML syntax error: %s",
-		     p->problem ? p->problem : "unknown");
+	char msg[512];
+	int r = yaml_parser_message(p, msg, sizeof(msg));
+
+	return yfail(c, r, p->problem_mark, NULL, "%s", msg);
 }
 
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
@@ -1217,7 +1189,7 @@ int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, c
 					  "more than one YAML document");
 			yaml_document_delete(&extra);
 		}
-		if (r == 0 && !(root->type == YAML_SCALAR_NODE && is_null(root)))
+		if (r == 0 && !(root->type == YAML_SCALAR_NODE && yaml_node_is_null(root)))
 			r = walk_map(&c, root, root_spec, "");
 	}
 	yaml_document_delete(&doc);

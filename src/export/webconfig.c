@@ -17,6 +17,7 @@
 
 #include "util/fileio.h"
 #include "util/util.h"
+#include "util/yamlutil.h"
 
 /* A web config, certificate, key or CA bundle larger than this is a mistake, not a file. */
 #define MAX_FILE_SIZE (1u << 20)
@@ -171,30 +172,6 @@ static int wfail(struct wctx *c, int r, yaml_mark_t mark, const char *key, const
 	return r;
 }
 
-static const char *node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return "a scalar";
-	case YAML_SEQUENCE_NODE:
-		return "a sequence";
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	default:
-		return "nothing";
-	}
-}
-
-/* A plain empty, "~" or "null" scalar: YAML's null. */
-static bool is_null(const yaml_node_t *n)
-{
-	const char *v = (const char *)n->data.scalar.value;
-
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*v || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
-}
-
 /* The scalar's text ("" for null), or an error naming key. */
 static int scalar(struct wctx *c, const yaml_node_t *n, const char *key, const char **ret)
 {
@@ -202,11 +179,11 @@ static int scalar(struct wctx *c, const yaml_node_t *n, const char *key, const c
 
 	if (n->type != YAML_SCALAR_NODE)
 		return wfail(c, -EINVAL, n->start_mark, key, "expected a scalar, got %s",
-			     node_kind(n));
+			     yaml_node_kind(n));
 	v = (const char *)n->data.scalar.value;
 	if (strlen(v) != n->data.scalar.length)
 		return wfail(c, -EINVAL, n->start_mark, key, "value holds a NUL byte");
-	*ret = is_null(n) ? "" : v;
+	*ret = yaml_node_is_null(n) ? "" : v;
 	return 0;
 }
 
@@ -216,11 +193,11 @@ typedef int (*pair_fn)(struct wctx *c, const char *key, const char *name, yaml_n
 /* Calls fn for every pair of mapping m (null: none), refusing non-scalar and duplicate keys. */
 static int walk_map(struct wctx *c, yaml_node_t *m, const char *prefix, pair_fn fn)
 {
-	if (m->type == YAML_SCALAR_NODE && is_null(m))
+	if (m->type == YAML_SCALAR_NODE && yaml_node_is_null(m))
 		return 0;
 	if (m->type != YAML_MAPPING_NODE)
 		return wfail(c, -EINVAL, m->start_mark, *prefix ? prefix : NULL,
-			     "expected a mapping, got %s", node_kind(m));
+			     "expected a mapping, got %s", yaml_node_kind(m));
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
@@ -233,7 +210,7 @@ static int walk_map(struct wctx *c, yaml_node_t *m, const char *prefix, pair_fn 
 			continue;
 		if (kn->type != YAML_SCALAR_NODE)
 			return wfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
-				     "a key must be a scalar, got %s", node_kind(kn));
+				     "a key must be a scalar, got %s", yaml_node_kind(kn));
 		name = (const char *)kn->data.scalar.value;
 		if (strlen(name) != kn->data.scalar.length)
 			return wfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
@@ -503,15 +480,10 @@ static int check_tls(struct wctx *c)
 
 static int yaml_syntax_error(struct wctx *c, const yaml_parser_t *p)
 {
-	if (p->error == YAML_MEMORY_ERROR)
-		return wfail(c, -ENOMEM, p->problem_mark, NULL, "out of memory");
-	if (p->context)
-		return wfail(c, -EINVAL, p->problem_mark, NULL,
-			     "YAML syntax error: %s (%s at line %zu column %zu)",
-			     p->problem ? p->problem : "unknown", p->context,
-			     p->context_mark.line + 1, p->context_mark.column + 1);
-	return wfail(c, -EINVAL, p->problem_mark, NULL, "YAML syntax error: %s",
-		     p->problem ? p->problem : "unknown");
+	char msg[512];
+	int r = yaml_parser_message(p, msg, sizeof(msg));
+
+	return wfail(c, r, p->problem_mark, NULL, "%s", msg);
 }
 
 int webconfig_parse(const char *text, size_t len, const char *name, const char *base_dir,
