@@ -70,11 +70,15 @@ enum {
 	F_MAX,
 };
 
+/*
+ * What the previous drain saw of one process. Only the fields the program
+ * fills are kept (s->nlast of last[]): without counters or softirqs, two.
+ */
 struct bpf_ent {
 	struct pidtab_hdr h; /* tgid, start_time */
-	uint64_t last[F_MAX];
 	uint64_t gen;
 	bool exit_seen; /* emitted as exited at an earlier drain: delete at this one */
+	uint64_t last[];
 };
 
 enum { EV_CYCLES, EV_INSTRUCTIONS, EV_CACHE_MISSES, EV_MAX };
@@ -91,6 +95,7 @@ struct bpf_source {
 	int *perf_fds; /* EV_MAX * ncpus, -1 where none */
 
 	struct cpu_stats *percpu;
+	int nlast; /* fields of bpf_ent.last in use */
 	uint64_t last_busy;
 	/* The node's idle time is the kernel's own: <procfs>/stat at each drain. */
 	char *procfs;
@@ -335,10 +340,6 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = pidtab_new(&s->tab, sizeof(struct bpf_ent), 1024);
-	if (r < 0)
-		goto fail;
-
 	open_counters(s);
 	s->have_cpu = read_cpu_times(s->procfs, &s->last_cpu) == 0;
 
@@ -367,6 +368,10 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	}
 	/* The counters now live in the map; our fds are not needed any more. */
 	close_counters(s);
+	s->nlast = s->softirq ? F_MAX : s->have_counters ? F_CMISS + 1 : F_CYCLES;
+	r = pidtab_new(&s->tab, sizeof(struct bpf_ent) + s->nlast * sizeof(uint64_t), 1024);
+	if (r < 0)
+		goto fail;
 	s->batch_ok = true;
 	flush_cpus(s); /* start every CPU's clock now */
 	*ret = s;
@@ -398,7 +403,7 @@ static int account(struct bpf_source *s, const struct proc_key *k, const struct 
 	    v->cpu_ns,	     v->ctx_switches, v->cycles,     v->instructions,
 	    v->cache_misses, v->softirq[0],   v->softirq[1], v->softirq[2],
 	};
-	uint64_t d[F_MAX];
+	uint64_t d[F_MAX] = {0};
 	struct proc_activity *o;
 	struct bpf_ent *e;
 	bool any = false;
@@ -412,7 +417,7 @@ static int account(struct bpf_source *s, const struct proc_key *k, const struct 
 	if (e->gen == s->gen)
 		return 0;
 	e->gen = s->gen;
-	for (int i = 0; i < F_MAX; i++) {
+	for (int i = 0; i < s->nlast; i++) {
 		d[i] = cur[i] > e->last[i] ? cur[i] - e->last[i] : 0;
 		if (cur[i] > e->last[i])
 			e->last[i] = cur[i];

@@ -108,10 +108,10 @@ static int rehash(struct proc_table *t, size_t cap)
 	return 0;
 }
 
-/* The table's size for n processes: at most half full, shrunk when under an eighth. */
+/* The table's size for n processes: at most three quarters full, shrunk under an eighth. */
 static size_t table_size(size_t n, size_t cap)
 {
-	while (n * 2 > cap)
+	while (n * 4 > cap * 3)
 		cap *= 2;
 	while (cap > TABLE_MIN && n * 8 < cap)
 		cap /= 2;
@@ -124,7 +124,7 @@ static size_t table_size(size_t n, size_t cap)
  */
 static int reserve_scratch(struct proc_table *t, size_t n)
 {
-	size_t cap = n * 2 > TABLE_MIN ? n * 2 : TABLE_MIN;
+	size_t cap = n + n / 4 > TABLE_MIN ? n + n / 4 : TABLE_MIN;
 	void *block;
 
 	if (n <= t->scratch_cap && (t->scratch_cap <= TABLE_MIN || n * 8 >= t->scratch_cap))
@@ -263,7 +263,7 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 	r = drop_terminated(t, scrapes);
 	if (r < 0)
 		return r;
-	if ((t->n + d->n) * 2 > t->cap) {
+	if ((t->n + d->n) * 4 > t->cap * 3) {
 		r = rehash(t, table_size(t->n + d->n, t->cap));
 		if (r < 0)
 			return r;
