@@ -79,7 +79,7 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 		const struct node_zone *nz = node_acct_zone(in->node, z);
 		const struct prom_label l[] = {
 		    {"zone", zone_names[z]},
-		    {"method", in->cfg->idle_watts[z] >= 0 ? "configured" : "learned"},
+		    {"method", in->idle_method[z]},
 		};
 
 		if (nz->present && nz->idle_estimate_w == nz->idle_estimate_w)

@@ -79,6 +79,8 @@ with Agent(f"--host.sysfs={root}", "--monitor.interval=1s", "--activity.source=p
         check(abs(tot - parts) < 1e-6, f"{zone}: total = idle + active ({tot:.6f})")
     check(value(last, "kepler_node_cpu_joules_total", zone="psys") is not None,
           "psys is reported")
+    check(value(last, "kepler_node_cpu_idle_estimate_watts", zone="package", method="learned")
+          is not None, "a measured zone's idle power is learned")
     bad = monotonic_counters(scrapes)
     check(not bad, f"no counter decreased ({bad[:3]})")
     errs = value(last, "kepler_exporter_meter_read_errors_total", zone="package")
@@ -119,6 +121,8 @@ with Agent(f"--host.sysfs={root}", "--monitor.interval=1s", "--activity.source=p
           f"platform source acpi: {list(info)}")
     check(any(("cpu_power_source", "estimator") in ls for ls in info),
           "cpu source is the estimator")
+    check(value(m, "kepler_node_cpu_idle_estimate_watts", zone="package", method="model")
+          is not None, "the estimator's idle power is its model's own")
     w = value(m, "kepler_node_platform_watts", source="acpi")
     with open(os.path.join(root, "class", "hwmon", "hwmon0", "power1_average")) as f:
         want = int(f.read()) / 1e6

@@ -244,6 +244,9 @@ try:
         check(abs(e_ratio / c_ratio - 1) < 0.03,
               f"energy ratio {e_ratio:.3f} matches CPU ratio {c_ratio:.3f} within 3 %")
 
+        check(value(m1, "kepler_node_cpu_idle_estimate_watts", zone="package",
+                    method="configured") == IDLE_W, "the configured idle power is exported as such")
+
         # Every level adds up: the interval's watts sum exactly, cumulative sums too.
         node_active = value(m1, "kepler_node_cpu_active_watts", zone="package")
         procs_sum = sum(v for k, v in series(m1, "kepler_process_cpu_watts").items()
