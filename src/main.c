@@ -49,6 +49,7 @@ struct agent {
 	const char *idle_method[ZONE_MAX];
 	char workload_info[256];
 	int caps_err;
+	bool stage_down[STAGE_MAX];
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
@@ -90,6 +91,20 @@ static void effective_idle(struct agent *a, double idle[ZONE_MAX])
 	}
 }
 
+/* Count a stage's failure; log it once per outage, and its end, not every interval. */
+static void stage_result(struct agent *a, enum exporter_stage st, const char *name, int r)
+{
+	if (r < 0) {
+		a->stats.errors[st]++;
+		if (!a->stage_down[st])
+			log_warn("%s: %s, ignoring until it recovers", name, strerror(-r));
+		a->stage_down[st] = true;
+	} else if (a->stage_down[st]) {
+		log_info("%s: recovered", name);
+		a->stage_down[st] = false;
+	}
+}
+
 /* Render every family and hand the body to the HTTP server. */
 static void publish(struct agent *a)
 {
@@ -114,23 +129,19 @@ static void publish(struct agent *a)
 
 	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
 	memcpy(in.idle_method, a->idle_method, sizeof(in.idle_method));
-	if (a->cfg.stdout_enabled && stdout_report(stdout, &in) < 0)
-		log_warn("exporter.stdout: %s, ignoring", strerror(errno));
+	if (a->cfg.stdout_enabled && (r = stdout_report(stdout, &in)) < 0)
+		log_warn("exporter.stdout: %s, ignoring", strerror(-r));
 	if (!a->http)
 		return;
 	http_server_stats(a->http, &hs);
 	a->stats.scrapes = hs.metrics_scrapes;
 	a->stats.http_requests = hs.requests;
 	r = render_metrics(&sb, &in);
-	if (r < 0) {
-		a->stats.errors[STAGE_RENDER]++;
-		log_error("render: %s, keeping the previous body", strerror(-r));
-		strbuf_release(&sb);
-		return;
-	}
-	body = strbuf_detach(&sb, &len);
+	body = r < 0 ? NULL : strbuf_detach(&sb, &len);
+	/* A failed render keeps the previous body: /healthz goes stale if it lasts. */
+	stage_result(a, STAGE_RENDER, "render", body ? 0 : r < 0 ? r : -ENOMEM);
 	if (!body) {
-		a->stats.errors[STAGE_RENDER]++;
+		strbuf_release(&sb);
 		return;
 	}
 	http_server_publish(a->http, body, len, mono_ns());
@@ -157,9 +168,8 @@ static void run_interval(struct agent *a)
 
 	a->cpu_util = -1;
 	r = activity_read(a->activity, &d);
+	stage_result(a, STAGE_ACTIVITY, "activity", r);
 	if (r < 0) {
-		a->stats.errors[STAGE_ACTIVITY]++;
-		log_warn("activity: %s, ignoring", strerror(-r));
 		d = (struct activity_delta){0};
 	} else {
 		if (d.busy_ns + d.idle_ns > 0)
@@ -169,9 +179,8 @@ static void run_interval(struct agent *a)
 
 	in = (struct meter_input){.now_ns = mono_ns(), .cpu_util = a->cpu_util};
 	r = power_read(a->power, &in, &a->sample);
+	stage_result(a, STAGE_POWER, "power", r);
 	if (r < 0) {
-		a->stats.errors[STAGE_POWER]++;
-		log_warn("power: %s, ignoring", strerror(-r));
 		a->sample.valid = 0;
 		a->sample.platform_valid = false;
 	}
@@ -184,10 +193,7 @@ static void run_interval(struct agent *a)
 	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes_so_far(a));
 	if (r >= 0)
 		r = workloads_update(a->workloads, a->procs, scrapes_so_far(a));
-	if (r < 0) {
-		a->stats.errors[STAGE_ATTRIBUTION]++;
-		log_error("attribution: %s", strerror(-r));
-	}
+	stage_result(a, STAGE_ATTRIBUTION, "attribution", r);
 
 	/*
 	 * After a burst of processes ended, the tables have shrunk: hand the freed
