@@ -1145,55 +1145,26 @@ static int walk_map(struct yctx *c, const yaml_node_t *m, const struct node_spec
 	return 0;
 }
 
-static int yaml_syntax_error(struct yctx *c, const yaml_parser_t *p)
-{
-	char msg[512];
-	int r = yaml_parser_message(p, msg, sizeof(msg));
-
-	return yfail(c, r, p->problem_mark, NULL, "%s", msg);
-}
-
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
 		      size_t errsz)
 {
 	struct yctx c = {.cfg = cfg, .err = err, .errsz = errsz};
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
+	yaml_document_t doc;
 	yaml_node_t *root;
+	yaml_mark_t mark;
 	char msg[512];
 	int r = 0;
 
 	if (errsz)
 		err[0] = '\0';
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errsz, "out of memory");
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		r = yaml_syntax_error(&c, &parser);
-		yaml_parser_delete(&parser);
-		return r;
-	}
+	r = yaml_load_one(text, len, &doc, msg, sizeof(msg), &mark);
+	if (r < 0)
+		return yfail(&c, r, mark, NULL, "%s", msg);
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
-	if (root) {
-		/* A second document would be silently ignored: refuse it instead */
-		if (!yaml_parser_load(&parser, &extra)) {
-			r = yaml_syntax_error(&c, &parser);
-		} else {
-			yaml_node_t *x = yaml_document_get_root_node(&extra);
-
-			if (x)
-				r = yfail(&c, -EINVAL, x->start_mark, NULL,
-					  "more than one YAML document");
-			yaml_document_delete(&extra);
-		}
-		if (r == 0 && !(root->type == YAML_SCALAR_NODE && yaml_node_is_null(root)))
-			r = walk_map(&c, root, root_spec, "");
-	}
+	if (root && !(root->type == YAML_SCALAR_NODE && yaml_node_is_null(root)))
+		r = walk_map(&c, root, root_spec, "");
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (r == 0 && check_config(cfg, msg, sizeof(msg)) < 0) {
 		if (cfg->config_file)
 			snprintf(err, errsz, "%s: %s", cfg->config_file, msg);

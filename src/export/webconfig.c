@@ -478,61 +478,38 @@ static int check_tls(struct wctx *c)
 	return 0;
 }
 
-static int yaml_syntax_error(struct wctx *c, const yaml_parser_t *p)
-{
-	char msg[512];
-	int r = yaml_parser_message(p, msg, sizeof(msg));
-
-	return wfail(c, r, p->problem_mark, NULL, "%s", msg);
-}
-
 int webconfig_parse(const char *text, size_t len, const char *name, const char *base_dir,
 		    struct web_config **ret, char *err, size_t errsz)
 {
 	struct wctx c = {.name = name, .base_dir = base_dir, .err = err, .errsz = errsz};
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
+	yaml_document_t doc;
 	yaml_node_t *root;
+	yaml_mark_t mark;
+	char msg[512];
 	int r = 0;
 
 	if (errsz)
 		err[0] = '\0';
 	c.wc = calloc(1, sizeof(*c.wc));
-	if (!c.wc || !yaml_parser_initialize(&parser)) {
-		free(c.wc);
+	if (!c.wc) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	c.wc->min_version = WEB_TLS12;
 	c.wc->max_version = WEB_TLS13;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		r = yaml_syntax_error(&c, &parser);
-		yaml_parser_delete(&parser);
+	r = yaml_load_one(text, len, &doc, msg, sizeof(msg), &mark);
+	if (r < 0) {
+		r = wfail(&c, r, mark, NULL, "%s", msg);
 		webconfig_free(c.wc);
 		return r;
 	}
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
-	if (root) {
-		/* A second document would be silently ignored: refuse it instead. */
-		if (!yaml_parser_load(&parser, &extra)) {
-			r = yaml_syntax_error(&c, &parser);
-		} else {
-			yaml_node_t *x = yaml_document_get_root_node(&extra);
-
-			if (x)
-				r = wfail(&c, -EINVAL, x->start_mark, NULL,
-					  "more than one YAML document");
-			yaml_document_delete(&extra);
-		}
-		if (r == 0)
-			r = walk_map(&c, root, "", root_pair);
-		if (r == 0)
-			r = check_tls(&c);
-	}
+	if (root)
+		r = walk_map(&c, root, "", root_pair);
+	if (root && r == 0)
+		r = check_tls(&c);
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (r < 0) {
 		webconfig_free(c.wc);
 		return r;

@@ -13,7 +13,10 @@ const char *yaml_node_kind(const yaml_node_t *n);
 bool yaml_node_is_null(const yaml_node_t *n);
 
 /*
- * The parser's error as one message ("YAML syntax error: ... (... at line L
- * column C)"); returns -ENOMEM for a memory error, else -EINVAL.
+ * Parse text as exactly one YAML document into *ret_doc (the caller deletes it
+ * with yaml_document_delete on success). A syntax error, or a second document
+ * that would otherwise be ignored, returns -EINVAL (-ENOMEM for memory) with
+ * one message in msg and its position in *ret_mark; nothing to delete then.
  */
-int yaml_parser_message(const yaml_parser_t *p, char *buf, size_t size);
+int yaml_load_one(const char *text, size_t len, yaml_document_t *ret_doc, char *msg, size_t msgsz,
+		  yaml_mark_t *ret_mark);
