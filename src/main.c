@@ -162,7 +162,7 @@ static void run_interval(struct agent *a)
 	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct activity_delta d = {0};
 	struct meter_input in;
-	uint64_t active[ZONE_MAX];
+	uint64_t active[ZONE_MAX], scrapes;
 	size_t n;
 	int r;
 
@@ -190,9 +190,10 @@ static void run_interval(struct agent *a)
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
-	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes_so_far(a));
+	scrapes = scrapes_so_far(a);
+	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes);
 	if (r >= 0)
-		r = workloads_update(a->workloads, a->procs, scrapes_so_far(a));
+		r = workloads_update(a->workloads, a->procs, scrapes);
 	stage_result(a, STAGE_ATTRIBUTION, "attribution", r);
 
 	/*
