@@ -49,7 +49,7 @@ struct proc_stats {
 };
 
 /*
- * Per CPU (a per-CPU array of one element). busy_ns, idle_ns and dropped are
+ * Per CPU (a per-CPU array of one element). busy_ns, dropped and unseen are
  * cumulative; the rest is the state of the CPU's previous switch.
  */
 struct cpu_stats {
@@ -59,8 +59,9 @@ struct cpu_stats {
 	__u64 last_cycles;
 	__u64 last_instructions;
 	__u64 last_cache_misses;
-	__u32 valid;   /* base describes the task now on the CPU */
-	__u32 cur_pid; /* pid of that task: a switch whose prev differs was preceded by an unseen
-			  one */
-	__u64 unseen;  /* switches whose prev was not the task the previous switch put on the CPU */
+	__u64 cur_task; /* the task on the CPU (its address): a switch whose prev differs
+			   was preceded by an unseen one */
+	__u64 unseen; /* switches whose prev was not the task the previous switch put on the CPU */
+	__u32 valid;  /* base describes the task now on the CPU */
+	__u32 pad;
 };

@@ -15,15 +15,21 @@
  *    the previous one, impossible for a 64-bit aligned load on the
  *    architectures we build for, would emit 0 and keep the old value, which
  *    still telescopes.)
- * 2. Every CPU's time up to the drain is in the maps: just before reading,
- *    the flush program runs on each CPU and charges the time since that
- *    CPU's last switch to whatever runs there (or to idle). A process spinning
- *    for seconds without a context switch is therefore seen interval by
- *    interval, and busy + idle covers the elapsed time of every CPU.
+ * 2. Every CPU's time up to the drain is in the process map: just before
+ *    reading, the flush program runs on each CPU, charges the time since that
+ *    CPU's last switch to whatever runs there (or to idle), and adds the
+ *    charges the CPU held in its pending slots (the per-CPU cache that spares
+ *    a switch the map) to their entries, emptying the slots. A slot holds
+ *    only charges of a process whose entry exists, and a slot is touched only
+ *    by its CPU's switch and flush programs, which never interleave. A
+ *    process spinning for seconds without a context switch is therefore seen
+ *    interval by interval, and busy + idle covers the elapsed time of every
+ *    CPU.
  * 3. Entries are deleted only by user space, and only for a process that the
  *    kernel marked exited (its last thread passed do_exit()) at an earlier
  *    drain, at least one interval ago. By then the dying thread's final
- *    context switch has been charged, and no task can add to that entry
+ *    context switch has been charged and flushed (every slot is emptied
+ *    before every read, so before every delete), and no task can add to that entry
  *    again: the key contains the group leader's start time, so a process
  *    that recycles the tgid gets a new key. The final residue is read in the
  *    same drain that deletes the entry, so it is emitted too.
