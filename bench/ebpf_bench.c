@@ -3,11 +3,12 @@
  * ebpf_bench: cost of the eBPF activity collector, each figure next to its
  * baseline measured in the same run (built by tests/tools/meson.build).
  *
- *   ebpf_bench switch-cost SECONDS [same-cpu|two-cpus]
+ *   ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] [ROUNDS]
  *       The agent's sched_switch program (loaded by activity_new, as the agent
- *       does) and an empty program on the same tracepoint, both attached
- *       during a pipe ping-pong; kernel BPF stats (run_time_ns / run_cnt) of
- *       each. One JSON line.
+ *       does) and an empty program on the same tracepoint, each attached
+ *       alone during a pipe ping-pong of SECONDS, alternating, ROUNDS
+ *       (default 3) times each; kernel BPF stats (run_time_ns / run_cnt),
+ *       medians. One JSON line.
  *   ebpf_bench drain N[,N...] [REPEAT]
  *       N sleeping processes that have each run once after the collector was
  *       loaded (so each is in the map); the CPU time (CLOCK_PROCESS_CPUTIME_ID,
@@ -66,10 +67,6 @@ static double pingpong(double secs, bool pinned)
 
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
-	if (!pinned) {
-		CPU_ZERO(&set);
-		CPU_SET(0, &set);
-	}
 	if (pipe(ab) < 0 || pipe(ba) < 0)
 		return -1;
 	pid = fork();
@@ -192,64 +189,117 @@ static int hold_empty(void)
 	return 0;
 }
 
-static int switch_cost(double secs, bool pinned)
+/*
+ * Run time per call of the program fd during a ping-pong of secs seconds
+ * (after a warm-up that puts both ends in the collector's map, when a is the
+ * collector), from the kernel's bpf_stats.
+ */
+static int measure(int fd, struct activity *a, double secs, bool pinned, double *ns)
+{
+	struct activity_delta d;
+	__u64 n0, c0, n1, c1;
+
+	(void)pingpong(0.3, pinned);
+	if (a)
+		activity_read(a, &d);
+	if (prog_stats(fd, &n0, &c0) < 0 || pingpong(secs, pinned) < 0 ||
+	    prog_stats(fd, &n1, &c1) < 0 || c1 == c0)
+		return -EIO;
+	*ns = (double)(n1 - n0) / (double)(c1 - c0);
+	return 0;
+}
+
+/* The agent's switch program, loaded and attached as the agent does. */
+static int measure_real(double secs, bool pinned, double *ns, const char **mode)
 {
 	struct activity *a = NULL;
-	struct kepler_bpf *empty = NULL;
-	__u64 rn0, rc0, en0, ec0, rn1, rc1, en1, ec1;
-	struct activity_delta d;
-	int stats_fd, real_fd = -1, empty_fd, r = 1;
-	__u32 min_id;
-	double rate, real_ns, empty_ns;
+	__u32 min_id = last_prog_id();
+	int fd, r;
 
+	r = open_source(&a, ACTIVITY_SOURCE_EBPF);
+	if (r < 0)
+		return r;
+	*mode = strcmp(activity_attach_mode(a), "raw_tp") == 0 ? "raw_tp" : "tp_btf";
+	fd = find_prog(strcmp(*mode, "raw_tp") == 0 ? "switch_raw" : "switch_btf", min_id);
+	if (fd < 0) {
+		fprintf(stderr, "ebpf_bench: the agent's switch program not found\n");
+		activity_free(a);
+		return fd;
+	}
+	r = measure(fd, a, secs, pinned, ns);
+	close(fd);
+	activity_free(a);
+	return r;
+}
+
+/* The floor: the same object's empty program, alone on the same tracepoint. */
+static int measure_empty(double secs, bool pinned, double *ns)
+{
+	struct kepler_bpf *empty = attach_empty();
+	int r;
+
+	if (!empty)
+		return -EIO;
+	r = measure(bpf_program__fd(empty->progs.switch_empty), NULL, secs, pinned, ns);
+	kepler_bpf__destroy(empty);
+	return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Each program is measured alone: with both attached, whichever runs first
+ * pays the cold caches after idle (two empty programs differ by ~10 ns in the
+ * two-CPU load), which would bias the ratio.
+ */
+static int switch_cost(double secs, bool pinned, int rounds)
+{
+	double real[16], empty[16], mr, me;
+	const char *mode = "";
+	int stats_fd;
+
+	if (rounds < 1 || rounds > 16) {
+		fprintf(stderr, "ebpf_bench: ROUNDS must be 1 to 16\n");
+		return 2;
+	}
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
 		fprintf(stderr, "ebpf_bench: BPF_ENABLE_STATS: %s\n", strerror(-stats_fd));
 		return 1;
 	}
-	min_id = last_prog_id();
-	if (open_source(&a, ACTIVITY_SOURCE_EBPF) < 0)
-		goto out;
-	real_fd = find_prog(
-	    strcmp(activity_attach_mode(a), "raw_tp") == 0 ? "switch_raw" : "switch_btf", min_id);
-	if (real_fd < 0) {
-		fprintf(stderr, "ebpf_bench: the agent's switch program not found\n");
-		goto out;
+	for (int i = 0; i < rounds; i++) {
+		if (measure_real(secs, pinned, &real[i], &mode) < 0 ||
+		    measure_empty(secs, pinned, &empty[i]) < 0) {
+			fprintf(stderr, "ebpf_bench: switch-cost failed\n");
+			close(stats_fd);
+			return 1;
+		}
 	}
-
-	/* The floor: the same object's empty program on the same tracepoint. */
-	empty = attach_empty();
-	if (!empty)
-		goto out;
-	empty_fd = bpf_program__fd(empty->progs.switch_empty);
-
-	(void)pingpong(0.3, pinned); /* warm up: both ping-pong processes enter the map */
-	activity_read(a, &d);
-	if (prog_stats(real_fd, &rn0, &rc0) < 0 || prog_stats(empty_fd, &en0, &ec0) < 0)
-		goto out;
-	rate = pingpong(secs, pinned);
-	if (prog_stats(real_fd, &rn1, &rc1) < 0 || prog_stats(empty_fd, &en1, &ec1) < 0)
-		goto out;
-	activity_read(a, &d);
-	real_ns = (double)(rn1 - rn0) / (double)(rc1 - rc0);
-	empty_ns = (double)(en1 - en0) / (double)(ec1 - ec0);
-	printf("{\"bench\":\"switch_cost\",\"load\":\"%s\",\"attach\":\"%s\","
-	       "\"seconds\":%.1f,"
-	       "\"round_trips_per_s\":%.0f,\"real_runs\":%llu,\"empty_runs\":%llu,"
-	       "\"real_ns_per_switch\":%.1f,\"empty_ns_per_switch\":%.1f,\"ratio\":%.2f}\n",
-	       pinned ? "pingpong_same_cpu" : "pingpong_two_cpus", activity_attach_mode(a), secs,
-	       rate, (unsigned long long)(rc1 - rc0), (unsigned long long)(ec1 - ec0), real_ns,
-	       empty_ns, real_ns / empty_ns);
-	r = 0;
-out:
-	if (r)
-		fprintf(stderr, "ebpf_bench: switch-cost failed\n");
-	kepler_bpf__destroy(empty);
-	if (real_fd >= 0)
-		close(real_fd);
-	activity_free(a);
 	close(stats_fd);
-	return r;
+	printf("{\"bench\":\"switch_cost\",\"load\":\"%s\",\"attach\":\"%s\","
+	       "\"seconds\":%.1f,\"rounds\":%d,\"real_ns_per_switch\":[",
+	       pinned ? "pingpong_same_cpu" : "pingpong_two_cpus", mode, secs, rounds);
+	for (int i = 0; i < rounds; i++)
+		printf("%s%.1f", i ? "," : "", real[i]);
+	printf("],\"empty_ns_per_switch\":[");
+	for (int i = 0; i < rounds; i++)
+		printf("%s%.1f", i ? "," : "", empty[i]);
+	mr = median(real, rounds);
+	me = median(empty, rounds);
+	printf("],\"median_real_ns\":%.1f,\"median_empty_ns\":%.1f,\"ratio\":%.2f}\n", mr, me,
+	       mr / me);
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -372,13 +422,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	if ((argc == 3 || argc == 4) && strcmp(argv[1], "switch-cost") == 0)
-		return switch_cost(atof(argv[2]), !(argc == 4 && strcmp(argv[3], "two-cpus") == 0));
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "switch-cost") == 0)
+		return switch_cost(atof(argv[2]), !(argc >= 4 && strcmp(argv[3], "two-cpus") == 0),
+				   argc == 5 ? atoi(argv[4]) : 3);
 	if ((argc == 3 || argc == 4) && strcmp(argv[1], "drain") == 0)
 		return drain(argv[2], argc == 4 ? atoi(argv[3]) : 15);
 	if (argc == 2 && strcmp(argv[1], "hold-empty") == 0)
 		return hold_empty();
-	fprintf(stderr, "usage: ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] | drain "
-			"N[,N...] [REPEAT] | hold-empty\n");
+	fprintf(stderr, "usage: ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] [ROUNDS] | "
+			"drain N[,N...] [REPEAT] | hold-empty\n");
 	return 2;
 }

@@ -3,8 +3,10 @@
 """Context-switch throughput of a pipe ping-pong (both ends on CPU 0), with
 nothing attached, with only an empty program on sched_switch (the floor any
 program there costs), and with the activity collector (activity_probe --source
-ebpf draining every second, as an agent would at a short interval), rounds
-alternating in the same run; prints the medians and the losses.
+ebpf draining every second, as an agent would at a short interval), in rounds
+of the three, the order rotating from round to round so that a drift of the
+machine favours none; prints the medians, the loss of each against nothing
+attached, and the collector's cost beyond the empty program.
 
     ebpf_pingpong.py BUILDDIR [ROUNDS] [SECONDS]
 """
@@ -39,11 +41,12 @@ def main():
 
     empty_cmd = [os.path.join(build, "bench", "ebpf_bench"), "hold-empty"]
     probe_cmd = [probe, "--source", "ebpf", "--interval", "1s"]
-    off, empty, on = [], [], []
-    for _ in range(rounds):
-        off.append(pingpong())
-        empty.append(with_attached(empty_cmd))
-        on.append(with_attached(probe_cmd))
+    arms = [([], pingpong), ([], lambda: with_attached(empty_cmd)),
+            ([], lambda: with_attached(probe_cmd))]
+    for r in range(rounds):
+        for results, run in arms[r % 3:] + arms[:r % 3]:
+            results.append(run())
+    off, empty, on = (results for results, _ in arms)
     moff, memp, mon = (statistics.median(x) for x in (off, empty, on))
     print(json.dumps({"bench": "pingpong", "rounds": rounds, "seconds": float(secs),
                       "off_round_trips_per_s": [round(x) for x in off],
@@ -52,7 +55,8 @@ def main():
                       "median_off": round(moff), "median_empty": round(memp),
                       "median_on": round(mon),
                       "empty_loss_pct": round((moff - memp) / moff * 100, 2),
-                      "loss_pct": round((moff - mon) / moff * 100, 2)}))
+                      "loss_pct": round((moff - mon) / moff * 100, 2),
+                      "beyond_empty_pct": round((memp - mon) / memp * 100, 2)}))
 
 
 if __name__ == "__main__":
