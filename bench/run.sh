@@ -11,10 +11,10 @@ tools="$build/tests/tools"
 ninja -C "$build" bench/ebpf_bench tests/tools/activity_probe tests/tools/burner >/dev/null
 
 echo "== activity collector: eBPF cost per context switch (kernel bpf_stats)"
-"$build/bench/ebpf_bench" switch-cost 5 same-cpu 2>/dev/null
-"$build/bench/ebpf_bench" switch-cost 5 two-cpus 2>/dev/null
+"$build/bench/ebpf_bench" switch-cost 2 same-cpu 3 2>/dev/null
+"$build/bench/ebpf_bench" switch-cost 2 two-cpus 3 2>/dev/null
 echo "== activity collector: pipe ping-pong throughput, collector off vs on"
-python3 "$here/ebpf_pingpong.py" "$build" 5 2
+python3 "$here/ebpf_pingpong.py" "$build" 9 2
 echo "== activity collector: CPU per drain, eBPF vs procfs"
 "$build/bench/ebpf_bench" drain 1000,10000 15 2>/dev/null
 echo "== the whole agent at 1,000 and 10,000 processes over 100 containers, eBPF vs procfs"
