@@ -34,6 +34,10 @@
 #define EEXIST 17
 /* Longest slice the fallback of an unseen switch will believe (a bound, not a budget). */
 #define MAX_SLICE_NS (10ULL * 1000 * 1000 * 1000)
+/* The fair class's policies (include/uapi/linux/sched.h). */
+#define SCHED_NORMAL 0
+#define SCHED_BATCH 3
+#define SCHED_IDLE 5
 
 /* Set by user space before load. */
 const volatile bool have_counters = false; /* the perf_event arrays hold an event per CPU */
@@ -290,6 +294,23 @@ static __always_inline void flush_pending(struct cpu_stats *cs)
 }
 
 /*
+ * The runtime of a task's current slice, for when this CPU's baseline belongs
+ * to another task: a switch was not seen. It happens: this development VM's
+ * kernel never emits sched_switch for switches out of its init's threads
+ * (tracefs shows the same). The task then got the CPU after this CPU's last
+ * seen switch or flush, so nothing of this slice has been charged yet, and
+ * the fair class records where the slice started (se.prev_sum_exec_runtime,
+ * set when a task gets the CPU). Other classes do not keep it: their slice
+ * is lost and counted as unseen only.
+ */
+static __always_inline __u64 unseen_slice(__u32 policy, __u64 sum, __u64 slice_start)
+{
+	if (policy != SCHED_NORMAL && policy != SCHED_BATCH && policy != SCHED_IDLE)
+		return 0;
+	return sum > slice_start && sum - slice_start < MAX_SLICE_NS ? sum - slice_start : 0;
+}
+
+/*
  * A context switch on this CPU: prev leaves, next gets the CPU.
  *
  * prev is charged the scheduler's own runtime for the slice it just ended:
@@ -300,8 +321,9 @@ static __always_inline void flush_pending(struct cpu_stats *cs)
  * idle task is not work: its time is the kernel's idle time, not counted here.
  */
 static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, __u32 prev_tgid,
-				     __u64 prev_start, __u64 prev_sum, __u64 prev_slice_start,
-				     struct task_struct *next, __u64 next_sum)
+				     __u64 prev_start, __u32 prev_policy, __u64 prev_sum,
+				     __u64 prev_slice_start, struct task_struct *next,
+				     __u64 next_sum)
 {
 	struct charge c = {};
 	struct cpu_stats *cs;
@@ -313,20 +335,9 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, _
 	if (have_counters)
 		read_counters(cs, &c);
 	if (cs->valid && (__u64)prev != cs->cur_task) {
-		/*
-		 * The previous switch seen on this CPU put another task on it:
-		 * a switch was not seen (observed on this VM for a few threads),
-		 * so the baseline does not belong to prev. Fall back to the
-		 * scheduler's own slice start (fair class: prev_sum_exec_runtime
-		 * is set when the task gets the CPU).
-		 */
 		cs->unseen++;
 		if (prev_pid != 0) {
-			__u64 start = prev_slice_start;
-
-			c.cpu_ns = prev_sum > start && prev_sum - start < MAX_SLICE_NS
-				       ? prev_sum - start
-				       : 0;
+			c.cpu_ns = unseen_slice(prev_policy, prev_sum, prev_slice_start);
 			c.nswitch = 1;
 			cs->busy_ns += c.cpu_ns;
 			charge_proc(cs, prev, prev_tgid, prev_start, &c);
@@ -346,7 +357,7 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, _
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(prev, prev->pid, prev->tgid, prev->group_leader->start_time,
+	return on_switch(prev, prev->pid, prev->tgid, prev->group_leader->start_time, prev->policy,
 			 prev->se.sum_exec_runtime, prev->se.prev_sum_exec_runtime, next,
 			 next->se.sum_exec_runtime);
 }
@@ -356,7 +367,7 @@ SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	return on_switch(prev, BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
-			 BPF_CORE_READ(prev, group_leader, start_time),
+			 BPF_CORE_READ(prev, group_leader, start_time), BPF_CORE_READ(prev, policy),
 			 BPF_CORE_READ(prev, se.sum_exec_runtime),
 			 BPF_CORE_READ(prev, se.prev_sum_exec_runtime), next,
 			 BPF_CORE_READ(next, se.sum_exec_runtime));
@@ -389,10 +400,14 @@ int flush(void *ctx)
 	if (have_counters)
 		read_counters(cs, &c);
 	sum = BPF_CORE_READ(task, se.sum_exec_runtime);
-	if (cs->valid && (__u64)task != cs->cur_task) {
+	if (cs->valid && (__u64)task != cs->cur_task)
 		cs->unseen++;
-	} else if (cs->valid && (__u32)id != 0) {
-		c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
+	if (cs->valid && (__u32)id != 0) {
+		if ((__u64)task == cs->cur_task)
+			c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
+		else
+			c.cpu_ns = unseen_slice(BPF_CORE_READ(task, policy), sum,
+						BPF_CORE_READ(task, se.prev_sum_exec_runtime));
 		cs->busy_ns += c.cpu_ns;
 		charge_proc(cs, task, id >> 32, BPF_CORE_READ(task, group_leader, start_time), &c);
 	}
