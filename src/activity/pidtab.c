@@ -130,7 +130,8 @@ int pidtab_put(struct pidtab *t, uint32_t pid, uint64_t start, void **ret)
 		*ret = slot(t, i);
 		return 0;
 	}
-	if ((t->n + 1) * 2 > t->cap) {
+	/* Up to three quarters full: records are large, and probes stay short at that load. */
+	if ((t->n + 1) * 4 > t->cap * 3) {
 		r = resize(t, t->cap * 2);
 		if (r < 0)
 			return r;
