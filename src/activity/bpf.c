@@ -82,7 +82,8 @@ enum {
  */
 struct bpf_ent {
 	struct pidtab_hdr h; /* tgid, start_time */
-	uint64_t gen;
+	uint32_t
+	    gen; /* the drain that last saw it (wraps after 2^32 drains: only equality counts) */
 	bool exit_seen; /* emitted as exited at an earlier drain: delete at this one */
 	uint64_t last[];
 };
@@ -116,7 +117,7 @@ struct bpf_source {
 	size_t n_del, cap_del;
 
 	struct pidtab *tab;
-	uint64_t gen;
+	uint32_t gen;
 	struct proc_out out;
 };
 
