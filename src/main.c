@@ -175,6 +175,7 @@ static void run_interval(struct agent *a)
 		if (d.busy_ns + d.idle_ns > 0)
 			a->cpu_util = (double)d.busy_ns / (double)(d.busy_ns + d.idle_ns);
 		a->stats.bpf_dropped = d.dropped_total;
+		a->stats.bpf_unseen = d.unseen_total;
 	}
 
 	in = (struct meter_input){.now_ns = mono_ns(), .cpu_util = a->cpu_util};

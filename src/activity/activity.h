@@ -56,6 +56,7 @@ struct activity_delta {
 	uint32_t ncpus;		/* online CPUs: busy_ns + idle_ns is about elapsed * ncpus */
 	bool has_counters;	/* cycles/instructions/cache_misses are real */
 	uint64_t dropped_total; /* cumulative: events lost because a map was full */
+	uint64_t unseen_total;	/* cumulative, eBPF: switches the kernel did not report */
 };
 
 struct activity;

@@ -540,7 +540,7 @@ static void delete_exited(struct bpf_source *s)
 
 int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 {
-	uint64_t busy = 0, idle_ns = 0, dropped = 0;
+	uint64_t busy = 0, idle_ns = 0, dropped = 0, unseen = 0;
 	struct cpu_times cpu;
 	struct bpf_ent *e;
 	__u32 zero = 0;
@@ -559,6 +559,7 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	for (int c = 0; c < s->ncpus; c++) {
 		busy += s->percpu[c].busy_ns;
 		dropped += s->percpu[c].dropped;
+		unseen += s->percpu[c].unseen;
 	}
 	have_cpu = read_cpu_times(s->procfs, &cpu) == 0;
 	if (have_cpu && s->have_cpu && cpu_times_idle(&cpu) >= cpu_times_idle(&s->last_cpu))
@@ -585,6 +586,7 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	    .ncpus = online_cpus(s->sysfs),
 	    .has_counters = s->have_counters,
 	    .dropped_total = dropped,
+	    .unseen_total = unseen,
 	};
 	s->last_busy = busy;
 	s->last_cpu = cpu;

@@ -352,6 +352,10 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 	prom_family(w, "kepler_exporter_bpf_dropped_total", PROM_COUNTER,
 		    "Activity events the eBPF program could not record because a map was full");
 	prom_sample(w, "kepler_exporter_bpf_dropped_total", NULL, 0, (double)s->bpf_dropped);
+	prom_family(w, "kepler_exporter_bpf_unseen_switches_total", PROM_COUNTER,
+		    "Context switches the kernel did not report to the eBPF program; a fair-class "
+		    "task's slice is recovered from the scheduler, others' are lost");
+	prom_sample(w, "kepler_exporter_bpf_unseen_switches_total", NULL, 0, (double)s->bpf_unseen);
 	prom_family(w, "kepler_exporter_scrapes_total", PROM_COUNTER, "Scrapes of /metrics served");
 	prom_sample(w, "kepler_exporter_scrapes_total", NULL, 0, (double)s->scrapes);
 	prom_family(w, "kepler_exporter_processes", PROM_GAUGE,

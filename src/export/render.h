@@ -28,6 +28,7 @@ struct exporter_stats {
 	double interval_cpu_seconds; /* CPU time of the last interval's work */
 	uint64_t errors[STAGE_MAX];
 	uint64_t bpf_dropped;
+	uint64_t bpf_unseen;
 	uint64_t scrapes;
 	uint64_t http_requests;
 };

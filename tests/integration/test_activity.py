@@ -109,7 +109,8 @@ def ground_truth(source, *extra):
     time.sleep(0.5)
     res = probe.stop()
     print(f"{label}: attach={res['attach']} reads={res['reads']} procs={len(res['procs'])} "
-          f"dropped={res['dropped_total']} counters={res['has_counters']}", flush=True)
+          f"dropped={res['dropped_total']} unseen switches={res.get('unseen_total', 0)} "
+          f"counters={res['has_counters']}", flush=True)
 
     got = cpu_of(res, spin["pid"])
     check(rel(got, spin["rusage_self_ns"]) <= TOL_GROUND,

@@ -504,6 +504,10 @@ if os.geteuid() == 0 and os.path.exists("/sys/kernel/btf/vmlinux"):
         d0 = value(m0, "kepler_exporter_bpf_dropped_total")
         d1 = value(m, "kepler_exporter_bpf_dropped_total")
         check(d0 > 0 and d1 > d0, f"map full: drops counted and rising ({d0:.0f} -> {d1:.0f})")
+        u0 = value(m0, "kepler_exporter_bpf_unseen_switches_total")
+        u1 = value(m, "kepler_exporter_bpf_unseen_switches_total")
+        check(u0 is not None and u1 is not None and 0 <= u0 <= u1,
+              f"unseen switches exported, never decreasing ({u0} -> {u1})")
         active = value(m, "kepler_node_cpu_active_watts", zone="package")
         procs = sum(v for k, v in series(m, "kepler_process_cpu_watts").items()
                     if ("zone", "package") in k)

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	struct activity_opts opts = {};
 	struct kepler_config cfg;
 	uint64_t interval = 200 * NSEC_PER_MSEC, duration = 0;
-	uint64_t t0, tlast, start, busy = 0, idle = 0, procs_sum = 0, dropped = 0;
+	uint64_t t0, tlast, start, busy = 0, idle = 0, procs_sum = 0, dropped = 0, unseen = 0;
 	struct activity_delta d;
 	struct activity *a = NULL;
 	struct pidtab *tab = NULL;
@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < d.n; i++)
 			procs_sum += d.procs[i].cpu_ns;
 		dropped = d.dropped_total;
+		unseen = d.unseen_total;
 		ncpus = d.ncpus;
 		has_counters = d.has_counters;
 		r = accumulate(tab, &d);
@@ -212,6 +213,7 @@ int main(int argc, char **argv)
 	json_object_set_new(root, "ncpus", json_integer(ncpus));
 	json_object_set_new(root, "has_counters", json_boolean(has_counters));
 	json_object_set_new(root, "dropped_total", json_integer((json_int_t)dropped));
+	json_object_set_new(root, "unseen_total", json_integer((json_int_t)unseen));
 	json_object_set_new(root, "reads", json_integer(reads));
 	json_object_set_new(root, "window_ns", json_integer((json_int_t)(tlast - t0)));
 	json_object_set_new(root, "window_busy_ns", json_integer((json_int_t)busy));
