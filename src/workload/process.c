@@ -66,6 +66,19 @@ static void identity_clear(struct proc_table *t, struct process_identity *id)
 	*id = (struct process_identity){0};
 }
 
+/*
+ * An exec (a new comm, and with eBPF the cgroup read again) or a move to
+ * another cgroup since the identity was resolved: resolve it again. A
+ * container's process is often first seen as the runtime's init, before its
+ * move into the container's cgroup and its exec; keeping that first identity
+ * would attribute the container's main process to the host forever.
+ */
+static bool identity_may_differ(const struct process *p, const struct proc_activity *a)
+{
+	return strncmp(p->comm, a->comm, sizeof(p->comm)) != 0 ||
+	       (a->cgroup_id && a->cgroup_id != p->cgroup_id);
+}
+
 static void process_free(struct proc_table *t, struct process *p)
 {
 	if (p)
@@ -299,6 +312,8 @@ int proc_table_update(struct proc_table *t, const struct activity_delta *d,
 			identity_clear(t, &p->id);
 			memset(p, 0, sizeof(*p));
 			p->pid = a->pid;
+		} else if (p->id.resolved && identity_may_differ(p, a)) {
+			identity_clear(t, &p->id);
 		}
 		p->ppid = a->ppid;
 		p->cgroup_id = a->cgroup_id;

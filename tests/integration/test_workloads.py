@@ -127,6 +127,21 @@ def spawn_in(cgroup_dir, duty=1.0, seconds=None):
     return subprocess.Popen([sys.executable, "-c", code])
 
 
+def spawn_late(cgroup_dir, after):
+    """A process as a container runtime starts one: it runs where it was born for `after`
+    seconds, then moves itself into cgroup_dir and execs the workload (half busy)."""
+    work = "import time\nwhile True:\n    t = time.monotonic()\n" \
+           "    while time.monotonic() - t < 0.005: pass\n    time.sleep(0.005)\n"
+    code = (
+        "import os, sys, time\n"
+        f"end = time.monotonic() + {after}\n"
+        "while time.monotonic() < end: pass\n"
+        f"open({os.path.join(cgroup_dir, 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', {work!r}])\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
 tag = uuid.uuid4().hex[:8]
 pod_uid = str(uuid.uuid4())
 ids = [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(3)]
@@ -168,8 +183,7 @@ try:
     short = spawn_in(c_busy, duty=1.0, seconds=1.5)
     procs += [busy, half, crio, short]
     threading.Thread(target=short.wait, daemon=True).start()  # reaped, as a parent would
-    # A container runtime places a process before it execs; wait for ours to be placed too,
-    # since the agent resolves a process's identity once, when it first sees it.
+    # Placed before the agent starts; spawn_late below covers a process seen before.
     for p, d in ((busy, c_busy), (half, c_half), (crio, c_crio), (short, c_busy)):
         rel = "0::/" + os.path.relpath(d, MOUNT)
         for _ in range(500):
@@ -228,6 +242,28 @@ try:
                   if ("pid", str(p.pid)) in k]
             check(pl and pl[0]["container_id"] == cid and pl[0]["type"] == "container",
                   f"process {p.pid} is in container {cid[:12]}")
+
+        # A process first seen outside any container, then moved into one and exec'd (as
+        # runc does), is resolved again: it and its new container get their energy.
+        late_id = uuid.uuid4().hex * 2
+        late = spawn_late(cg.make(f"{pod_slice}/cri-containerd-{late_id}.scope"), after=3)
+        procs.append(late)
+        kinds = set()
+        for _ in range(200):
+            kinds |= {dict(k)["type"] for k in series(agent.scrape(),
+                                                      "kepler_process_cpu_joules_total")
+                      if ("pid", str(late.pid)) in k}
+            if "container" in kinds:
+                break
+            time.sleep(0.05)
+        m_late = agent.scrape()
+        got = value(m_late, "kepler_container_cpu_joules_total", container_id=late_id,
+                    zone="package")
+        check(kinds >= {"regular", "container"} and got is not None and got > 0,
+              f"seen as {sorted(kinds)} before and after its move and exec; "
+              f"its container has {got} J")
+        late.kill()
+        late.wait()
 
         # Names from the kubelet.
         ls = [dict(k) for k in series(m1, "kepler_container_cpu_joules_total")

@@ -71,6 +71,45 @@ static void test_shares_and_sums(void **state)
 	proc_table_free(t);
 }
 
+/* What workloads_update does to every process it resolves. */
+static void mark_resolved(struct proc_table *t)
+{
+	struct process **list;
+	size_t n;
+
+	assert_int_equal(proc_table_list(t, &list, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		list[i]->id.resolved = true;
+}
+
+/* A new comm (an exec) or a new cgroup sends the identity back to be resolved. */
+static void test_identity_resolved_again(void **state)
+{
+	struct proc_table *t = proc_table_new(10, 1000);
+	struct proc_activity a = act(10, "runc:[2:INIT]", 100, false);
+
+	(void)state;
+	a.cgroup_id = 1000;
+	update(t, &a, 1, 1000, 0);
+	mark_resolved(t);
+	update(t, &a, 1, 1000, 0);
+	assert_true(find(t, 10)->id.resolved); /* nothing changed */
+	a = act(10, "nginx", 100, false);
+	a.cgroup_id = 1000;
+	update(t, &a, 1, 1000, 0);
+	assert_false(find(t, 10)->id.resolved); /* exec */
+	mark_resolved(t);
+	a.cgroup_id = 2000;
+	update(t, &a, 1, 1000, 0);
+	assert_false(find(t, 10)->id.resolved); /* another cgroup */
+	mark_resolved(t);
+	a.cgroup_id = 0;
+	update(t, &a, 1, 1000, 0);
+	assert_true(find(t, 10)->id.resolved); /* cgroup unknown (procfs): no change seen */
+	assert_int_equal(find(t, 10)->cpu_ns, 500);
+	proc_table_free(t);
+}
+
 static void test_terminated_kept_until_scraped(void **state)
 {
 	struct proc_table *t = proc_table_new(10, 1000);
@@ -195,6 +234,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shares_and_sums),
+	    cmocka_unit_test(test_identity_resolved_again),
 	    cmocka_unit_test(test_terminated_kept_until_scraped),
 	    cmocka_unit_test(test_max_terminated_keeps_largest),
 	    cmocka_unit_test(test_growth_many_processes),
