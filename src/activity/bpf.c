@@ -59,6 +59,7 @@
 #include "bpf/kepler.skel.h"
 #include "util/caps.h"
 #include "util/fileio.h"
+#include "util/procstat.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -348,7 +349,7 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		goto fail;
 	}
 	open_counters(s);
-	s->have_cpu = read_cpu_times(s->procfs, &s->last_cpu) == 0;
+	s->have_cpu = procstat_read(s->procfs, &s->last_cpu, NULL) == 0;
 
 	r = -EINVAL;
 	if (!opts->force_raw_tp) {
@@ -561,7 +562,7 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 		dropped += s->percpu[c].dropped;
 		unseen += s->percpu[c].unseen;
 	}
-	have_cpu = read_cpu_times(s->procfs, &cpu) == 0;
+	have_cpu = procstat_read(s->procfs, &cpu, NULL) == 0;
 	if (have_cpu && s->have_cpu && cpu_times_idle(&cpu) >= cpu_times_idle(&s->last_cpu))
 		idle_ns = (cpu_times_idle(&cpu) - cpu_times_idle(&s->last_cpu)) * s->tick_ns;
 

@@ -34,17 +34,6 @@ struct pid_stat {
  */
 int parse_pid_stat(const char *line, struct pid_stat *ret);
 
-/* The aggregate "cpu" line of /proc/stat, clock ticks. */
-struct cpu_times {
-	uint64_t user, nice, system, idle, iowait, irq, softirq, steal;
-};
-int parse_proc_stat(const char *text, struct cpu_times *ret);
-/* Busy = user+nice+system+irq+softirq (guest time is inside user); idle = idle+iowait. */
-uint64_t cpu_times_busy(const struct cpu_times *t);
-uint64_t cpu_times_idle(const struct cpu_times *t);
-/* The node's CPU times (clock ticks) from <procfs>/stat. */
-int read_cpu_times(const char *procfs, struct cpu_times *ret);
-
 /* Number of CPUs in a list such as "0-3,6,8-9" (sysfs cpu/online). */
 int parse_cpu_list(const char *s, uint32_t *ret_count);
 

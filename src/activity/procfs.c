@@ -23,33 +23,13 @@
 #include "activity/internal.h"
 #include "activity/pidtab.h"
 #include "util/fileio.h"
+#include "util/procstat.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
 /* ---- pure parsers ---- */
 
 /* Next space-separated unsigned field; -EINVAL when absent or not a number. */
-static int next_u64(const char **p, uint64_t *ret)
-{
-	const char *s = *p;
-	unsigned long long v;
-	char *end;
-
-	while (*s == ' ')
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*end != ' ' && *end != '\n' && *end != '\0')
-		return -EINVAL;
-	*ret = v;
-	*p = end;
-	return 0;
-}
-
 /* Skip one space-separated field of any content (signed numbers included). */
 static int skip_field(const char **p)
 {
@@ -74,7 +54,7 @@ int parse_pid_stat(const char *line, struct pid_stat *ret)
 	int r;
 
 	p = line;
-	r = next_u64(&p, &v);
+	r = parse_u64_field(&p, &v);
 	if (r < 0 || v == 0 || v > UINT32_MAX)
 		return -EINVAL;
 	st.pid = (uint32_t)v;
@@ -97,7 +77,7 @@ int parse_pid_stat(const char *line, struct pid_stat *ret)
 		return -EINVAL;
 	st.state = *p++;
 	/* field 4 ppid */
-	r = next_u64(&p, &v);
+	r = parse_u64_field(&p, &v);
 	if (r < 0 || v > UINT32_MAX)
 		return -EINVAL;
 	st.ppid = (uint32_t)v;
@@ -106,73 +86,22 @@ int parse_pid_stat(const char *line, struct pid_stat *ret)
 		if (skip_field(&p) < 0)
 			return -EINVAL;
 	/* field 9 flags */
-	if (next_u64(&p, &st.flags) < 0)
+	if (parse_u64_field(&p, &st.flags) < 0)
 		return -EINVAL;
 	/* fields 10-13: minflt cminflt majflt cmajflt */
 	for (int i = 10; i <= 13; i++)
 		if (skip_field(&p) < 0)
 			return -EINVAL;
-	if (next_u64(&p, &st.utime) < 0 || next_u64(&p, &st.stime) < 0)
+	if (parse_u64_field(&p, &st.utime) < 0 || parse_u64_field(&p, &st.stime) < 0)
 		return -EINVAL;
 	/* fields 16-21: cutime cstime priority nice num_threads itrealvalue */
 	for (int i = 16; i <= 21; i++)
 		if (skip_field(&p) < 0)
 			return -EINVAL;
-	if (next_u64(&p, &st.starttime) < 0)
+	if (parse_u64_field(&p, &st.starttime) < 0)
 		return -EINVAL;
 	*ret = st;
 	return 0;
-}
-
-int parse_proc_stat(const char *text, struct cpu_times *ret)
-{
-	uint64_t v[8] = {};
-	const char *p = text;
-	int i;
-
-	while (p && !(strncmp(p, "cpu", 3) == 0 && p[3] == ' ')) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return -ENOENT;
-	p += 3;
-	for (i = 0; i < 8; i++) {
-		const char *s = p;
-
-		while (*s == ' ')
-			s++;
-		if (*s == '\n' || *s == '\0')
-			break;
-		int r = next_u64(&p, &v[i]);
-
-		if (r < 0)
-			return r;
-	}
-	if (i < 4) /* user nice system idle exist on every kernel */
-		return -EINVAL;
-	*ret = (struct cpu_times){
-	    .user = v[0],
-	    .nice = v[1],
-	    .system = v[2],
-	    .idle = v[3],
-	    .iowait = v[4],
-	    .irq = v[5],
-	    .softirq = v[6],
-	    .steal = v[7],
-	};
-	return 0;
-}
-
-uint64_t cpu_times_busy(const struct cpu_times *t)
-{
-	return t->user + t->nice + t->system + t->irq + t->softirq;
-}
-
-uint64_t cpu_times_idle(const struct cpu_times *t)
-{
-	return t->idle + t->iowait;
 }
 
 int parse_cpu_list(const char *s, uint32_t *ret_count)
@@ -259,29 +188,6 @@ struct procfs_source {
 	struct cpu_times last_cpu;
 	struct proc_out out;
 };
-
-/* The first line of <procfs>/stat, which can be far larger than that line on big machines. */
-int read_cpu_times(const char *procfs, struct cpu_times *ret)
-{
-	char path[PATH_MAX], buf[4096];
-	_cleanup_close_ int fd = -1;
-	ssize_t k;
-	int r;
-
-	r = path_join(path, sizeof(path), procfs, "stat");
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	do
-		k = read(fd, buf, sizeof(buf) - 1);
-	while (k < 0 && errno == EINTR);
-	if (k < 0)
-		return -errno;
-	buf[k] = '\0';
-	return parse_proc_stat(buf, ret);
-}
 
 static bool is_pid_name(const char *s)
 {
@@ -406,7 +312,7 @@ int procfs_source_new(struct procfs_source **ret, const struct kepler_config *cf
 	r = pidtab_new(&s->tab, sizeof(struct procfs_ent), 1024);
 	if (r < 0)
 		goto fail;
-	r = read_cpu_times(s->procfs, &s->last_cpu);
+	r = procstat_read(s->procfs, &s->last_cpu, NULL);
 	if (r < 0) {
 		snprintf(why, whysz, "cannot read %s/stat: %s", s->procfs, strerror(-r));
 		goto fail;
@@ -433,7 +339,7 @@ int procfs_source_read(struct procfs_source *s, struct activity_delta *out)
 	r = scan(s, true);
 	if (r < 0)
 		return r;
-	r = read_cpu_times(s->procfs, &now);
+	r = procstat_read(s->procfs, &now, NULL);
 	if (r < 0)
 		return r;
 	b0 = cpu_times_busy(&s->last_cpu);

@@ -5,80 +5,13 @@
  * by the logical CPUs online, integrated over time. It is an estimate and the
  * exported cpu_power_source says so.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "power/internal.h"
-#include "util/fileio.h"
-#include "util/strbuf.h"
+#include "util/procstat.h"
 #include "util/util.h"
-
-unsigned estimator_parse_ncpus(const char *stat)
-{
-	unsigned n = 0;
-
-	for (const char *line = stat; line && *line;) {
-		if (startswith(line, "cpu") && isdigit((unsigned char)line[3]))
-			n++;
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return n;
-}
-
-int estimator_parse_times(const char *stat, uint64_t *ret_busy, uint64_t *ret_idle)
-{
-	/* user nice system idle iowait irq softirq steal (guest time is inside user) */
-	static const bool busy_field[8] = {1, 1, 1, 0, 0, 1, 1, 1};
-	uint64_t busy = 0, idle = 0;
-	const char *s = NULL;
-	int n = 0;
-
-	for (const char *line = stat; line && *line;) {
-		if (startswith(line, "cpu ")) {
-			s = line + 4;
-			break;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	if (!s)
-		return -EINVAL;
-	for (; n < 8; n++) {
-		unsigned long long v;
-		char *end;
-
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\n' || *s == '\0')
-			break;
-		if (!isdigit((unsigned char)*s))
-			return -EINVAL;
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno)
-			return -EINVAL;
-		s = end;
-		if (*s && !isspace((unsigned char)*s))
-			return -EINVAL;
-		/* Sums of ticks cannot overflow in practice; saturate rather than wrap. */
-		if (busy_field[n])
-			busy = busy + v < busy ? UINT64_MAX : busy + v;
-		else
-			idle = idle + v < idle ? UINT64_MAX : idle + v;
-	}
-	if (n < 4) /* user nice system idle: present on every kernel */
-		return -EINVAL;
-	*ret_busy = busy;
-	*ret_idle = idle;
-	return 0;
-}
 
 double estimator_power_w(unsigned ncpus, double idle_w_per_cpu, double max_w_per_cpu, double util)
 {
@@ -107,57 +40,20 @@ struct estimator_meter {
 	long double uj;
 };
 
-/* The cpu lines at the top of <procfs>/stat (the rest, e.g. intr, can be huge). */
-static int read_stat_cpu_lines(const char *procfs, char **ret)
-{
-	struct strbuf sb = STRBUF_INIT;
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	char path[PATH_MAX];
-	size_t cap = 0;
-	ssize_t k;
-	int r;
-
-	r = path_join(path, sizeof(path), procfs, "stat");
-	if (r < 0)
-		return r;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while ((k = getline(&line, &cap, f)) > 0) {
-		if (!startswith(line, "cpu"))
-			break;
-		strbuf_append(&sb, line, (size_t)k);
-	}
-	if (ferror(f)) {
-		strbuf_release(&sb);
-		return -EIO;
-	}
-	if (strbuf_error(&sb)) {
-		strbuf_release(&sb);
-		return -ENOMEM;
-	}
-	if (sb.len == 0) {
-		strbuf_release(&sb);
-		return -EINVAL;
-	}
-	*ret = strbuf_detach(&sb, NULL);
-	return 0;
-}
-
 static int sample(struct estimator_meter *m, unsigned *ret_ncpus, uint64_t *ret_busy,
 		  uint64_t *ret_idle)
 {
-	_cleanup_free_ char *text = NULL;
+	struct cpu_times t;
 	int r;
 
-	r = read_stat_cpu_lines(m->procfs, &text);
+	r = procstat_read(m->procfs, &t, ret_ncpus);
 	if (r < 0)
 		return r;
-	*ret_ncpus = estimator_parse_ncpus(text);
 	if (*ret_ncpus == 0)
 		return -EINVAL;
-	return estimator_parse_times(text, ret_busy, ret_idle);
+	*ret_busy = cpu_times_busy(&t);
+	*ret_idle = cpu_times_idle(&t);
+	return 0;
 }
 
 static void estimator_close(struct power_meter *pm)

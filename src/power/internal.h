@@ -141,15 +141,5 @@ int hwmon_parse_attr(const char *s, enum hwmon_kind *ret_kind, unsigned *ret_cha
 
 /* ---- estimator.c ---- */
 
-/* Count "cpuN" lines in /proc/stat text: the logical CPUs online. 0 when none. */
-unsigned estimator_parse_ncpus(const char *stat);
-
-/*
- * From the aggregate "cpu " line of /proc/stat text (in USER_HZ ticks): busy =
- * user+nice+system+irq+softirq+steal, idle = idle+iowait. -EINVAL when the
- * line is missing or malformed.
- */
-int estimator_parse_times(const char *stat, uint64_t *ret_busy, uint64_t *ret_idle);
-
 /* Node watts: idle + (max - idle) * util, with util clamped to [0, 1]. */
 double estimator_power_w(unsigned ncpus, double idle_w_per_cpu, double max_w_per_cpu, double util);

@@ -47,19 +47,22 @@ static int open_regular(const char *path)
 	return fd;
 }
 
-int read_file_at(const char *root, const char *rel, char *buf, size_t size)
+int open_regular_at(const char *root, const char *rel)
 {
 	char path[PATH_MAX];
+	int r = path_join(path, sizeof(path), root, rel);
+
+	return r < 0 ? r : open_regular(path);
+}
+
+int read_file_at(const char *root, const char *rel, char *buf, size_t size)
+{
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
-	int r;
 
 	if (size == 0)
 		return -EINVAL;
-	r = path_join(path, sizeof(path), root, rel);
-	if (r < 0)
-		return r;
-	fd = open_regular(path);
+	fd = open_regular_at(root, rel);
 	if (fd < 0)
 		return fd;
 	for (;;) {
@@ -153,24 +156,56 @@ int read_line_at(const char *root, const char *rel, char *buf, size_t size)
 	return (int)len;
 }
 
-int parse_u64(const char *s, uint64_t *ret)
+/* Unsigned decimal digits at s (no sign, no base prefix); *end after them. */
+static int scan_u64(const char *s, char **end, uint64_t *ret)
 {
 	unsigned long long v;
-	char *end;
 
-	while (isspace((unsigned char)*s))
-		s++;
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	v = strtoull(s, end, 10);
 	if (errno == ERANGE)
 		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	uint64_t v;
+	char *end;
+	int r;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	r = scan_u64(s, &end, &v);
+	if (r < 0)
+		return r;
 	while (isspace((unsigned char)*end))
 		end++;
 	if (*end != '\0')
 		return -EINVAL;
 	*ret = v;
+	return 0;
+}
+
+int parse_u64_field(const char **p, uint64_t *ret)
+{
+	const char *s = *p;
+	uint64_t v;
+	char *end;
+	int r;
+
+	while (*s == ' ')
+		s++;
+	r = scan_u64(s, &end, &v);
+	if (r < 0)
+		return r;
+	if (*end != ' ' && *end != '\n' && *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	*p = end;
 	return 0;
 }
 

@@ -77,16 +77,12 @@ static void check_numbers(const uint8_t *p, size_t n)
 	}
 }
 
-static void check_estimator(const char *s, const uint8_t *data, size_t size)
+/* The model stays within [0, ncpus x the larger coefficient] for any finite input. */
+static void check_estimator(const uint8_t *data, size_t size)
 {
-	uint64_t busy = 7, idle = 9;
 	double w[3] = {0};
-	unsigned ncpus = estimator_parse_ncpus(s);
-	int r = estimator_parse_times(s, &busy, &idle);
+	unsigned ncpus = size ? data[0] : 0;
 
-	fuzz_check(r == 0 || r == -EINVAL);
-	if (r < 0)
-		fuzz_check(busy == 7 && idle == 9);
 	memcpy(w, data, size < sizeof(w) ? size : sizeof(w));
 	if (isfinite(w[0]) && isfinite(w[1]) && isfinite(w[2]) && w[0] >= 0 && w[1] >= 0 &&
 	    isfinite(ncpus * w[0]) && isfinite(ncpus * w[1])) {
@@ -140,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_text(parts[0]);
 	z = hwmon_zone_for(parts[0], parts[1]);
 	fuzz_check(z >= -1 && z < ZONE_MAX);
-	check_estimator(parts[0], data, size);
+	check_estimator(data, size);
 	check_numbers(data, size);
 	free(buf);
 	return 0;

@@ -7,6 +7,7 @@
  * check agrees with its documented rule.
  */
 #include "activity/internal.h"
+#include "util/procstat.h"
 #include "fuzz.h"
 
 static void check_pid_stat(const char *s)
@@ -31,15 +32,17 @@ static void check_pid_stat(const char *s)
 static void check_proc_stat(const char *s)
 {
 	struct cpu_times t, canary;
+	unsigned ncpus = 12345;
 	int r;
 
 	memset(&t, 0x5a, sizeof(t));
 	canary = t;
-	r = parse_proc_stat(s, &t);
+	r = procstat_parse(s, &t, &ncpus);
 	if (r < 0) {
-		fuzz_check(memcmp(&t, &canary, sizeof(t)) == 0);
+		fuzz_check(memcmp(&t, &canary, sizeof(t)) == 0 && ncpus == 12345);
 		return;
 	}
+	fuzz_check(ncpus <= strlen(s) / 4);
 	(void)cpu_times_busy(&t);
 	(void)cpu_times_idle(&t);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The estimator: /proc/stat parsers and the power model, from tables. */
+/* The estimator: the power model from tables, and the meter on procfs trees. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,71 +12,6 @@
 #include "power_fixture.h"
 
 #define SEC 1000000000ULL
-
-static const char stat_2cpu[] = "cpu  10132153 290696 3084719 46828483 16683 0 25195 0 0 0\n"
-				"cpu0 1393280 32966 572056 13343292 6130 0 17875 0 0 0\n"
-				"cpu1 1335498 29854 504966 13503442 3422 0 2463 0 0 0\n"
-				"intr 1462898 0 9 0\n"
-				"ctxt 2339584\n";
-
-static void test_parse_ncpus(void **state)
-{
-	static const struct {
-		const char *s;
-		unsigned n;
-	} t[] = {
-	    {stat_2cpu, 2},
-	    {"cpu  1 2 3 4\ncpu0 1 2 3 4\n", 1},
-	    {"cpu  1 2 3 4\ncpu0 1 2 3 4\ncpu1 1 2 3 4\ncpu3 1 2 3 4\n", 3}, /* cpu2 offline */
-	    {"cpu  1 2 3 4\n", 0},
-	    {"", 0},
-	    {"cpux 1\ncpu\n", 0},
-	    {"intr 1\ncpu0 1\n", 1},
-	    {"cpu0 1 2 3 4", 1}, /* no trailing newline */
-	};
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
-		if (estimator_parse_ncpus(t[i].s) != t[i].n)
-			fail_msg("case %zu: %u, want %u", i, estimator_parse_ncpus(t[i].s), t[i].n);
-}
-
-static void test_parse_times(void **state)
-{
-	static const struct {
-		const char *s;
-		int r;
-		uint64_t busy, idle;
-	} t[] = {
-	    /* busy = user+nice+system+irq+softirq+steal, idle = idle+iowait; guest not added */
-	    {stat_2cpu, 0, 10132153 + 290696 + 3084719 + 0 + 25195 + 0, 46828483 + 16683},
-	    {"cpu  1 2 3 4 5 6 7 8 9 10\n", 0, 1 + 2 + 3 + 6 + 7 + 8, 4 + 5},
-	    {"cpu  1 2 3 4\n", 0, 6, 4}, /* an old kernel: four fields */
-	    {"cpu  1 2 3 4 5\n", 0, 6, 9},
-	    {"cpu0 1 2 3 4\ncpu  1 2 3 4\n", 0, 6, 4},
-	    {"cpu  1 2 3\n", -EINVAL},
-	    {"cpu  1 2 x 4\n", -EINVAL},
-	    {"cpu  1 2 3 4x\n", -EINVAL},
-	    {"cpu  -1 2 3 4\n", -EINVAL},
-	    {"cpu  99999999999999999999999 2 3 4\n", -EINVAL},
-	    {"cpu0 1 2 3 4\n", -EINVAL},
-	    {"", -EINVAL},
-	    {"cpu  18446744073709551615 1 0 0\n", 0, UINT64_MAX, 0}, /* saturates */
-	};
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
-		uint64_t busy = 7, idle = 7;
-		int r = estimator_parse_times(t[i].s, &busy, &idle);
-
-		if (r != t[i].r)
-			fail_msg("case %zu: r = %d, want %d", i, r, t[i].r);
-		if (r == 0) {
-			assert_int_equal(busy, t[i].busy);
-			assert_int_equal(idle, t[i].idle);
-		} else {
-			assert_int_equal(busy, 7);
-		}
-	}
-}
 
 static void test_power_model(void **state)
 {
@@ -234,9 +169,10 @@ static void test_real_procfs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_ncpus),	   cmocka_unit_test(test_parse_times),
-	    cmocka_unit_test(test_power_model),	   cmocka_unit_test(test_energy),
-	    cmocka_unit_test(test_util_from_stat), cmocka_unit_test(test_real_procfs),
+	    cmocka_unit_test(test_power_model),
+	    cmocka_unit_test(test_energy),
+	    cmocka_unit_test(test_util_from_stat),
+	    cmocka_unit_test(test_real_procfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

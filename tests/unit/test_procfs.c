@@ -94,46 +94,6 @@ static void test_parse_pid_stat(void **state)
 }
 
 static const struct {
-	const char *text;
-	int ret;
-	struct cpu_times t;
-} proc_stat_cases[] = {
-    {"cpu  2262 1 1738 68672 532 3 45 9 0 0\ncpu0 806 0 652 35171 16 0 9 2 0 0\nintr 1 2 3\n",
-     0,
-     {2262, 1, 1738, 68672, 532, 3, 45, 9}},
-    /* an old kernel with only four columns */
-    {"cpu 10 20 30 40\n", 0, {10, 20, 30, 40, 0, 0, 0, 0}},
-    /* the aggregate line need not come first */
-    {"intr 5\ncpu 1 2 3 4 5 6 7 8\n", 0, {1, 2, 3, 4, 5, 6, 7, 8}},
-    {"cpu0 1 2 3 4\n", -ENOENT},
-    {"", -ENOENT},
-    {"cpu 1 2 3\n", -EINVAL},
-    {"cpu 1 2 x 4\n", -EINVAL},
-    {"cpu -1 2 3 4\n", -EINVAL},
-    {"cpu 99999999999999999999999 2 3 4\n", -ERANGE},
-};
-
-static void test_parse_proc_stat(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(proc_stat_cases); i++) {
-		struct cpu_times t = {};
-		int r = parse_proc_stat(proc_stat_cases[i].text, &t);
-
-		if (r != proc_stat_cases[i].ret)
-			fail_msg("case %zu: %d, want %d", i, r, proc_stat_cases[i].ret);
-		if (r == 0)
-			assert_memory_equal(&t, &proc_stat_cases[i].t, sizeof(t));
-	}
-	{
-		struct cpu_times t = {1, 2, 3, 4, 5, 6, 7, 8};
-
-		assert_int_equal(cpu_times_busy(&t), 1 + 2 + 3 + 6 + 7);
-		assert_int_equal(cpu_times_idle(&t), 4 + 5);
-	}
-}
-
-static const struct {
 	const char *s;
 	int ret;
 	uint32_t n;
@@ -413,10 +373,10 @@ static void test_fallback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_pid_stat), cmocka_unit_test(test_parse_proc_stat),
-	    cmocka_unit_test(test_parse_cpu_list), cmocka_unit_test(test_caps_check),
-	    cmocka_unit_test(test_pidtab),	   cmocka_unit_test(test_procfs_source),
-	    cmocka_unit_test(test_procfs_garbage), cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_parse_pid_stat), cmocka_unit_test(test_parse_cpu_list),
+	    cmocka_unit_test(test_caps_check),	   cmocka_unit_test(test_pidtab),
+	    cmocka_unit_test(test_procfs_source),  cmocka_unit_test(test_procfs_garbage),
+	    cmocka_unit_test(test_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

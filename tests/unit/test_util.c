@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* src/util: parse_u64, path_join, root-relative reads on a temp dir, strbuf growth. */
+/* src/util: parse_u64, parse_u64_field, path_join, root-relative reads on a temp dir, strbuf
+ * growth. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,6 +58,45 @@ static void test_parse_u64(void **state)
 				 (unsigned long long)u64_cases[i].v);
 		if (r < 0)
 			assert_int_equal(v, 0xabad1dea);
+	}
+}
+
+/* A field of a space-separated line: what follows it stays for the next field. */
+static void test_parse_u64_field(void **state)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		uint64_t v;
+		size_t used;
+	} t[] = {
+	    {"12 34", 0, 12, 2},
+	    {"   7\n8", 0, 7, 4},
+	    {"18446744073709551615", 0, UINT64_MAX, 20},
+	    {"18446744073709551616 1", -ERANGE},
+	    {"", -EINVAL},
+	    {" ", -EINVAL},
+	    {"-1 2", -EINVAL},
+	    {"\t1", -EINVAL},
+	    {"12x 3", -EINVAL},
+	    {"1\t2", -EINVAL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		const char *p = t[i].in;
+		uint64_t v = 0xabad1dea;
+		int r = parse_u64_field(&p, &v);
+
+		if (r != t[i].ret)
+			fail_msg("case %zu: %d, want %d", i, r, t[i].ret);
+		if (r == 0) {
+			assert_true(v == t[i].v);
+			assert_int_equal(p - t[i].in, t[i].used);
+		} else {
+			assert_ptr_equal(p, t[i].in);
+			assert_int_equal(v, 0xabad1dea);
+		}
 	}
 }
 
@@ -364,6 +404,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_u64),
+	    cmocka_unit_test(test_parse_u64_field),
 	    cmocka_unit_test(test_path_join),
 	    cmocka_unit_test(test_read_file_at),
 	    cmocka_unit_test(test_read_file_at_bad_root),
