@@ -21,13 +21,13 @@
 #include "export/webconfig.h"
 #include "log.h"
 #include "power/power.h"
+#include "snapshot/build.h"
 #include "util/caps.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 #include "version.h"
-#include "workload/process.h"
 #include "workload/workloads.h"
 
 #define EXIT_CONFIG 2
@@ -39,10 +39,10 @@ struct agent {
 	struct activity *activity;
 	struct power *power;
 	struct node_acct *node;
-	struct proc_table *procs;
 	struct http_server *http;
 	struct web_config *web;
 	struct workloads *workloads;
+	struct snapshot *snap; /* the last interval's, kept until the next one is published */
 	struct exporter_stats stats;
 	struct power_sample sample;
 	char cpu_model[128];
@@ -53,6 +53,7 @@ struct agent {
 	double cpu_util;
 	uint64_t last_ns;
 	uint64_t dt_ns;
+	double start_time; /* the agent's, since the epoch; < 0 unknown */
 	size_t procs_peak; /* processes tracked at most since the heap was last trimmed */
 };
 
@@ -105,40 +106,49 @@ static void stage_result(struct agent *a, enum exporter_stage st, const char *na
 	}
 }
 
-/* Render every family and hand the body to the HTTP server. */
+/* Build the interval's snapshot; every output reads it, then it replaces the last one. */
 static void publish(struct agent *a)
 {
-	struct strbuf sb = STRBUF_INIT;
-	struct http_stats hs = {0};
-	struct render_input in = {
-	    .cfg = &a->cfg,
-	    .node = a->node,
-	    .cpu_util = a->cpu_util,
+	struct snapshot_input in = {
+	    .metrics_levels = a->cfg.metrics_levels,
 	    .dt_ns = a->dt_ns,
-	    .procs = a->procs,
-	    .workloads = a->workloads,
+	    .cpu_util = a->cpu_util,
 	    .cpu_model = a->cpu_model,
 	    .cpu_power_source = power_cpu_source(a->power),
 	    .platform_power_source = power_platform_source(a->power),
 	    .activity_source = a->activity ? activity_source_name(a->activity) : "none",
+	    .node = a->node,
+	    .workloads = a->workloads,
 	    .stats = &a->stats,
+	    .start_time_seconds = a->start_time,
 	};
+	struct strbuf sb = STRBUF_INIT;
+	struct http_stats hs = {0};
+	struct snapshot *snap;
 	char *body;
 	size_t len;
 	int r;
 
 	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
 	memcpy(in.idle_method, a->idle_method, sizeof(in.idle_method));
-	if (a->cfg.stdout_enabled && (r = stdout_report(stdout, &in)) < 0)
+	if (a->http) {
+		http_server_stats(a->http, &hs);
+		a->stats.scrapes = hs.metrics_scrapes;
+		a->stats.http_requests = hs.requests;
+	}
+	r = snapshot_build(&snap, &in);
+	/* Without a snapshot the outputs keep the last one: /healthz goes stale if it lasts. */
+	stage_result(a, STAGE_RENDER, "snapshot", r);
+	if (r < 0)
+		return;
+	snapshot_free(a->snap);
+	a->snap = snap;
+	if (a->cfg.stdout_enabled && (r = stdout_report(stdout, snap)) < 0)
 		log_warn("exporter.stdout: %s, ignoring", strerror(-r));
 	if (!a->http)
 		return;
-	http_server_stats(a->http, &hs);
-	a->stats.scrapes = hs.metrics_scrapes;
-	a->stats.http_requests = hs.requests;
-	r = render_metrics(&sb, &in);
+	r = render_metrics(&sb, snap);
 	body = r < 0 ? NULL : strbuf_detach(&sb, &len);
-	/* A failed render keeps the previous body: /healthz goes stale if it lasts. */
 	stage_result(a, STAGE_RENDER, "render", body ? 0 : r < 0 ? r : -ENOMEM);
 	if (!body) {
 		strbuf_release(&sb);
@@ -161,6 +171,7 @@ static void run_interval(struct agent *a)
 {
 	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct activity_delta d = {0};
+	struct node_reading reading;
 	struct meter_input in;
 	uint64_t active[ZONE_MAX], scrapes;
 	size_t n;
@@ -185,23 +196,29 @@ static void run_interval(struct agent *a)
 		a->sample.valid = 0;
 		a->sample.platform_valid = false;
 	}
-	node_acct_update(a->node, &a->sample, a->cpu_util, in.now_ns);
+	reading = (struct node_reading){
+	    .zones = a->sample.zones,
+	    .valid = a->sample.valid,
+	    .has_platform = a->sample.has_platform,
+	    .platform_valid = a->sample.platform_valid,
+	    .platform_uj = a->sample.platform_uj,
+	};
+	memcpy(reading.zone_uj, a->sample.zone_uj, sizeof(reading.zone_uj));
+	node_acct_update(a->node, &reading, a->cpu_util, in.now_ns);
 	a->dt_ns = in.now_ns - a->last_ns;
 	a->last_ns = in.now_ns;
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
 	scrapes = scrapes_so_far(a);
-	r = proc_table_update(a->procs, &d, active, a->sample.zones, scrapes);
-	if (r >= 0)
-		r = workloads_update(a->workloads, a->procs, scrapes);
+	r = workloads_update(a->workloads, &d, active, a->sample.zones, scrapes);
 	stage_result(a, STAGE_ATTRIBUTION, "attribution", r);
 
 	/*
 	 * After a burst of processes ended, the tables have shrunk: hand the freed
 	 * heap back to the system so that resident memory returns to its baseline.
 	 */
-	n = proc_table_count(a->procs);
+	n = proc_table_count(workloads_procs(a->workloads));
 	if (n > a->procs_peak)
 		a->procs_peak = n;
 	else if (n * 2 < a->procs_peak) {
@@ -249,7 +266,7 @@ static void reload(struct agent *a)
 	log_setup(a->cfg.log_level, a->cfg.log_format);
 	effective_idle(a, idle);
 	node_acct_set_idle(a->node, idle);
-	proc_table_set_max_shown(a->procs, a->cfg.max_processes);
+	workloads_set_max_shown(a->workloads, a->cfg.max_processes);
 	log_info("reload: configuration re-read (%zu keys changed)", n);
 }
 
@@ -301,8 +318,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 
 	effective_idle(a, idle);
 	a->node = node_acct_new(idle);
-	a->procs = proc_table_new(a->cfg.max_terminated, a->cfg.max_processes);
-	if (!a->node || !a->procs) {
+	if (!a->node) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
@@ -311,6 +327,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 	if (r < 0)
 		return r;
 	read_cpu_model(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
+	a->start_time = snapshot_self_start_time();
 
 	if (a->cfg.prometheus_enabled) {
 		for (size_t i = 0; i < a->cfg.n_listen; i++)
@@ -335,8 +352,8 @@ static void teardown(struct agent *a)
 {
 	http_server_free(a->http);
 	webconfig_free(a->web);
+	snapshot_free(a->snap);
 	workloads_free(a->workloads);
-	proc_table_free(a->procs);
 	node_acct_free(a->node);
 	power_free(a->power);
 	activity_free(a->activity);

@@ -109,7 +109,7 @@ static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uin
 	p->active_watts = per_second(e - e_idle, dt_ns);
 }
 
-void node_acct_update(struct node_acct *n, const struct power_sample *s, double util,
+void node_acct_update(struct node_acct *n, const struct node_reading *s, double util,
 		      uint64_t now_ns)
 {
 	for (int z = 0; z < ZONE_MAX; z++) {

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "power/power.h"
 #include "zone.h"
 
 struct node_zone {
@@ -33,6 +32,16 @@ struct node_platform {
 	uint64_t read_errors;
 };
 
+/* One reading of the node's meters: cumulative, wrap-safe energy per zone. */
+struct node_reading {
+	uint32_t zones;		    /* ZONE_BIT mask of CPU zones the node reports */
+	uint32_t valid;		    /* zones read successfully this time */
+	uint64_t zone_uj[ZONE_MAX]; /* cumulative, never decreasing */
+	bool has_platform;
+	bool platform_valid;
+	uint64_t platform_uj;
+};
+
 struct node_acct;
 
 /* idle_w[z] >= 0: configured idle watts for zone z; < 0: learn it. */
@@ -47,7 +56,7 @@ void node_acct_set_idle(struct node_acct *n, const double idle_w[ZONE_MAX]);
  * node's CPU utilisation over the interval (0..1, < 0 unknown), now_ns the
  * monotonic time of the reading. The first call only sets the baseline.
  */
-void node_acct_update(struct node_acct *n, const struct power_sample *s, double util,
+void node_acct_update(struct node_acct *n, const struct node_reading *s, double util,
 		      uint64_t now_ns);
 
 const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z);

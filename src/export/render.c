@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "export/render.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
+#include "config.h"
 #include "export/prometheus.h"
-#include "util/fileio.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 #include "version.h"
@@ -28,7 +25,7 @@ static double watts(uint64_t uj, uint64_t dt_ns)
 
 enum node_field { F_TOTAL, F_ACTIVE, F_IDLE };
 
-static void render_node(struct prom_writer *w, const struct render_input *in)
+static void render_node(struct prom_writer *w, const struct snapshot *in)
 {
 	static const struct {
 		const char *joules, *watts, *what;
@@ -46,7 +43,7 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 			 kinds[k].what);
 		prom_family(w, kinds[k].joules, PROM_COUNTER, help);
 		for (int z = 0; z < ZONE_MAX; z++) {
-			const struct node_zone *nz = node_acct_zone(in->node, z);
+			const struct snap_zone *nz = &in->zone[z];
 			const struct prom_label l[] = {{"zone", zone_names[z]}};
 			uint64_t v = kinds[k].f == F_TOTAL    ? nz->total_uj
 				     : kinds[k].f == F_ACTIVE ? nz->active_uj
@@ -61,7 +58,7 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 			 kinds[k].what);
 		prom_family(w, kinds[k].watts, PROM_GAUGE, help);
 		for (int z = 0; z < ZONE_MAX; z++) {
-			const struct node_zone *nz = node_acct_zone(in->node, z);
+			const struct snap_zone *nz = &in->zone[z];
 			const struct prom_label l[] = {{"zone", zone_names[z]}};
 			double v = kinds[k].f == F_TOTAL    ? nz->watts
 				   : kinds[k].f == F_ACTIVE ? nz->active_watts
@@ -76,10 +73,10 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 		    "Current estimate of the node's idle (static) power per zone: configured, "
 		    "the power model's own, or learned, in watts");
 	for (int z = 0; z < ZONE_MAX; z++) {
-		const struct node_zone *nz = node_acct_zone(in->node, z);
+		const struct snap_zone *nz = &in->zone[z];
 		const struct prom_label l[] = {
 		    {"zone", zone_names[z]},
-		    {"method", in->idle_method[z]},
+		    {"method", nz->idle_method},
 		};
 
 		if (nz->present && nz->idle_estimate_w == nz->idle_estimate_w)
@@ -92,8 +89,8 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 	if (in->cpu_util >= 0)
 		prom_sample(w, "kepler_node_cpu_usage_ratio", NULL, 0, in->cpu_util);
 
-	if (node_acct_platform(in->node)->present) {
-		const struct node_platform *p = node_acct_platform(in->node);
+	if (in->platform.present) {
+		const struct snap_platform *p = &in->platform;
 		const struct prom_label l[] = {{"source", in->platform_power_source}};
 
 		prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
@@ -119,109 +116,85 @@ static void render_node(struct prom_writer *w, const struct render_input *in)
 	}
 }
 
-/* Labels of a process series; zone NULL for the families without one. */
-static size_t process_labels(struct prom_label *l, const struct process *p, char *pid, size_t pidsz,
-			     const char *zone)
+/* Labels of a process or "other" series; zone NULL for the families without one. */
+static size_t process_labels(struct prom_label *l, const struct snap_process *p, char *pid,
+			     size_t pidsz, const char *zone)
 {
 	size_t n = 0;
 
-	snprintf(pid, pidsz, "%u", p->pid);
+	if (p->pid)
+		snprintf(pid, pidsz, "%u", p->pid);
+	else
+		pid[0] = '\0';
 	l[n++] = (struct prom_label){"pid", pid};
 	l[n++] = (struct prom_label){"comm", p->comm};
-	l[n++] = (struct prom_label){"exe", p->id.exe ? p->id.exe : ""};
-	l[n++] = (struct prom_label){"type", process_type_name(p)};
+	l[n++] = (struct prom_label){"exe", p->exe};
+	l[n++] = (struct prom_label){"type", p->type};
 	l[n++] = (struct prom_label){"state", p->terminated ? "terminated" : "running"};
-	l[n++] = (struct prom_label){"container_id", p->id.container_id ? p->id.container_id : ""};
-	l[n++] = (struct prom_label){"vm_id", p->id.vm_id ? p->id.vm_id : ""};
+	l[n++] = (struct prom_label){"container_id", p->container_id};
+	l[n++] = (struct prom_label){"vm_id", p->vm_id};
 	if (zone)
 		l[n++] = (struct prom_label){"zone", zone};
 	return n;
 }
 
-static size_t other_labels(struct prom_label *l, const char *zone)
-{
-	static const struct prom_label base[] = {
-	    {"pid", ""},	  {"comm", "other"},	{"exe", ""},   {"type", "other"},
-	    {"state", "running"}, {"container_id", ""}, {"vm_id", ""},
-	};
-	size_t n = ARRAY_SIZE(base);
-
-	memcpy(l, base, sizeof(base));
-	if (zone)
-		l[n++] = (struct prom_label){"zone", zone};
-	return n;
-}
-
-static void render_processes(struct prom_writer *w, const struct render_input *in)
+static void render_processes(struct prom_writer *w, const struct snapshot *in)
 {
 	static const char *const joules = "kepler_process_cpu_joules_total",
 				 *const power = "kepler_process_cpu_watts",
 				 *const seconds = "kepler_process_cpu_seconds_total";
-	const struct process_other *other = proc_table_other(in->procs);
-	const struct process **list;
 	struct prom_label l[8];
 	char pid[16];
-	size_t n, k;
-
-	if (proc_table_sorted(in->procs, &list, &n) < 0)
-		return;
+	size_t k;
 
 	prom_family(w, joules, PROM_COUNTER,
-		    "Active CPU energy attributed to a process, per zone, in joules; "
-		    "comm=\"other\" sums the processes beyond exporter.prometheus.maxProcesses");
+		    "Active CPU energy attributed to a process since it got its own series, per "
+		    "zone, in joules; comm=\"other\" sums, per container (or VM, or neither), the "
+		    "rest of the processes' energy");
 	for (int z = 0; z < ZONE_MAX; z++) {
-		if (!node_acct_zone(in->node, z)->present)
+		if (!in->zone[z].present)
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (list[i]->shown) {
-				k = process_labels(l, list[i], pid, sizeof(pid), zone_names[z]);
-				prom_sample(w, joules, l, k, joules_of(list[i]->energy_uj[z]));
-			}
-		k = other_labels(l, zone_names[z]);
-		prom_sample(w, joules, l, k, joules_of(other->energy_uj[z]));
+		for (size_t i = 0; i < in->n_procs; i++) {
+			k = process_labels(l, &in->procs[i], pid, sizeof(pid), zone_names[z]);
+			prom_sample(w, joules, l, k, joules_of(in->procs[i].energy_uj[z]));
+		}
 	}
 
 	prom_family(w, power, PROM_GAUGE,
 		    "Active CPU power of a process over the last interval, per zone, in watts");
 	for (int z = 0; z < ZONE_MAX; z++) {
-		if (!node_acct_zone(in->node, z)->present)
+		if (!in->zone[z].present)
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (list[i]->shown) {
-				k = process_labels(l, list[i], pid, sizeof(pid), zone_names[z]);
-				prom_sample(w, power, l, k,
-					    watts(list[i]->interval_uj[z], in->dt_ns));
-			}
-		k = other_labels(l, zone_names[z]);
-		prom_sample(w, power, l, k, watts(other->interval_uj[z], in->dt_ns));
+		for (size_t i = 0; i < in->n_procs; i++) {
+			k = process_labels(l, &in->procs[i], pid, sizeof(pid), zone_names[z]);
+			prom_sample(w, power, l, k, watts(in->procs[i].interval_uj[z], in->dt_ns));
+		}
 	}
 
-	prom_family(w, seconds, PROM_COUNTER, "CPU time used by a process, in seconds");
-	for (size_t i = 0; i < n; i++)
-		if (list[i]->shown) {
-			k = process_labels(l, list[i], pid, sizeof(pid), NULL);
-			prom_sample(w, seconds, l, k, (double)list[i]->cpu_ns / NSEC_PER_SEC);
-		}
-	k = other_labels(l, NULL);
-	prom_sample(w, seconds, l, k, (double)other->cpu_ns / NSEC_PER_SEC);
+	prom_family(w, seconds, PROM_COUNTER,
+		    "CPU time used by a process since it got its own series, in seconds");
+	for (size_t i = 0; i < in->n_procs; i++) {
+		k = process_labels(l, &in->procs[i], pid, sizeof(pid), NULL);
+		prom_sample(w, seconds, l, k, (double)in->procs[i].cpu_ns / NSEC_PER_SEC);
+	}
 }
 
 /* Labels of a container, pod or VM series. */
-static size_t group_labels(struct prom_label *l, enum group_kind kind, const struct group *g,
-			   const char *zone)
+static size_t group_labels(struct prom_label *l, enum snap_group_kind kind,
+			   const struct snap_group *g, const char *zone)
 {
 	const char *state = g->terminated ? "terminated" : "running";
 	size_t n = 0;
 
 	switch (kind) {
-	case GROUP_CONTAINER:
+	case SNAP_CONTAINER:
 		l[n++] = (struct prom_label){"container_id", g->id};
 		l[n++] = (struct prom_label){"container_name", g->name};
 		l[n++] = (struct prom_label){"runtime", g->kind_label};
 		l[n++] = (struct prom_label){"state", state};
 		l[n++] = (struct prom_label){"pod_id", g->parent};
 		break;
-	case GROUP_POD:
+	case SNAP_POD:
 		l[n++] = (struct prom_label){"pod_id", g->id};
 		l[n++] = (struct prom_label){"pod_name", g->name};
 		l[n++] = (struct prom_label){"pod_namespace", g->namespace};
@@ -239,36 +212,34 @@ static size_t group_labels(struct prom_label *l, enum group_kind kind, const str
 	return n;
 }
 
-static void render_groups(struct prom_writer *w, const struct render_input *in,
-			  enum group_kind kind)
+static void render_groups(struct prom_writer *w, const struct snapshot *in,
+			  enum snap_group_kind kind)
 {
 	static const struct {
 		const char *joules, *power, *seconds, *what;
-	} fam[GROUP_KIND_MAX] = {
-	    [GROUP_CONTAINER] = {"kepler_container_cpu_joules_total", "kepler_container_cpu_watts",
-				 "kepler_container_cpu_seconds_total", "container"},
-	    [GROUP_POD] = {"kepler_pod_cpu_joules_total", "kepler_pod_cpu_watts", NULL, "pod"},
-	    [GROUP_VM] = {"kepler_vm_cpu_joules_total", "kepler_vm_cpu_watts", NULL,
-			  "virtual machine"},
+	} fam[SNAP_GROUP_KINDS] = {
+	    [SNAP_CONTAINER] = {"kepler_container_cpu_joules_total", "kepler_container_cpu_watts",
+				"kepler_container_cpu_seconds_total", "container"},
+	    [SNAP_POD] = {"kepler_pod_cpu_joules_total", "kepler_pod_cpu_watts", NULL, "pod"},
+	    [SNAP_VM] = {"kepler_vm_cpu_joules_total", "kepler_vm_cpu_watts", NULL,
+			 "virtual machine"},
 	};
-	const struct group **list;
+	const struct snap_group *list = in->groups[kind];
+	size_t n = in->n_groups[kind], k;
 	struct prom_label l[6];
 	char help[160];
-	size_t n, k;
 
-	if (group_table_sorted(workloads_groups(in->workloads, kind), &list, &n) < 0)
-		return;
 	snprintf(help, sizeof(help),
 		 "Active CPU energy of a %s, the sum of its processes', per "
 		 "zone, in joules",
 		 fam[kind].what);
 	prom_family(w, fam[kind].joules, PROM_COUNTER, help);
 	for (int z = 0; z < ZONE_MAX; z++)
-		if (node_acct_zone(in->node, z)->present)
+		if (in->zone[z].present)
 			for (size_t i = 0; i < n; i++) {
-				k = group_labels(l, kind, list[i], zone_names[z]);
+				k = group_labels(l, kind, &list[i], zone_names[z]);
 				prom_sample(w, fam[kind].joules, l, k,
-					    joules_of(list[i]->energy_uj[z]));
+					    joules_of(list[i].energy_uj[z]));
 			}
 	snprintf(help, sizeof(help),
 		 "Active CPU power of a %s over the last interval, per zone, "
@@ -276,11 +247,11 @@ static void render_groups(struct prom_writer *w, const struct render_input *in,
 		 fam[kind].what);
 	prom_family(w, fam[kind].power, PROM_GAUGE, help);
 	for (int z = 0; z < ZONE_MAX; z++)
-		if (node_acct_zone(in->node, z)->present)
+		if (in->zone[z].present)
 			for (size_t i = 0; i < n; i++) {
-				k = group_labels(l, kind, list[i], zone_names[z]);
+				k = group_labels(l, kind, &list[i], zone_names[z]);
 				prom_sample(w, fam[kind].power, l, k,
-					    watts(list[i]->interval_uj[z], in->dt_ns));
+					    watts(list[i].interval_uj[z], in->dt_ns));
 			}
 	if (!fam[kind].seconds)
 		return;
@@ -288,12 +259,12 @@ static void render_groups(struct prom_writer *w, const struct render_input *in,
 		 fam[kind].what);
 	prom_family(w, fam[kind].seconds, PROM_COUNTER, help);
 	for (size_t i = 0; i < n; i++) {
-		k = group_labels(l, kind, list[i], NULL);
-		prom_sample(w, fam[kind].seconds, l, k, (double)list[i]->cpu_ns / NSEC_PER_SEC);
+		k = group_labels(l, kind, &list[i], NULL);
+		prom_sample(w, fam[kind].seconds, l, k, (double)list[i].cpu_ns / NSEC_PER_SEC);
 	}
 }
 
-static void render_exporter(struct prom_writer *w, const struct render_input *in)
+static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 {
 	static const char *const stage_names[STAGE_MAX] = {
 	    [STAGE_ACTIVITY] = "activity",
@@ -301,7 +272,7 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 	    [STAGE_ATTRIBUTION] = "attribution",
 	    [STAGE_RENDER] = "render",
 	};
-	const struct exporter_stats *s = in->stats;
+	const struct exporter_stats *s = &in->stats;
 
 	prom_family(w, "kepler_build_info", PROM_GAUGE,
 		    "The agent's version, source revision "
@@ -333,21 +304,19 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 		    "Reads in which a power meter zone could not be read (no energy was reported "
 		    "for it; the next good read carries it)");
 	for (int z = 0; z < ZONE_MAX; z++) {
-		const struct node_zone *nz = node_acct_zone(in->node, z);
-		const struct prom_label l[] = {
-		    {"source", in->zone_source[z] ? in->zone_source[z] : ""},
-		    {"zone", zone_names[z]}};
+		const struct snap_zone *nz = &in->zone[z];
+		const struct prom_label l[] = {{"source", nz->source}, {"zone", zone_names[z]}};
 
 		if (nz->present)
 			prom_sample(w, "kepler_exporter_meter_read_errors_total", l, 2,
 				    (double)nz->read_errors);
 	}
-	if (node_acct_platform(in->node)->present) {
+	if (in->platform.present) {
 		const struct prom_label l[] = {{"source", in->platform_power_source},
 					       {"zone", "platform"}};
 
 		prom_sample(w, "kepler_exporter_meter_read_errors_total", l, 2,
-			    (double)node_acct_platform(in->node)->read_errors);
+			    (double)in->platform.read_errors);
 	}
 	prom_family(w, "kepler_exporter_bpf_dropped_total", PROM_COUNTER,
 		    "Activity events the eBPF program could not record because a map was full");
@@ -360,97 +329,69 @@ static void render_exporter(struct prom_writer *w, const struct render_input *in
 	prom_sample(w, "kepler_exporter_scrapes_total", NULL, 0, (double)s->scrapes);
 	prom_family(w, "kepler_exporter_processes", PROM_GAUGE,
 		    "Processes the agent tracks, running and terminated");
-	prom_sample(w, "kepler_exporter_processes", NULL, 0, (double)proc_table_count(in->procs));
-	if (workloads_kubelet(in->workloads)) {
-		struct kubelet_stats ks;
-
-		kubelet_stats(workloads_kubelet(in->workloads), &ks);
+	prom_sample(w, "kepler_exporter_processes", NULL, 0, (double)in->n_tracked);
+	if (in->kubelet) {
 		prom_family(w, "kepler_exporter_kubelet_errors_total", PROM_COUNTER,
 			    "Kubelet /pods polls that failed (pods keep their ids meanwhile)");
-		prom_sample(w, "kepler_exporter_kubelet_errors_total", NULL, 0, (double)ks.errors);
+		prom_sample(w, "kepler_exporter_kubelet_errors_total", NULL, 0,
+			    (double)in->kubelet_errors);
 		prom_family(w, "kepler_exporter_kubelet_up", PROM_GAUGE,
 			    "Whether the last kubelet /pods poll succeeded");
-		prom_sample(w, "kepler_exporter_kubelet_up", NULL, 0, ks.up);
+		prom_sample(w, "kepler_exporter_kubelet_up", NULL, 0, in->kubelet_up);
 	}
 }
 
-/*
- * The standard process_* metrics of the agent itself. These read /proc/self on
- * purpose: they describe this process, not the host that host.procfs points at.
- */
-static void render_self(struct prom_writer *w)
+/* The standard process_* metrics of the agent itself; unknown figures are left out. */
+static void render_self(struct prom_writer *w, const struct snap_self *self)
 {
-	char buf[1024], *p;
-	unsigned long long utime, stime, start, vsize;
-	long long rss;
-	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	uint64_t btime = 0;
-	struct rlimit rl;
-	size_t fds = 0;
-	DIR *d;
+	static const struct {
+		const char *name, *help;
+		enum prom_type type;
+		size_t off;
+	} fam[] = {
+	    {"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+	     PROM_COUNTER, offsetof(struct snap_self, cpu_seconds)},
+	    {"process_resident_memory_bytes", "Resident memory size in bytes.", PROM_GAUGE,
+	     offsetof(struct snap_self, resident_bytes)},
+	    {"process_virtual_memory_bytes", "Virtual memory size in bytes.", PROM_GAUGE,
+	     offsetof(struct snap_self, virtual_bytes)},
+	    {"process_open_fds", "Number of open file descriptors.", PROM_GAUGE,
+	     offsetof(struct snap_self, open_fds)},
+	    {"process_max_fds", "Maximum number of open file descriptors.", PROM_GAUGE,
+	     offsetof(struct snap_self, max_fds)},
+	    {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+	     PROM_GAUGE, offsetof(struct snap_self, start_time_seconds)},
+	};
 
-	if (read_file_at("/proc", "self/stat", buf, sizeof(buf)) < 0)
-		return;
-	p = strrchr(buf, ')');
-	/* Fields after the comm: state(3) ... utime(14) stime(15) ... starttime(22) vsize(23)
-	 * rss(24). */
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
-			 "%*d %*d %*d %llu %llu %lld",
-			 &utime, &stime, &start, &vsize, &rss) != 5)
-		return;
-	if (read_file_at("/proc", "stat", buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nbtime ")))
-		btime = strtoull(p + 7, NULL, 10);
-	d = opendir("/proc/self/fd");
-	if (d) {
-		while (readdir(d))
-			fds++;
-		closedir(d);
-		fds = fds > 3 ? fds - 3 : 0; /* ".", ".." and the directory's own fd */
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(fam); i++) {
+		double v = *(const double *)((const char *)self + fam[i].off);
 
-	prom_family(w, "process_cpu_seconds_total", PROM_COUNTER,
-		    "Total user and system CPU time spent in seconds.");
-	prom_sample(w, "process_cpu_seconds_total", NULL, 0, (double)(utime + stime) / (double)tck);
-	prom_family(w, "process_resident_memory_bytes", PROM_GAUGE,
-		    "Resident memory size in bytes.");
-	prom_sample(w, "process_resident_memory_bytes", NULL, 0, (double)rss * (double)page);
-	prom_family(w, "process_virtual_memory_bytes", PROM_GAUGE, "Virtual memory size in bytes.");
-	prom_sample(w, "process_virtual_memory_bytes", NULL, 0, (double)vsize);
-	prom_family(w, "process_open_fds", PROM_GAUGE, "Number of open file descriptors.");
-	prom_sample(w, "process_open_fds", NULL, 0, (double)fds);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		prom_family(w, "process_max_fds", PROM_GAUGE,
-			    "Maximum number of open file descriptors.");
-		prom_sample(w, "process_max_fds", NULL, 0, (double)rl.rlim_cur);
-	}
-	if (btime) {
-		prom_family(w, "process_start_time_seconds", PROM_GAUGE,
-			    "Start time of the process since unix epoch in seconds.");
-		prom_sample(w, "process_start_time_seconds", NULL, 0,
-			    (double)btime + (double)start / (double)tck);
+		if (v < 0)
+			continue;
+		prom_family(w, fam[i].name, fam[i].type, fam[i].help);
+		prom_sample(w, fam[i].name, NULL, 0, v);
 	}
 }
 
-int render_metrics(struct strbuf *sb, const struct render_input *in)
+int render_metrics(struct strbuf *sb, const struct snapshot *in)
 {
 	struct prom_writer *w = prom_writer_new(sb);
 	int r;
 
 	if (!w)
 		return -errno;
-	if (in->cfg->metrics_levels & METRICS_NODE)
+	if (in->metrics_levels & METRICS_NODE)
 		render_node(w, in);
-	if (in->cfg->metrics_levels & METRICS_PROCESS)
+	if (in->metrics_levels & METRICS_PROCESS)
 		render_processes(w, in);
-	if (in->cfg->metrics_levels & METRICS_CONTAINER)
-		render_groups(w, in, GROUP_CONTAINER);
-	if (in->cfg->metrics_levels & METRICS_POD)
-		render_groups(w, in, GROUP_POD);
-	if (in->cfg->metrics_levels & METRICS_VM)
-		render_groups(w, in, GROUP_VM);
+	if (in->metrics_levels & METRICS_CONTAINER)
+		render_groups(w, in, SNAP_CONTAINER);
+	if (in->metrics_levels & METRICS_POD)
+		render_groups(w, in, SNAP_POD);
+	if (in->metrics_levels & METRICS_VM)
+		render_groups(w, in, SNAP_VM);
 	render_exporter(w, in);
-	render_self(w);
+	render_self(w, &in->self);
 	r = prom_writer_error(w);
 	prom_writer_free(w);
 	return r;

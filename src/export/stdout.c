@@ -3,14 +3,12 @@
 #include "export/stdout.h"
 
 #include <errno.h>
-#include <stdlib.h>
 
 #include "util/timeutil.h"
-#include "util/util.h"
 
 #define TOP 10
 
-static uint64_t interval_energy(const struct process *p)
+static uint64_t interval_energy(const struct snap_process *p)
 {
 	uint64_t e = 0;
 
@@ -19,47 +17,36 @@ static uint64_t interval_energy(const struct process *p)
 	return e;
 }
 
-static int cmp_interval(const void *a, const void *b)
+int stdout_report(FILE *f, const struct snapshot *s)
 {
-	uint64_t x = interval_energy(*(const struct process *const *)a);
-	uint64_t y = interval_energy(*(const struct process *const *)b);
+	const struct snap_process *top[TOP];
+	double dt = (double)s->dt_ns / NSEC_PER_SEC;
+	size_t k = 0;
 
-	return x > y ? -1 : x < y;
-}
-
-int stdout_report(FILE *f, const struct render_input *in)
-{
-	const struct process **sorted, *top[TOP];
-	double dt = (double)in->dt_ns / NSEC_PER_SEC;
-	size_t n, k = 0;
-	int r;
-
-	fprintf(f, "--- interval %.3fs, cpu %s, usage %.1f%%\n", dt, in->cpu_power_source,
-		in->cpu_util >= 0 ? in->cpu_util * 100 : 0.0);
+	fprintf(f, "--- interval %.3fs, cpu %s, usage %.1f%%\n", dt, s->cpu_power_source,
+		s->cpu_util >= 0 ? s->cpu_util * 100 : 0.0);
 	fprintf(f, "%-8s %10s %10s %10s\n", "zone", "watts", "idle", "active");
 	for (int z = 0; z < ZONE_MAX; z++) {
-		const struct node_zone *nz = node_acct_zone(in->node, z);
+		const struct snap_zone *nz = &s->zone[z];
 
 		if (nz->present)
 			fprintf(f, "%-8s %10.2f %10.2f %10.2f\n", zone_names[z], nz->watts,
 				nz->idle_watts, nz->active_watts);
 	}
-	r = proc_table_sorted(in->procs, &sorted, &n);
-	if (r < 0)
-		return r;
-	/* Only the interval's top few: a partial selection, not a second full sort. */
-	for (size_t i = 0; i < n; i++) {
-		const struct process *p = sorted[i];
+	/* The interval's top few series: an insertion into a short sorted array. */
+	for (size_t i = 0; i < s->n_procs; i++) {
+		const struct snap_process *p = &s->procs[i];
+		uint64_t e = interval_energy(p);
+		size_t j;
 
-		if (!interval_energy(p) && !p->interval_cpu_ns)
+		if (!e && !p->interval_cpu_ns)
 			continue;
-		if (k < TOP) {
-			top[k++] = p;
-			qsort(top, k, sizeof(*top), cmp_interval);
-		} else if (interval_energy(p) > interval_energy(top[TOP - 1])) {
-			top[TOP - 1] = p;
-			qsort(top, k, sizeof(*top), cmp_interval);
-		}
+		if (k == TOP && e <= interval_energy(top[TOP - 1]))
+			continue;
+		j = k < TOP ? k++ : TOP - 1;
+		for (; j > 0 && interval_energy(top[j - 1]) < e; j--)
+			top[j] = top[j - 1];
+		top[j] = p;
 	}
 	fprintf(f, "%-8s %-16s %10s %10s %s\n", "pid", "comm", "watts", "cpu_ms", "state");
 	for (size_t i = 0; i < k; i++)

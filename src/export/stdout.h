@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* exporter.stdout: the node's power and the interval's top consumers, for a user with no
- * Prometheus at hand. */
+/* exporter.stdout: a compact table of the node and its top consumers each interval. */
 #pragma once
 
 #include <stdio.h>
 
-#include "export/render.h"
+#include "snapshot/snapshot.h"
 
-int stdout_report(FILE *f, const struct render_input *in);
+/* Returns 0 or -errno (a write error). */
+int stdout_report(FILE *f, const struct snapshot *s);

@@ -12,8 +12,6 @@ struct group_table {
 	struct group **slot;
 	size_t cap; /* power of two */
 	size_t n;
-	uint32_t max_terminated;
-	uint64_t interval;
 	struct group **list;
 	size_t list_cap;
 };
@@ -27,7 +25,7 @@ static size_t slot_of(const struct group_table *t, const char *id)
 	return i;
 }
 
-struct group_table *group_table_new(uint32_t max_terminated)
+struct group_table *group_table_new(void)
 {
 	struct group_table *t = calloc(1, sizeof(*t));
 
@@ -39,7 +37,6 @@ struct group_table *group_table_new(uint32_t max_terminated)
 		free(t);
 		return NULL;
 	}
-	t->max_terminated = max_terminated;
 	return t;
 }
 
@@ -72,84 +69,6 @@ static int rehash(struct group_table *t, size_t cap)
 	return 0;
 }
 
-static int reserve_list(struct group_table *t)
-{
-	struct group **l;
-
-	if (t->n <= t->list_cap)
-		return 0;
-	l = realloc(t->list, t->n * 2 * sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	t->list = l;
-	t->list_cap = t->n * 2;
-	return 0;
-}
-
-static uint64_t total_energy(const struct group *g)
-{
-	uint64_t e = 0;
-
-	for (int z = 0; z < ZONE_MAX; z++)
-		e += g->energy_uj[z];
-	return e;
-}
-
-static int cmp_energy(const void *a, const void *b)
-{
-	const struct group *x = *(const struct group *const *)a;
-	const struct group *y = *(const struct group *const *)b;
-	uint64_t ex = total_energy(x), ey = total_energy(y);
-
-	if (ex != ey)
-		return ex > ey ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-int group_table_begin(struct group_table *t, uint64_t scrapes)
-{
-	size_t n_term = 0, removed = 0;
-	int r;
-
-	t->interval++;
-	r = reserve_list(t);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct group *g = t->slot[i];
-
-		if (!g)
-			continue;
-		g->alive = false;
-		memset(g->interval_uj, 0, sizeof(g->interval_uj));
-		if (!g->terminated)
-			continue;
-		/* Kept one interval past its end: the residue of its last processes lands then. */
-		if (scrapes > g->scrape_mark && t->interval > g->ended_interval + 1) {
-			free(g);
-			t->slot[i] = NULL;
-			removed++;
-			continue;
-		}
-		t->list[n_term++] = g;
-	}
-	if (n_term > t->max_terminated) {
-		qsort(t->list, n_term, sizeof(*t->list), cmp_energy);
-		for (size_t k = t->max_terminated; k < n_term; k++)
-			t->list[k]->id[0] = '\0'; /* no group has an empty id: marks the victims */
-		for (size_t i = 0; i < t->cap; i++)
-			if (t->slot[i] && !t->slot[i]->id[0]) {
-				free(t->slot[i]);
-				t->slot[i] = NULL;
-				removed++;
-			}
-	}
-	if (!removed)
-		return 0;
-	t->n -= removed;
-	return rehash(t, t->cap);
-}
-
 struct group *group_table_get(struct group_table *t, const char *id)
 {
 	struct group *g;
@@ -171,32 +90,27 @@ struct group *group_table_get(struct group_table *t, const char *id)
 	return g;
 }
 
-void group_add(struct group *g, uint64_t interval_cpu_ns, const uint64_t interval_uj[ZONE_MAX],
-	       bool alive)
+void group_table_remove(struct group_table *t, struct group *g)
 {
-	g->cpu_ns += interval_cpu_ns;
-	for (int z = 0; z < ZONE_MAX; z++) {
-		g->energy_uj[z] += interval_uj[z];
-		g->interval_uj[z] += interval_uj[z];
-	}
-	if (alive) {
-		g->alive = true;
-		/* A container id seen alive again (a restarted pod sandbox reusing a uid). */
-		g->terminated = false;
-	}
-}
+	size_t i = slot_of(t, g->id), j = i;
 
-void group_table_end(struct group_table *t, uint64_t scrapes)
-{
-	for (size_t i = 0; i < t->cap; i++) {
-		struct group *g = t->slot[i];
+	/* Backward shift: move later members of the chain into the hole. */
+	for (;;) {
+		size_t h;
 
-		if (g && !g->alive && !g->terminated) {
-			g->terminated = true;
-			g->scrape_mark = scrapes;
-			g->ended_interval = t->interval;
+		j = (j + 1) & (t->cap - 1);
+		if (!t->slot[j])
+			break;
+		h = hash_str(t->slot[j]->id) & (t->cap - 1);
+		/* Movable when its home is not cyclically in (i, j]. */
+		if (i <= j ? (h <= i || h > j) : (h <= i && h > j)) {
+			t->slot[i] = t->slot[j];
+			i = j;
 		}
 	}
+	t->slot[i] = NULL;
+	t->n--;
+	free(g);
 }
 
 size_t group_table_count(const struct group_table *t)
@@ -204,19 +118,22 @@ size_t group_table_count(const struct group_table *t)
 	return t->n;
 }
 
-int group_table_sorted(struct group_table *t, const struct group ***ret, size_t *ret_n)
+int group_table_list(struct group_table *t, struct group ***ret, size_t *ret_n)
 {
 	size_t n = 0;
-	int r = reserve_list(t);
 
-	if (r < 0)
-		return r;
+	if (t->n > t->list_cap) {
+		struct group **l = realloc(t->list, t->n * 2 * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		t->list = l;
+		t->list_cap = t->n * 2;
+	}
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slot[i])
 			t->list[n++] = t->slot[i];
-	if (n > 1)
-		qsort(t->list, n, sizeof(*t->list), cmp_energy);
-	*ret = (const struct group **)t->list;
+	*ret = t->list;
 	*ret_n = n;
 	return 0;
 }

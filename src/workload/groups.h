@@ -3,8 +3,10 @@
  * Containers, pods and virtual machines: each a sum of its processes'
  * energy, computed in the same pass as the processes' own shares so every
  * level adds up exactly (DESIGN section 4). A group is running while any of
- * its processes is; then terminated, exported until a scrape has seen it, and
- * dropped (at most monitor.maxTerminated kept per kind, the largest first).
+ * its processes is; then terminated; it stays, exported, for as long as it is
+ * tracked, so that a container that comes back under the same id (a restart)
+ * carries on with its counters. At most monitor.maxTerminated ended groups
+ * are kept per kind, the most recently ended first.
  */
 #pragma once
 
@@ -12,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zone.h"
+#include "attribution/account.h"
+#include "attribution/retention.h"
 
 enum group_kind {
 	GROUP_CONTAINER,
@@ -30,31 +33,22 @@ struct group {
 	char namespace[GROUP_NAME_LEN]; /* pods */
 	char parent[GROUP_ID_LEN];	/* containers: pod uid */
 	char kind_label[16];		/* containers: runtime; vms: hypervisor */
-	bool terminated;
-	uint64_t cpu_ns;
-	uint64_t energy_uj[ZONE_MAX];
-	uint64_t interval_uj[ZONE_MAX];
-	/* Bookkeeping. */
-	bool alive; /* a live process belongs to it this interval */
-	uint64_t scrape_mark;
-	uint64_t ended_interval;
+	struct account acct;		/* the sum of its processes */
+	struct account other;		/* its processes without a series of their own */
+	struct lifecycle life;
+	uint32_t nprocs; /* tracked processes that name it: it stays while any does */
+	bool alive;	 /* a live process belongs to it this interval */
 };
 
 struct group_table;
 
-struct group_table *group_table_new(uint32_t max_terminated);
+struct group_table *group_table_new(void);
 void group_table_free(struct group_table *t);
 
-/* Start an interval: drop terminated groups a scrape has seen; clear interval figures. */
-int group_table_begin(struct group_table *t, uint64_t scrapes);
-/* The group with this id, created when missing (NULL: out of memory or id too long). */
+/* The group with this id, created when missing (NULL: out of memory or a bad id). */
 struct group *group_table_get(struct group_table *t, const char *id);
-/* Add one process's interval to its group; alive: the process has not ended. */
-void group_add(struct group *g, uint64_t interval_cpu_ns, const uint64_t interval_uj[ZONE_MAX],
-	       bool alive);
-/* End the interval: groups with no live process become terminated. */
-void group_table_end(struct group_table *t, uint64_t scrapes);
-
+/* Remove and free g. */
+void group_table_remove(struct group_table *t, struct group *g);
 size_t group_table_count(const struct group_table *t);
-/* All groups, largest energy first, valid until the next begin. */
-int group_table_sorted(struct group_table *t, const struct group ***ret, size_t *ret_n);
+/* Every group in no particular order, valid until the next get or remove. */
+int group_table_list(struct group_table *t, struct group ***ret, size_t *ret_n);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Workload identity and aggregation: resolves each new process to its
- * container, pod and VM (cgroups, qemu command line, the kubelet), then sums
- * every interval's process energy into containers, pods and VMs.
+ * The workloads of one interval: merges the activity into the process table,
+ * resolves each new process to its container, pod and VM (cgroups, qemu
+ * command line, the kubelet), has attribution/ split the active energy, and
+ * sums every process's interval into its containers, pods and VMs.
  */
 #pragma once
 
+#include "activity/activity.h"
+#include "attribution/account.h"
 #include "config.h"
 #include "workload/groups.h"
 #include "workload/kubelet.h"
@@ -20,11 +23,21 @@ struct workloads;
 int workloads_new(struct workloads **ret, const struct kepler_config *cfg, char *info,
 		  size_t infosz, char *err, size_t errsz);
 void workloads_free(struct workloads *w);
+/* A new exporter.prometheus.maxProcesses (SIGHUP). */
+void workloads_set_max_shown(struct workloads *w, uint32_t max_shown);
 
-/* Resolve new processes and aggregate the interval. Returns 0 or -ENOMEM. */
-int workloads_update(struct workloads *w, struct proc_table *procs, uint64_t scrapes);
+/*
+ * One interval: d's activity, active_uj[z] the active energy of each zone in
+ * the zones mask, scrapes the /metrics scrapes so far (an ended process stays
+ * until a scrape has seen it). Returns 0 or -ENOMEM.
+ */
+int workloads_update(struct workloads *w, const struct activity_delta *d,
+		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes);
 
+struct proc_table *workloads_procs(struct workloads *w);
 struct group_table *workloads_groups(struct workloads *w, enum group_kind kind);
+/* The node's "other" series: processes in no container or VM without a series of their own. */
+const struct account *workloads_node_other(const struct workloads *w);
 /* NULL when kube.enabled is off. */
 struct kubelet *workloads_kubelet(struct workloads *w);
 /* "regular", "kernel", "container" or "vm". */

@@ -79,7 +79,7 @@ static void test_node_table(void **state)
 		assert_non_null(n);
 		print_message("%s\n", c->name);
 		for (size_t k = 0; k < c->n; k++) {
-			struct power_sample s = {
+			struct node_reading s = {
 			    .zones = ZONE_BIT(ZONE_PACKAGE),
 			    .valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
 			};
@@ -115,7 +115,7 @@ static void test_node_platform(void **state)
 {
 	double idle[ZONE_MAX] = {-1, -1, -1, -1, -1};
 	struct node_acct *n = node_acct_new(idle);
-	struct power_sample s = {.has_platform = true, .platform_valid = true, .platform_uj = 1000};
+	struct node_reading s = {.has_platform = true, .platform_valid = true, .platform_uj = 1000};
 
 	(void)state;
 	assert_non_null(n);

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "attribution/attribute.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "attribution/share.h"
+
+#define SCRATCH_MIN 1024
+
+struct attributor {
+	uint32_t max_shown;
+	uint32_t n_shown;
+	struct account other; /* the node's "other" */
+	/* Scratch reused across intervals, so the steady state allocates nothing. */
+	struct attr_proc **list;
+	uint64_t *weights;
+	uint64_t *parts;
+	size_t cap;
+};
+
+enum attr_feature attr_zone_feature(enum zone z, bool has_counters, uint64_t cycles,
+				    uint64_t cache_misses)
+{
+	if (has_counters && cycles && (z == ZONE_PACKAGE || z == ZONE_CORE))
+		return FEATURE_CYCLES;
+	if (has_counters && cache_misses && z == ZONE_DRAM)
+		return FEATURE_CACHE_MISSES;
+	return FEATURE_CPU_TIME;
+}
+
+struct attributor *attributor_new(uint32_t max_shown)
+{
+	struct attributor *a = calloc(1, sizeof(*a));
+
+	if (a)
+		a->max_shown = max_shown;
+	return a;
+}
+
+void attributor_free(struct attributor *a)
+{
+	if (!a)
+		return;
+	free(a->list);
+	free(a);
+}
+
+void attributor_set_max_shown(struct attributor *a, uint32_t max_shown)
+{
+	a->max_shown = max_shown;
+}
+
+void attr_proc_begin(struct attr_proc *p)
+{
+	account_begin(&p->acct);
+	account_begin(&p->series);
+	p->cycles = 0;
+	p->cache_misses = 0;
+}
+
+/* Scratch for n processes, one allocation: grown on demand, shrunk once mostly unused. */
+static int reserve(struct attributor *a, size_t n)
+{
+	size_t cap = n + n / 4 > SCRATCH_MIN ? n + n / 4 : SCRATCH_MIN;
+	void *block;
+
+	if (n <= a->cap && (a->cap <= SCRATCH_MIN || n * 8 >= a->cap))
+		return 0;
+	block = malloc(cap * (sizeof(*a->list) + sizeof(*a->weights) + sizeof(*a->parts)));
+	if (!block)
+		return n <= a->cap ? 0 : -ENOMEM; /* a failed shrink keeps the old */
+	free(a->list);
+	a->list = block;
+	a->weights = (uint64_t *)(a->list + cap);
+	a->parts = a->weights + cap;
+	a->cap = cap;
+	return 0;
+}
+
+static uint64_t feature_of(const struct attr_proc *p, enum attr_feature f)
+{
+	return f == FEATURE_CYCLES	   ? p->cycles
+	       : f == FEATURE_CACHE_MISSES ? p->cache_misses
+					   : p->acct.interval_cpu_ns;
+}
+
+/* Split each zone's active energy over the processes that were active. */
+static void split(struct attributor *a, struct attr_proc *const *procs, size_t n,
+		  const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters)
+{
+	uint64_t cycles = 0, misses = 0;
+	size_t n_active = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct attr_proc *p = procs[i];
+
+		if (p->acct.interval_cpu_ns || p->cycles || p->cache_misses) {
+			a->list[n_active++] = p;
+			cycles += p->cycles;
+			misses += p->cache_misses;
+		}
+	}
+	for (int z = 0; z < ZONE_MAX; z++) {
+		enum attr_feature f = attr_zone_feature((enum zone)z, has_counters, cycles, misses);
+
+		if (!(zones & ZONE_BIT(z)) || active_uj[z] == 0)
+			continue;
+		for (size_t k = 0; k < n_active; k++)
+			a->weights[k] = feature_of(a->list[k], f);
+		if (share_split(active_uj[z], a->weights, n_active, a->parts) < 0) {
+			/* Nobody was active: the energy is still the node's, in its "other". */
+			a->other.energy_uj[z] += active_uj[z];
+			a->other.interval_uj[z] += active_uj[z];
+			continue;
+		}
+		for (size_t k = 0; k < n_active; k++) {
+			a->list[k]->acct.energy_uj[z] += a->parts[k];
+			a->list[k]->acct.interval_uj[z] += a->parts[k];
+		}
+	}
+}
+
+/* Whether x deserves a place more than y: more energy, then more CPU time. */
+static bool before(const struct attr_proc *x, const struct attr_proc *y)
+{
+	uint64_t ex = account_energy(&x->acct), ey = account_energy(&y->acct);
+
+	if (ex != ey)
+		return ex > ey;
+	return x->acct.cpu_ns > y->acct.cpu_ns;
+}
+
+/* Restore the heap below i: the root is the least deserving of the k kept so far. */
+static void sift_down(struct attr_proc **h, size_t k, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct attr_proc *t;
+
+		if (l < k && before(h[m], h[l]))
+			m = l;
+		if (r < k && before(h[m], h[r]))
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * Give the free places to the processes without a series that have the most
+ * energy: a partial selection (a heap of the free places), not a sort of all.
+ */
+static void select_shown(struct attributor *a, struct attr_proc *const *procs, size_t n)
+{
+	size_t free_places, k = 0;
+
+	if (a->n_shown >= a->max_shown)
+		return;
+	free_places = a->max_shown - a->n_shown;
+	for (size_t i = 0; i < n; i++) {
+		struct attr_proc *p = procs[i];
+
+		if (p->shown)
+			continue;
+		if (k < free_places) {
+			a->list[k++] = p;
+			if (k == free_places)
+				for (size_t j = k / 2; j-- > 0;)
+					sift_down(a->list, k, j);
+		} else if (before(p, a->list[0])) {
+			a->list[0] = p;
+			sift_down(a->list, k, 0);
+		}
+	}
+	for (size_t j = 0; j < k; j++)
+		a->list[j]->shown = true;
+	a->n_shown += (uint32_t)k;
+}
+
+int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
+		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters)
+{
+	int r = reserve(a, n);
+
+	if (r < 0)
+		return r;
+	account_begin(&a->other);
+	split(a, procs, n, active_uj, zones, has_counters);
+	select_shown(a, procs, n);
+	for (size_t i = 0; i < n; i++) {
+		struct attr_proc *p = procs[i];
+
+		account_add_interval(p->shown ? &p->series : p->fold, &p->acct);
+	}
+	return 0;
+}
+
+void attributor_retire(struct attributor *a, struct attr_proc *p)
+{
+	if (p->shown) {
+		account_add_total(p->fold, &p->series);
+		a->n_shown--;
+	}
+	p->shown = false;
+	p->series = (struct account){0};
+}
+
+void attributor_absorb(struct attributor *a, const struct account *other)
+{
+	account_add_total(&a->other, other);
+}
+
+const struct account *attributor_node_other(const struct attributor *a)
+{
+	return &a->other;
+}
+
+struct account *attributor_node_fold(struct attributor *a)
+{
+	return &a->other;
+}
+
+uint32_t attributor_shown(const struct attributor *a)
+{
+	return a->n_shown;
+}

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "snapshot/build.h"
+#include "util/fileio.h"
+#include "util/util.h"
+
+/* Every string and array of one snapshot, in a few large blocks freed together. */
+#define ARENA_BLOCK 16384
+struct snap_arena {
+	struct snap_arena *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+static void *arena_alloc(struct snapshot *s, size_t size)
+{
+	struct snap_arena *a = s->arena;
+	size_t align = sizeof(max_align_t), cap;
+	void *p;
+
+	size = (size + align - 1) / align * align;
+	if (!a || a->cap - a->used < size) {
+		cap = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+		a = malloc(sizeof(*a) + cap);
+		if (!a)
+			return NULL;
+		a->used = 0;
+		a->cap = cap;
+		a->next = s->arena;
+		s->arena = a;
+	}
+	p = (char *)a->data + a->used;
+	a->used += size;
+	return p;
+}
+
+/* A copy of str ("" for NULL) in the snapshot; NULL only without memory. */
+static const char *arena_str(struct snapshot *s, const char *str)
+{
+	size_t n;
+	char *p;
+
+	if (!str || !*str)
+		return "";
+	n = strlen(str) + 1;
+	p = arena_alloc(s, n);
+	if (p)
+		memcpy(p, str, n);
+	return p;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	while (s->arena) {
+		struct snap_arena *next = s->arena->next;
+
+		free(s->arena);
+		s->arena = next;
+	}
+	free(s);
+}
+
+static void copy_node(struct snapshot *s, const struct snapshot_input *in)
+{
+	const struct node_platform *pl = node_acct_platform(in->node);
+
+	for (int z = 0; z < ZONE_MAX; z++) {
+		const struct node_zone *nz = node_acct_zone(in->node, z);
+
+		s->zone[z] = (struct snap_zone){
+		    .present = nz->present,
+		    .total_uj = nz->total_uj,
+		    .idle_uj = nz->idle_uj,
+		    .active_uj = nz->active_uj,
+		    .watts = nz->watts,
+		    .idle_watts = nz->idle_watts,
+		    .active_watts = nz->active_watts,
+		    .idle_estimate_w = nz->idle_estimate_w,
+		    .idle_method = in->idle_method[z] ? in->idle_method[z] : "",
+		    .source = in->zone_source[z] ? in->zone_source[z] : "",
+		    .read_errors = nz->read_errors,
+		};
+	}
+	s->platform = (struct snap_platform){
+	    .present = pl->present,
+	    .total_uj = pl->total_uj,
+	    .watts = pl->watts,
+	    .read_errors = pl->read_errors,
+	};
+}
+
+static int copy_process(struct snapshot *s, struct snap_process *sp, const struct process *p)
+{
+	*sp = (struct snap_process){
+	    .pid = p->pid,
+	    .comm = arena_str(s, p->comm),
+	    .exe = arena_str(s, p->id.exe),
+	    .type = process_type_name(p),
+	    .container_id = arena_str(s, p->id.container_id),
+	    .vm_id = arena_str(s, p->id.vm_id),
+	    .terminated = p->attr.life.terminated,
+	    .cpu_ns = p->attr.series.cpu_ns,
+	    .interval_cpu_ns = p->attr.series.interval_cpu_ns,
+	};
+	memcpy(sp->energy_uj, p->attr.series.energy_uj, sizeof(sp->energy_uj));
+	memcpy(sp->interval_uj, p->attr.series.interval_uj, sizeof(sp->interval_uj));
+	return sp->comm && sp->exe && sp->container_id && sp->vm_id ? 0 : -ENOMEM;
+}
+
+/* An "other" series: the processes of a container (or VM, or neither) without their own. */
+static int copy_other(struct snapshot *s, struct snap_process *sp, const struct account *a,
+		      const char *container_id, const char *vm_id, bool terminated)
+{
+	*sp = (struct snap_process){
+	    .comm = "other",
+	    .exe = "",
+	    .type = "other",
+	    .container_id = arena_str(s, container_id),
+	    .vm_id = arena_str(s, vm_id),
+	    .terminated = terminated,
+	    .cpu_ns = a->cpu_ns,
+	    .interval_cpu_ns = a->interval_cpu_ns,
+	};
+	memcpy(sp->energy_uj, a->energy_uj, sizeof(sp->energy_uj));
+	memcpy(sp->interval_uj, a->interval_uj, sizeof(sp->interval_uj));
+	return sp->container_id && sp->vm_id ? 0 : -ENOMEM;
+}
+
+static int cmp_series(const void *a, const void *b)
+{
+	const struct snap_process *x = a, *y = b;
+	uint64_t ex = 0, ey = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++) {
+		ex += x->energy_uj[z];
+		ey += y->energy_uj[z];
+	}
+	if (ex != ey)
+		return ex > ey ? -1 : 1;
+	if (x->cpu_ns != y->cpu_ns)
+		return x->cpu_ns > y->cpu_ns ? -1 : 1;
+	return x->pid < y->pid ? -1 : (x->pid > y->pid);
+}
+
+/* A group's "other" is exported once it has held something: it then only grows. */
+static bool other_used(const struct account *a)
+{
+	return a->cpu_ns || account_energy(a);
+}
+
+static int copy_processes(struct snapshot *s, struct workloads *w)
+{
+	struct group_table *kinds[] = {workloads_groups(w, GROUP_CONTAINER),
+				       workloads_groups(w, GROUP_VM)};
+	struct process **list;
+	struct group **groups;
+	size_t n, ng, max = 1, k = 0;
+	int r;
+
+	r = proc_table_list(workloads_procs(w), &list, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		max += list[i]->attr.shown;
+	for (size_t g = 0; g < ARRAY_SIZE(kinds); g++)
+		max += group_table_count(kinds[g]);
+	s->procs = arena_alloc(s, max * sizeof(*s->procs));
+	if (!s->procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (list[i]->attr.shown && (r = copy_process(s, &s->procs[k++], list[i])) < 0)
+			return r;
+	qsort(s->procs, k, sizeof(*s->procs), cmp_series);
+	for (size_t g = 0; g < ARRAY_SIZE(kinds); g++) {
+		r = group_table_list(kinds[g], &groups, &ng);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < ng; i++) {
+			const struct group *gr = groups[i];
+
+			if (!other_used(&gr->other))
+				continue;
+			r = copy_other(s, &s->procs[k++], &gr->other, g == 0 ? gr->id : "",
+				       g == 0 ? "" : gr->id, gr->life.terminated);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = copy_other(s, &s->procs[k++], workloads_node_other(w), "", "", false);
+	s->n_procs = k;
+	s->n_tracked = n;
+	return r;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct snap_group *x = a, *y = b;
+	uint64_t ex = 0, ey = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++) {
+		ex += x->energy_uj[z];
+		ey += y->energy_uj[z];
+	}
+	if (ex != ey)
+		return ex > ey ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind kind)
+{
+	struct group **list;
+	struct snap_group *out;
+	size_t n;
+	int r;
+
+	r = group_table_list(workloads_groups(w, kind), &list, &n);
+	if (r < 0)
+		return r;
+	out = arena_alloc(s, (n ? n : 1) * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct group *g = list[i];
+
+		out[i] = (struct snap_group){
+		    .id = arena_str(s, g->id),
+		    .name = arena_str(s, g->name),
+		    .namespace = arena_str(s, g->namespace),
+		    .parent = arena_str(s, g->parent),
+		    .kind_label = arena_str(s, g->kind_label),
+		    .terminated = g->life.terminated,
+		    .cpu_ns = g->acct.cpu_ns,
+		};
+		if (!out[i].id || !out[i].name || !out[i].namespace || !out[i].parent ||
+		    !out[i].kind_label)
+			return -ENOMEM;
+		memcpy(out[i].energy_uj, g->acct.energy_uj, sizeof(out[i].energy_uj));
+		memcpy(out[i].interval_uj, g->acct.interval_uj, sizeof(out[i].interval_uj));
+	}
+	qsort(out, n, sizeof(*out), cmp_group);
+	/* enum group_kind and enum snap_group_kind name the same kinds in the same order. */
+	s->groups[kind] = out;
+	s->n_groups[kind] = n;
+	return 0;
+}
+
+static void read_self(struct snap_self *self, double start_time_seconds)
+{
+	char buf[1024], *p;
+	unsigned long long utime, stime, vsize;
+	long long rss;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	size_t fds = 0;
+	DIR *d;
+
+	*self = (struct snap_self){-1, -1, -1, -1, -1, start_time_seconds};
+	p = read_file_at("/proc", "self/stat", buf, sizeof(buf)) >= 0 ? strrchr(buf, ')') : NULL;
+	/* After the comm: state(3) ... utime(14) stime(15) ... vsize(23) rss(24). */
+	if (p && sscanf(p + 2,
+			"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+			"%*d %*d %*d %*u %llu %lld",
+			&utime, &stime, &vsize, &rss) == 4) {
+		self->cpu_seconds = (double)(utime + stime) / (double)tck;
+		self->virtual_bytes = (double)vsize;
+		self->resident_bytes = (double)rss * (double)page;
+	}
+	d = opendir("/proc/self/fd");
+	if (d) {
+		while (readdir(d))
+			fds++;
+		closedir(d);
+		/* ".", ".." and the directory's own fd */
+		self->open_fds = (double)(fds > 3 ? fds - 3 : 0);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		self->max_fds = (double)rl.rlim_cur;
+}
+
+double snapshot_self_start_time(void)
+{
+	_cleanup_free_ char *stat = NULL;
+	unsigned long long btime, start;
+	long tck = sysconf(_SC_CLK_TCK);
+	char buf[1024], *p;
+
+	/* /proc/stat grows with the CPUs and interrupts: read it whole (once, at start). */
+	if (read_file_alloc("/proc/stat", 16 << 20, &stat, NULL) < 0 ||
+	    !(p = strstr(stat, "\nbtime ")) || sscanf(p + 7, "%llu", &btime) != 1)
+		return -1;
+	/* After the comm: state(3) ... starttime(22), clock ticks since boot. */
+	if (read_file_at("/proc", "self/stat", buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+		   "%llu",
+		   &start) != 1)
+		return -1;
+	return (double)btime + (double)start / (double)tck;
+}
+
+int snapshot_build(struct snapshot **ret, const struct snapshot_input *in)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct kubelet *kl = workloads_kubelet(in->workloads);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->metrics_levels = in->metrics_levels;
+	s->dt_ns = in->dt_ns;
+	s->cpu_util = in->cpu_util;
+	s->cpu_model = arena_str(s, in->cpu_model);
+	s->cpu_power_source = arena_str(s, in->cpu_power_source);
+	s->platform_power_source = arena_str(s, in->platform_power_source);
+	s->activity_source = arena_str(s, in->activity_source);
+	copy_node(s, in);
+	r = s->cpu_model && s->cpu_power_source && s->platform_power_source && s->activity_source
+		? 0
+		: -ENOMEM;
+	if (r >= 0)
+		r = copy_processes(s, in->workloads);
+	for (int k = 0; k < GROUP_KIND_MAX && r >= 0; k++)
+		r = copy_groups(s, in->workloads, (enum group_kind)k);
+	if (r < 0) {
+		snapshot_free(s);
+		return r;
+	}
+	s->stats = *in->stats;
+	if (kl) {
+		struct kubelet_stats ks;
+
+		kubelet_stats(kl, &ks);
+		s->kubelet = true;
+		s->kubelet_errors = ks.errors;
+		s->kubelet_up = ks.up;
+	}
+	read_self(&s->self, in->start_time_seconds);
+	*ret = s;
+	return 0;
+}

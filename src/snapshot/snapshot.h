@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What one interval published (DESIGN section 2, step 5): the node, its
+ * zones, the processes shown as their own series and the "other" series, the
+ * containers, pods and VMs, and the agent's own health. Built once per
+ * interval, immutable, self-contained (its strings are its own copies); every
+ * output reads it and nothing else: the Prometheus text, the stdout table,
+ * and the outputs still to come.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone.h"
+
+enum exporter_stage {
+	STAGE_ACTIVITY,
+	STAGE_POWER,
+	STAGE_ATTRIBUTION,
+	STAGE_RENDER,
+	STAGE_MAX,
+};
+
+/* The agent's own health (kepler_exporter_*). */
+struct exporter_stats {
+	uint64_t intervals;
+	double interval_seconds;     /* wall time of the last interval's work */
+	double interval_cpu_seconds; /* CPU time of the last interval's work */
+	uint64_t errors[STAGE_MAX];
+	uint64_t bpf_dropped;
+	uint64_t bpf_unseen;
+	uint64_t scrapes;
+	uint64_t http_requests;
+};
+
+struct snap_zone {
+	bool present; /* some meter reports this zone */
+	uint64_t total_uj, idle_uj, active_uj;
+	double watts, idle_watts, active_watts;
+	double idle_estimate_w;	 /* NaN before any sample */
+	const char *idle_method; /* "configured", "model" or "learned" */
+	const char *source;	 /* the meter that serves the zone */
+	uint64_t read_errors;
+};
+
+struct snap_platform {
+	bool present;
+	uint64_t total_uj;
+	double watts;
+	uint64_t read_errors;
+};
+
+/* A process's own series, or an "other" series (pid 0, comm "other", type "other"). */
+struct snap_process {
+	uint32_t pid;
+	const char *comm, *exe, *type, *container_id, *vm_id; /* "" when none */
+	bool terminated;
+	uint64_t cpu_ns;
+	uint64_t energy_uj[ZONE_MAX];
+	uint64_t interval_cpu_ns;
+	uint64_t interval_uj[ZONE_MAX];
+};
+
+enum snap_group_kind {
+	SNAP_CONTAINER,
+	SNAP_POD,
+	SNAP_VM,
+	SNAP_GROUP_KINDS,
+};
+
+struct snap_group {
+	const char *id;
+	const char *name;	/* container_name, pod_name, vm_name */
+	const char *namespace;	/* pods */
+	const char *parent;	/* containers: pod uid */
+	const char *kind_label; /* containers: runtime; VMs: hypervisor */
+	bool terminated;
+	uint64_t cpu_ns;
+	uint64_t energy_uj[ZONE_MAX];
+	uint64_t interval_uj[ZONE_MAX];
+};
+
+/* The agent process itself (process_*); a negative figure is unknown. */
+struct snap_self {
+	double cpu_seconds, resident_bytes, virtual_bytes, open_fds, max_fds, start_time_seconds;
+};
+
+struct snap_arena;
+
+struct snapshot {
+	uint32_t metrics_levels; /* METRICS_* of config.h */
+	uint64_t dt_ns;		 /* the interval's length */
+	double cpu_util;	 /* 0..1; < 0 unknown */
+	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
+	struct snap_zone zone[ZONE_MAX];
+	struct snap_platform platform;
+	/* The shown processes, largest energy first, then the "other" series. */
+	struct snap_process *procs;
+	size_t n_procs;
+	size_t n_tracked; /* processes the agent tracks, running and terminated */
+	struct snap_group *groups[SNAP_GROUP_KINDS]; /* largest energy first */
+	size_t n_groups[SNAP_GROUP_KINDS];
+	struct exporter_stats stats;
+	bool kubelet; /* kube.enabled: the kubelet figures below mean something */
+	uint64_t kubelet_errors;
+	bool kubelet_up;
+	struct snap_self self;
+	struct snap_arena *arena; /* owns every string and array above */
+};
+
+void snapshot_free(struct snapshot *s);
