@@ -122,24 +122,6 @@ void config_print_usage(FILE *f);
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
 		      size_t errsz);
 
-/*
- * Go-style duration: one or more <number><unit>, number decimal with an
- * optional fraction, unit ns, us (µs, μs), ms, s, m, h; "0" alone is 0.
- * "5s", "500ms", "1h30m", "1.5s" -> nanoseconds. -EINVAL on bad syntax,
- * -ERANGE above INT64_MAX ns (Go's limit).
- */
-int parse_duration(const char *s, uint64_t *ret_ns);
-/* Shortest form parse_duration reads back: "5s", "1h30m", "250ms", "0s". */
-int format_duration(uint64_t ns, char *buf, size_t size);
-
-/*
- * "host:port", ":port" or "[v6addr]:port" (port 0..65535; 0 picks a free port,
- * which the configuration refuses but tests use). ret_host gets the
- * host without brackets ("" for ":port"). -EINVAL, or -ENAMETOOLONG when the
- * host does not fit hostsz. Outputs untouched on failure.
- */
-int config_parse_listen_address(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port);
-
 /* The value of a YAML key path ("monitor.interval") in YAML syntax; -ENOENT unknown key. */
 int config_format_value(const struct kepler_config *cfg, const char *key, char *buf, size_t size);
 /* True for keys main.c applies on SIGHUP; a change to any other key needs a restart. */
