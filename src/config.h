@@ -80,6 +80,7 @@ struct kepler_config {
 	uint32_t web_max_connections;	     /* web.maxConnections, default 64 */
 	uint32_t web_max_connections_per_ip; /* web.maxConnectionsPerIP, default 16 */
 	uint64_t web_connection_timeout_ns;  /* web.connectionTimeout, default 10s */
+	uint64_t web_header_timeout_ns;	     /* web.headerTimeout, default 3s */
 
 	bool kube_enabled; /* kube.* */
 	char *kube_node_name;
@@ -113,6 +114,11 @@ int config_load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 
 /* Usage: every flag with its default, one line each. */
 void config_print_usage(FILE *f);
+/*
+ * Every key as the Markdown table in docs/configuration.md (a unit test keeps
+ * the two equal): key, flag, type, default, reloadable, meaning. 0, -ENOMEM, -EIO.
+ */
+int config_print_key_table(FILE *f);
 
 /*
  * Parse YAML text over *cfg (used by config_load and by tests). Errors are one
