@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Configuration: defaults, the YAML file (libyaml document API) and the flags.
- * Every key has one setter that validates a textual value; the YAML walker and
- * the flag parser both go through it, so a value means the same thing in the
- * file and on the command line and the error text only differs in its prefix.
+ * One table, keys[] below, holds every key; the defaults, the file's tree, the
+ * flags, --help, rendering, config_diff, the reloadable set and the key table
+ * of docs/configuration.md all derive from it. Each kind of value has one
+ * setter that validates a textual value; the YAML walker and the flag parser
+ * both go through it, so a value means the same thing in the file and on the
+ * command line and the error text only differs in its prefix.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -20,7 +22,9 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "util/duration.h"
 #include "util/fileio.h"
+#include "util/listenaddr.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 #include "util/yamlutil.h"
@@ -30,16 +34,9 @@
 /* Longest YAML sequence accepted for any list key (each key has its own smaller limit). */
 #define LIST_MAX 64
 
-#define INTERVAL_MIN_NS (100 * 1000000ULL)
-#define INTERVAL_MAX_NS (3600 * 1000000000ULL)
-
-/*
- * Estimator defaults: Cloud Carbon Footprint methodology, "Compute" section,
- * AWS average over the CPU micro-architectures it uses, per vCPU, derived from
- * the SPECpower_ssj2008 results. See docs/configuration.md.
- */
-#define ESTIMATOR_IDLE_WATTS_PER_CPU 0.74
-#define ESTIMATOR_MAX_WATTS_PER_CPU 3.5
+#define MSEC 1000000ULL
+#define SEC 1000000000ULL
+#define HOUR (3600 * SEC)
 
 static const char *const power_source_names[] = {
     [POWER_SOURCE_AUTO] = "auto", [POWER_SOURCE_RAPL] = "rapl",
@@ -108,283 +105,51 @@ int metrics_level_from_string(const char *s, enum metrics_level *ret)
 	return -EINVAL;
 }
 
-int config_defaults(struct kepler_config *cfg)
-{
-	*cfg = (struct kepler_config){
-	    .log_level = LOG_LEVEL_INFO,
-	    .log_format = LOG_FORMAT_TEXT,
-	    .interval_ns = 5000000000ULL,
-	    .max_terminated = 500,
-	    .sources = {POWER_SOURCE_AUTO},
-	    .n_sources = 1,
-	    .estimator_idle_watts_per_cpu = ESTIMATOR_IDLE_WATTS_PER_CPU,
-	    .estimator_max_watts_per_cpu = ESTIMATOR_MAX_WATTS_PER_CPU,
-	    .activity_source = ACTIVITY_SOURCE_AUTO,
-	    .prometheus_enabled = true,
-	    .metrics_levels = METRICS_ALL,
-	    .max_processes = 200,
-	    .n_listen = 1,
-	    .activity_max_processes = 32768,
-	    .web_max_connections = 64,
-	    .web_max_connections_per_ip = 16,
-	    .web_connection_timeout_ns = 10000000000ULL,
-	};
-	for (int z = 0; z < ZONE_MAX; z++)
-		cfg->idle_watts[z] = -1;
-	cfg->host_sysfs = strdup("/sys");
-	cfg->host_procfs = strdup("/proc");
-	cfg->listen_addresses[0] = strdup(":28282");
-	if (!cfg->host_sysfs || !cfg->host_procfs || !cfg->listen_addresses[0]) {
-		config_free(cfg);
-		return -ENOMEM;
-	}
-	return 0;
-}
+/* Keys: the kinds of value, then the table. */
 
-void config_free(struct kepler_config *cfg)
-{
-	if (!cfg)
-		return;
-	free(cfg->config_file);
-	free(cfg->host_sysfs);
-	free(cfg->host_procfs);
-	free(cfg->web_config_file);
-	for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++)
-		free(cfg->listen_addresses[i]);
-	free(cfg->kube_node_name);
-	free(cfg->kube_kubelet_url);
-	free(cfg->kube_token_file);
-	free(cfg->kube_ca_file);
-	memset(cfg, 0, sizeof(*cfg));
-}
-
-/* Durations */
-
-static const struct {
-	const char *name;
-	uint64_t ns;
-} duration_units[] = {
-    /* Longer names first: "ms" before "m". */
-    {"ns", 1},
-    {"us", 1000},
-    {"\xc2\xb5s", 1000}, /* U+00B5 MICRO SIGN */
-    {"\xce\xbcs", 1000}, /* U+03BC GREEK SMALL LETTER MU */
-    {"ms", 1000000},
-    {"s", 1000000000ULL},
-    {"m", 60 * 1000000000ULL},
-    {"h", 3600 * 1000000000ULL},
-};
-
-int parse_duration(const char *s, uint64_t *ret_ns)
-{
-	/* The largest value Go's time.Duration holds, so a value means the same in both. */
-	const uint64_t max = INT64_MAX;
-	uint64_t total = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	if (streq(s, "0")) { /* as in Go: the only number that needs no unit */
-		*ret_ns = 0;
-		return 0;
-	}
-	while (*s) {
-		uint64_t v = 0, frac = 0, scale = 1, unit = 0;
-		bool digits = false;
-		unsigned __int128 part;
-
-		for (; isdigit((unsigned char)*s); s++) {
-			unsigned d = (unsigned)(*s - '0');
-
-			if (v > (max - d) / 10)
-				return -ERANGE;
-			v = v * 10 + d;
-			digits = true;
-		}
-		if (*s == '.') {
-			s++;
-			for (; isdigit((unsigned char)*s); s++) {
-				/* Digits past nanosecond-of-an-hour precision cannot change the
-				 * result. */
-				if (scale < 1000000000000000000ULL) {
-					frac = frac * 10 + (unsigned)(*s - '0');
-					scale *= 10;
-				}
-				digits = true;
-			}
-		}
-		if (!digits)
-			return -EINVAL;
-		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
-			size_t n = strlen(duration_units[i].name);
-
-			if (strncmp(s, duration_units[i].name, n) == 0) {
-				unit = duration_units[i].ns;
-				s += n;
-				break;
-			}
-		}
-		if (!unit)
-			return -EINVAL;
-		part = (unsigned __int128)v * unit + (unsigned __int128)frac * unit / scale;
-		if (part > max || total > max - (uint64_t)part)
-			return -ERANGE;
-		total += (uint64_t)part;
-	}
-	*ret_ns = total;
-	return 0;
-}
-
-int format_duration(uint64_t ns, char *buf, size_t size)
-{
-	struct strbuf sb = STRBUF_INIT;
-	_cleanup_free_ char *s = NULL;
-	size_t len;
-
-	if (ns == 0) {
-		strbuf_puts(&sb, "0s");
-	} else if (ns % 1000000000ULL == 0) {
-		uint64_t sec = ns / 1000000000ULL;
-
-		if (sec >= 3600)
-			strbuf_printf(&sb, "%" PRIu64 "h", sec / 3600);
-		if (sec % 3600 >= 60)
-			strbuf_printf(&sb, "%" PRIu64 "m", sec % 3600 / 60);
-		if (sec % 60)
-			strbuf_printf(&sb, "%" PRIu64 "s", sec % 60);
-	} else if (ns % 1000000ULL == 0) {
-		strbuf_printf(&sb, "%" PRIu64 "ms", (uint64_t)(ns / 1000000ULL));
-	} else if (ns % 1000ULL == 0) {
-		strbuf_printf(&sb, "%" PRIu64 "us", (uint64_t)(ns / 1000ULL));
-	} else {
-		strbuf_printf(&sb, "%" PRIu64 "ns", ns);
-	}
-	s = strbuf_detach(&sb, &len);
-	if (!s)
-		return -ENOMEM;
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, s, len + 1);
-	return 0;
-}
-
-/* Listen addresses */
-
-static bool valid_host_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
-}
-
-static bool valid_v6_char(char c)
-{
-	return isxdigit((unsigned char)c) || c == ':' || c == '.';
-}
-
-int config_parse_listen_address(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port)
-{
-	const char *hs, *he, *p;
-	unsigned long port = 0;
-
-	if (!s)
-		return -EINVAL;
-	if (s[0] == '[') {
-		const char *zone;
-
-		hs = s + 1;
-		he = strchr(hs, ']');
-		if (!he || he == hs || he[1] != ':')
-			return -EINVAL;
-		p = he + 2;
-		zone = memchr(hs, '%', (size_t)(he - hs));
-		if (!memchr(hs, ':', (size_t)(he - hs)))
-			return -EINVAL;
-		for (const char *c = hs; c < (zone ? zone : he); c++)
-			if (!valid_v6_char(*c))
-				return -EINVAL;
-		if (zone) {
-			if (zone + 1 == he)
-				return -EINVAL;
-			for (const char *c = zone + 1; c < he; c++)
-				if (!valid_host_char(*c))
-					return -EINVAL;
-		}
-	} else {
-		hs = s;
-		he = strrchr(s, ':');
-		if (!he)
-			return -EINVAL;
-		p = he + 1;
-		for (const char *c = hs; c < he; c++)
-			if (!valid_host_char(*c))
-				return -EINVAL; /* includes a bare IPv6 address: it needs brackets
-						 */
-	}
-	if (!*p || strlen(p) > 5)
-		return -EINVAL;
-	for (const char *c = p; *c; c++) {
-		if (!isdigit((unsigned char)*c))
-			return -EINVAL;
-		port = port * 10 + (unsigned long)(*c - '0');
-	}
-	if (port > 65535)
-		return -EINVAL;
-	if ((size_t)(he - hs) >= hostsz)
-		return -ENAMETOOLONG;
-	memcpy(ret_host, hs, (size_t)(he - hs));
-	ret_host[he - hs] = '\0';
-	*ret_port = (uint16_t)port;
-	return 0;
-}
-
-/* Keys: one setter per key, shared by the YAML walker and the flags. */
-
-enum key_id {
-	K_LOG_LEVEL,
-	K_LOG_FORMAT,
-	K_HOST_SYSFS,
-	K_HOST_PROCFS,
-	K_INTERVAL,
-	K_MAX_TERMINATED,
-	K_SOURCES,
-	K_IDLE_ZONE, /* + zone, ZONE_MAX of them */
-	K_EST_IDLE = K_IDLE_ZONE + ZONE_MAX,
-	K_EST_MAX,
-	K_ACTIVITY,
-	K_ACTIVITY_MAX,
-	K_RAPL_ZONES,
-	K_STDOUT,
-	K_PROMETHEUS,
-	K_METRICS,
-	K_MAX_PROCESSES,
-	K_WEB_CONFIG,
-	K_LISTEN,
-	K_WEB_MAX_CONN,
-	K_WEB_MAX_CONN_IP,
-	K_WEB_TIMEOUT,
-	K_KUBE_ENABLED,
-	K_KUBE_NODE,
-	K_KUBE_URL,
-	K_KUBE_TOKEN,
-	K_KUBE_CA,
-	K_KUBE_INSECURE,
-	K_MAX,
-};
-
-struct leaf;
+struct key;
 
 /* Validate v and store it; on error write what is wrong (without the key) into msg. */
-typedef int (*set_fn)(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+typedef int (*set_fn)(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		      size_t msz);
 /* Same for a list; *ret_bad is the index of the offending item when one is to blame. */
-typedef int (*set_list_fn)(struct kepler_config *cfg, const char *const *v, size_t n,
-			   size_t *ret_bad, char *msg, size_t msz);
+typedef int (*set_list_fn)(struct kepler_config *cfg, const struct key *k, const char *const *v,
+			   size_t n, size_t *ret_bad, char *msg, size_t msz);
+/*
+ * Append the value: flag style as a flag takes it (a list comma-separated, an
+ * empty string as nothing), else as the file takes it (list items ", "-separated,
+ * the brackets added by render(); an empty string as "").
+ */
+typedef void (*render_fn)(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			  struct strbuf *sb);
 
-struct leaf {
-	const char *path;
-	set_fn set;	      /* scalar keys */
-	set_list_fn set_list; /* sequence keys */
-	size_t off;	      /* field for the generic setters */
-	int arg;	      /* setter specific */
-	bool reloadable;      /* applied by main.c on SIGHUP */
+/* A kind of value: exactly one of set and set_list. */
+struct kind {
+	const char *type; /* for the docs table */
+	set_fn set;
+	set_list_fn set_list;
+	render_fn render;
+	void (*release)(struct kepler_config *cfg, const struct key *k); /* NULL: owns nothing */
+};
+
+enum {
+	KEY_RELOAD = 1u << 0, /* main.c applies it on SIGHUP */
+	KEY_EMPTY = 1u << 1,  /* a string that may be empty (stored as NULL) */
+	KEY_AUTO = 1u << 2,   /* watts that may be "auto" (stored as -1: learn the value) */
+	KEY_REPEAT = 1u << 3, /* a list whose flag repeats (else it takes a comma-separated list) */
+};
+
+struct key {
+	const char *path; /* dotted YAML path, "monitor.interval" */
+	const char *flag; /* "monitor.interval" for --monitor.interval; NULL: file only */
+	const char *meta; /* the flag's value in --help, "DURATION"; NULL for a boolean */
+	const struct kind *kind;
+	size_t off;	   /* the field in struct kepler_config */
+	uint64_t min, max; /* integers: min; durations: min and max */
+	unsigned flags;	   /* KEY_* */
+	const char *def;   /* the default, as a flag takes it */
+	const char *help;  /* one line, for --help and the docs table */
+	const char *doc;   /* more for the docs table (Markdown), or NULL */
 };
 
 static int msgf(char *msg, size_t msz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -408,13 +173,21 @@ static void one_line(char *s)
 			*s = '?';
 }
 
-#define FIELD(cfg, l, type) ((type *)((char *)(cfg) + (l)->off))
+#define FIELD(cfg, k, type) ((type *)((char *)(cfg) + (k)->off))
 
-static int replace_str(char **p, const char *v, bool empty_is_null)
+static void put_list_sep(struct strbuf *sb, bool flag_style, size_t i)
+{
+	if (i > 0)
+		strbuf_puts(sb, flag_style ? "," : ", ");
+}
+
+/* Strings */
+
+static int replace_str(char **p, const char *v)
 {
 	char *n = NULL;
 
-	if (!(empty_is_null && !*v)) {
+	if (*v) {
 		n = strdup(v);
 		if (!n)
 			return -ENOMEM;
@@ -424,22 +197,42 @@ static int replace_str(char **p, const char *v, bool empty_is_null)
 	return 0;
 }
 
-/* arg: 1 = may be empty (stored as NULL) */
-static int set_str(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static int set_str(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		   size_t msz)
 {
-	if (!*v && !l->arg)
+	if (!*v && !(k->flags & KEY_EMPTY))
 		return msgf(msg, msz, "must not be empty");
-	return replace_str(FIELD(cfg, l, char *), v, true);
+	return replace_str(FIELD(cfg, k, char *), v);
 }
 
-static int set_url(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static int set_url(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		   size_t msz)
 {
 	if (*v && !(startswith(v, "http://") && v[7]) && !(startswith(v, "https://") && v[8]))
 		return msgf(msg, msz, "bad URL \"%s\" (must start with http:// or https://)", v);
-	return replace_str(FIELD(cfg, l, char *), v, true);
+	return set_str(cfg, k, v, msg, msz);
 }
+
+static void render_str(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+		       struct strbuf *sb)
+{
+	const char *s = *FIELD(cfg, k, char *const);
+
+	if (!flag_style && (!s || !*s))
+		strbuf_puts(sb, "\"\"");
+	else
+		strbuf_puts(sb, s ? s : "");
+}
+
+static void release_str(struct kepler_config *cfg, const struct key *k)
+{
+	free(*FIELD(cfg, k, char *));
+}
+
+static const struct kind kind_str = {"string", set_str, NULL, render_str, release_str};
+static const struct kind kind_url = {"URL", set_url, NULL, render_str, release_str};
+
+/* Booleans */
 
 static int parse_bool(const char *v, bool *ret)
 {
@@ -459,19 +252,29 @@ static int parse_bool(const char *v, bool *ret)
 	return -EINVAL;
 }
 
-static int set_bool(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static int set_bool(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		    size_t msz)
 {
 	bool b;
 
 	if (parse_bool(v, &b) < 0)
 		return msgf(msg, msz, "bad boolean \"%s\" (true/false, yes/no, on/off)", v);
-	*FIELD(cfg, l, bool) = b;
+	*FIELD(cfg, k, bool) = b;
 	return 0;
 }
 
-/* arg: the minimum accepted value */
-static int set_u32(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static void render_bool(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_puts(sb, *FIELD(cfg, k, const bool) ? "true" : "false");
+}
+
+static const struct kind kind_bool = {"bool", set_bool, NULL, render_bool, NULL};
+
+/* Integers: k->min is the smallest accepted */
+
+static int set_u32(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		   size_t msz)
 {
 	uint64_t u;
@@ -485,21 +288,31 @@ static int set_u32(struct kepler_config *cfg, const struct leaf *l, const char *
 			    UINT32_MAX);
 	if (r < 0)
 		return msgf(msg, msz, "bad integer \"%s\"", v);
-	if (u < (uint64_t)l->arg)
-		return msgf(msg, msz, "%s is below the minimum %d", v, l->arg);
-	*FIELD(cfg, l, uint32_t) = (uint32_t)u;
+	if (u < k->min)
+		return msgf(msg, msz, "%s is below the minimum %" PRIu64, v, k->min);
+	*FIELD(cfg, k, uint32_t) = (uint32_t)u;
 	return 0;
 }
 
-/* arg: 1 = "auto" is accepted and stored as -1 (learn the value) */
-static int set_watts(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static void render_u32(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+		       struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_printf(sb, "%" PRIu32, *FIELD(cfg, k, const uint32_t));
+}
+
+static const struct kind kind_u32 = {"integer", set_u32, NULL, render_u32, NULL};
+
+/* Watts: KEY_AUTO accepts "auto", stored as -1 (learn the value) */
+
+static int set_watts(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		     size_t msz)
 {
 	char *end;
 	double d;
 
-	if (l->arg && streq(v, "auto")) {
-		*FIELD(cfg, l, double) = -1;
+	if ((k->flags & KEY_AUTO) && streq(v, "auto")) {
+		*FIELD(cfg, k, double) = -1;
 		return 0;
 	}
 	/* strtod also takes hex, "inf" and "nan": accept plain decimal notation only */
@@ -512,38 +325,35 @@ static int set_watts(struct kepler_config *cfg, const struct leaf *l, const char
 		return msgf(msg, msz, "bad watts \"%s\"", v);
 	if (d < 0)
 		return msgf(msg, msz, "negative watts \"%s\"", v);
-	*FIELD(cfg, l, double) = d;
+	*FIELD(cfg, k, double) = d;
 	return 0;
 }
 
-static int set_log_level(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
-			 size_t msz)
+static void render_watts(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			 struct strbuf *sb)
 {
-	(void)l;
-	if (log_level_from_string(v, &cfg->log_level) < 0)
-		return msgf(msg, msz, "bad log level \"%s\" (error, warn, info, debug)", v);
-	return 0;
+	double w = *FIELD(cfg, k, const double);
+
+	(void)flag_style;
+	if (w < 0)
+		strbuf_puts(sb, "auto");
+	else
+		strbuf_printf(sb, "%g", w);
 }
 
-static int set_log_format(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
-			  size_t msz)
+static const struct kind kind_watts = {"watts", set_watts, NULL, render_watts, NULL};
+
+/* Durations: k->min to k->max */
+
+static void put_duration(struct strbuf *sb, uint64_t ns)
 {
-	(void)l;
-	if (log_format_from_string(v, &cfg->log_format) < 0)
-		return msgf(msg, msz, "bad log format \"%s\" (text, json)", v);
-	return 0;
+	char d[64];
+
+	if (format_duration(ns, d, sizeof(d)) == 0)
+		strbuf_puts(sb, d);
 }
 
-/* arg: index into duration_ranges */
-static const struct {
-	uint64_t min_ns, max_ns;
-	const char *text;
-} duration_ranges[] = {
-    {INTERVAL_MIN_NS, INTERVAL_MAX_NS, "100ms to 1h"},
-    {1000000000ULL, 3600000000000ULL, "1s to 1h"},
-};
-
-static int set_duration(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static int set_duration(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 			size_t msz)
 {
 	uint64_t ns;
@@ -554,26 +364,85 @@ static int set_duration(struct kepler_config *cfg, const struct leaf *l, const c
 		return msgf(msg, msz, "duration \"%s\" is too large", v);
 	if (r < 0)
 		return msgf(msg, msz, "bad duration \"%s\"", v);
-	if (ns < duration_ranges[l->arg].min_ns || ns > duration_ranges[l->arg].max_ns)
-		return msgf(msg, msz, "%s is out of range (%s)", v, duration_ranges[l->arg].text);
-	*FIELD(cfg, l, uint64_t) = ns;
+	if (ns < k->min || ns > k->max) {
+		char lo[64] = "?", hi[64] = "?";
+
+		format_duration(k->min, lo, sizeof(lo));
+		format_duration(k->max, hi, sizeof(hi));
+		return msgf(msg, msz, "%s is out of range (%s to %s)", v, lo, hi);
+	}
+	*FIELD(cfg, k, uint64_t) = ns;
 	return 0;
 }
 
-static int set_activity(struct kepler_config *cfg, const struct leaf *l, const char *v, char *msg,
+static void render_duration(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			    struct strbuf *sb)
+{
+	(void)flag_style;
+	put_duration(sb, *FIELD(cfg, k, const uint64_t));
+}
+
+static const struct kind kind_duration = {"duration", set_duration, NULL, render_duration, NULL};
+
+/* Names */
+
+static int set_log_level(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
+			 size_t msz)
+{
+	if (log_level_from_string(v, FIELD(cfg, k, enum log_level)) < 0)
+		return msgf(msg, msz, "bad log level \"%s\" (error, warn, info, debug)", v);
+	return 0;
+}
+
+static void render_log_level(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			     struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_puts(sb, log_level_to_string(*FIELD(cfg, k, const enum log_level)));
+}
+
+static int set_log_format(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
+			  size_t msz)
+{
+	if (log_format_from_string(v, FIELD(cfg, k, enum log_format)) < 0)
+		return msgf(msg, msz, "bad log format \"%s\" (text, json)", v);
+	return 0;
+}
+
+static void render_log_format(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			      struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_puts(sb, log_format_to_string(*FIELD(cfg, k, const enum log_format)));
+}
+
+static int set_activity(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 			size_t msz)
 {
-	(void)l;
-	if (activity_source_from_string(v, &cfg->activity_source) < 0)
+	if (activity_source_from_string(v, FIELD(cfg, k, enum activity_source)) < 0)
 		return msgf(msg, msz, "unknown activity source \"%s\" (auto, ebpf, procfs)", v);
 	return 0;
 }
 
-static int set_sources(struct kepler_config *cfg, const char *const *v, size_t n, size_t *ret_bad,
-		       char *msg, size_t msz)
+static void render_activity(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			    struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_puts(sb, activity_source_to_string(*FIELD(cfg, k, const enum activity_source)));
+}
+
+static const struct kind kind_log_level = {"enum", set_log_level, NULL, render_log_level, NULL};
+static const struct kind kind_log_format = {"enum", set_log_format, NULL, render_log_format, NULL};
+static const struct kind kind_activity = {"enum", set_activity, NULL, render_activity, NULL};
+
+/* Lists. Power sources and listen addresses fill an array and its count (k->off unused). */
+
+static int set_sources(struct kepler_config *cfg, const struct key *k, const char *const *v,
+		       size_t n, size_t *ret_bad, char *msg, size_t msz)
 {
 	enum power_source s[CONFIG_MAX_SOURCES];
 
+	(void)k;
 	if (n == 0)
 		return msgf(msg, msz, "empty list (use [auto])");
 	if (n > CONFIG_MAX_SOURCES)
@@ -596,8 +465,19 @@ static int set_sources(struct kepler_config *cfg, const char *const *v, size_t n
 	return 0;
 }
 
-static int set_zones(struct kepler_config *cfg, const char *const *v, size_t n, size_t *ret_bad,
-		     char *msg, size_t msz)
+static void render_sources(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			   struct strbuf *sb)
+{
+	(void)k;
+	for (size_t i = 0; i < cfg->n_sources && i < CONFIG_MAX_SOURCES; i++) {
+		put_list_sep(sb, flag_style, i);
+		strbuf_puts(sb, power_source_to_string(cfg->sources[i]));
+	}
+}
+
+/* A ZONE_BIT mask */
+static int set_zones(struct kepler_config *cfg, const struct key *k, const char *const *v, size_t n,
+		     size_t *ret_bad, char *msg, size_t msz)
 {
 	uint32_t mask = 0;
 
@@ -611,12 +491,26 @@ static int set_zones(struct kepler_config *cfg, const char *const *v, size_t n, 
 				    v[i]);
 		mask |= ZONE_BIT(z);
 	}
-	cfg->rapl_zones = mask;
+	*FIELD(cfg, k, uint32_t) = mask;
 	return 0;
 }
 
-static int set_metrics(struct kepler_config *cfg, const char *const *v, size_t n, size_t *ret_bad,
-		       char *msg, size_t msz)
+static void render_zones(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			 struct strbuf *sb)
+{
+	uint32_t mask = *FIELD(cfg, k, const uint32_t);
+	size_t n = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (mask & ZONE_BIT(z)) {
+			put_list_sep(sb, flag_style, n++);
+			strbuf_puts(sb, zone_names[z]);
+		}
+}
+
+/* A METRICS_* mask */
+static int set_metrics(struct kepler_config *cfg, const struct key *k, const char *const *v,
+		       size_t n, size_t *ret_bad, char *msg, size_t msz)
 {
 	/* Node-level series are always exported: the other levels are shares of them. */
 	uint32_t mask = METRICS_NODE;
@@ -632,15 +526,29 @@ static int set_metrics(struct kepler_config *cfg, const char *const *v, size_t n
 			    v[i]);
 		mask |= m;
 	}
-	cfg->metrics_levels = mask;
+	*FIELD(cfg, k, uint32_t) = mask;
 	return 0;
 }
 
-static int set_listen(struct kepler_config *cfg, const char *const *v, size_t n, size_t *ret_bad,
-		      char *msg, size_t msz)
+static void render_metrics(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			   struct strbuf *sb)
+{
+	uint32_t mask = *FIELD(cfg, k, const uint32_t);
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(metrics_level_names); i++)
+		if (mask & (1u << i)) {
+			put_list_sep(sb, flag_style, n++);
+			strbuf_puts(sb, metrics_level_names[i]);
+		}
+}
+
+static int set_listen(struct kepler_config *cfg, const struct key *k, const char *const *v,
+		      size_t n, size_t *ret_bad, char *msg, size_t msz)
 {
 	char *a[CONFIG_MAX_LISTEN] = {0};
 
+	(void)k;
 	if (n == 0)
 		return msgf(msg, msz, "empty list (at least one address)");
 	if (n > CONFIG_MAX_LISTEN)
@@ -650,7 +558,7 @@ static int set_listen(struct kepler_config *cfg, const char *const *v, size_t n,
 		uint16_t port;
 
 		*ret_bad = i;
-		if (config_parse_listen_address(v[i], host, sizeof(host), &port) < 0 || port == 0)
+		if (parse_listen_address(v[i], host, sizeof(host), &port) < 0 || port == 0)
 			return msgf(
 			    msg, msz,
 			    "bad listen address \"%s\" (want host:port, :port or [v6]:port, "
@@ -672,53 +580,400 @@ static int set_listen(struct kepler_config *cfg, const char *const *v, size_t n,
 	return 0;
 }
 
-#define OFF(f) offsetof(struct kepler_config, f)
-#define IDLE_LEAF(z, name)                                                                         \
-	[K_IDLE_ZONE + (z)] = {                                                                    \
-	    "power.idle." name, set_watts, NULL, OFF(idle_watts) + (z) * sizeof(double), 1, true}
+static void render_listen(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			  struct strbuf *sb)
+{
+	(void)k;
+	for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++) {
+		put_list_sep(sb, flag_style, i);
+		strbuf_puts(sb, cfg->listen_addresses[i] ? cfg->listen_addresses[i] : "");
+	}
+}
 
-static const struct leaf leaves[K_MAX] = {
-    [K_LOG_LEVEL] = {"log.level", set_log_level, NULL, 0, 0, true},
-    [K_LOG_FORMAT] = {"log.format", set_log_format, NULL, 0, 0, true},
-    [K_HOST_SYSFS] = {"host.sysfs", set_str, NULL, OFF(host_sysfs), 0, false},
-    [K_HOST_PROCFS] = {"host.procfs", set_str, NULL, OFF(host_procfs), 0, false},
-    [K_INTERVAL] = {"monitor.interval", set_duration, NULL, OFF(interval_ns), 0, true},
-    [K_MAX_TERMINATED] = {"monitor.maxTerminated", set_u32, NULL, OFF(max_terminated), 0, false},
-    [K_SOURCES] = {"power.sources", NULL, set_sources, 0, 0, false},
-    IDLE_LEAF(ZONE_PACKAGE, "package"),
-    IDLE_LEAF(ZONE_CORE, "core"),
-    IDLE_LEAF(ZONE_UNCORE, "uncore"),
-    IDLE_LEAF(ZONE_DRAM, "dram"),
-    IDLE_LEAF(ZONE_PSYS, "psys"),
-    [K_EST_IDLE] = {"power.estimator.idleWattsPerCPU", set_watts, NULL,
-		    OFF(estimator_idle_watts_per_cpu), 0, false},
-    [K_EST_MAX] = {"power.estimator.maxWattsPerCPU", set_watts, NULL,
-		   OFF(estimator_max_watts_per_cpu), 0, false},
-    [K_ACTIVITY] = {"activity.source", set_activity, NULL, 0, 0, false},
-    [K_ACTIVITY_MAX] = {"activity.maxProcesses", set_u32, NULL, OFF(activity_max_processes), 64,
-			false},
-    [K_RAPL_ZONES] = {"rapl.zones", NULL, set_zones, 0, 0, false},
-    [K_STDOUT] = {"exporter.stdout.enabled", set_bool, NULL, OFF(stdout_enabled), 0, true},
-    [K_PROMETHEUS] = {"exporter.prometheus.enabled", set_bool, NULL, OFF(prometheus_enabled), 0,
-		      false},
-    [K_METRICS] = {"exporter.prometheus.metricsLevel", NULL, set_metrics, 0, 0, true},
-    [K_MAX_PROCESSES] = {"exporter.prometheus.maxProcesses", set_u32, NULL, OFF(max_processes), 1,
-			 true},
-    [K_WEB_CONFIG] = {"web.configFile", set_str, NULL, OFF(web_config_file), 1, false},
-    [K_LISTEN] = {"web.listenAddresses", NULL, set_listen, 0, 0, false},
-    [K_WEB_MAX_CONN] = {"web.maxConnections", set_u32, NULL, OFF(web_max_connections), 1, false},
-    [K_WEB_MAX_CONN_IP] = {"web.maxConnectionsPerIP", set_u32, NULL,
-			   OFF(web_max_connections_per_ip), 1, false},
-    [K_WEB_TIMEOUT] = {"web.connectionTimeout", set_duration, NULL, OFF(web_connection_timeout_ns),
-		       1, false},
-    [K_KUBE_ENABLED] = {"kube.enabled", set_bool, NULL, OFF(kube_enabled), 0, false},
-    [K_KUBE_NODE] = {"kube.nodeName", set_str, NULL, OFF(kube_node_name), 1, false},
-    [K_KUBE_URL] = {"kube.kubeletURL", set_url, NULL, OFF(kube_kubelet_url), 0, false},
-    [K_KUBE_TOKEN] = {"kube.tokenFile", set_str, NULL, OFF(kube_token_file), 1, false},
-    [K_KUBE_CA] = {"kube.caFile", set_str, NULL, OFF(kube_ca_file), 1, false},
-    [K_KUBE_INSECURE] = {"kube.insecureSkipVerify", set_bool, NULL, OFF(kube_insecure_skip_verify),
-			 0, false},
+static void release_listen(struct kepler_config *cfg, const struct key *k)
+{
+	(void)k;
+	for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++)
+		free(cfg->listen_addresses[i]);
+}
+
+static const struct kind kind_sources = {"list", NULL, set_sources, render_sources, NULL};
+static const struct kind kind_zones = {"list", NULL, set_zones, render_zones, NULL};
+static const struct kind kind_metrics = {"list", NULL, set_metrics, render_metrics, NULL};
+static const struct kind kind_listen = {"list", NULL, set_listen, render_listen, release_listen};
+
+#define OFF(f) offsetof(struct kepler_config, f)
+#define IDLE_KEY(z, name)                                                                          \
+	{                                                                                          \
+		.path = "power.idle." name, .kind = &kind_watts,                                   \
+		.off = OFF(idle_watts) + (z) * sizeof(double), .flags = KEY_AUTO | KEY_RELOAD,     \
+		.def = "auto", .help = "idle (static) power of the " name " zone in watts",        \
+		.doc = "`auto` (or leaving the key out) learns it",                                \
+	}
+
+/*
+ * Every key, in the order config_diff and the docs table list them. Adding a
+ * key is one row here plus its field in struct kepler_config.
+ */
+static const struct key keys[] = {
+    {
+	.path = "log.level",
+	.flag = "log.level",
+	.meta = "LEVEL",
+	.kind = &kind_log_level,
+	.off = OFF(log_level),
+	.flags = KEY_RELOAD,
+	.def = "info",
+	.help = "log level: error, warn, info, debug",
+	.doc = "`warning` is read as `warn`",
+    },
+    {
+	.path = "log.format",
+	.flag = "log.format",
+	.meta = "FORMAT",
+	.kind = &kind_log_format,
+	.off = OFF(log_format),
+	.flags = KEY_RELOAD,
+	.def = "text",
+	.help = "log format: text, json",
+	.doc = "`text` is logfmt-style; either way one record per line on stderr",
+    },
+    {
+	.path = "host.sysfs",
+	.flag = "host.sysfs",
+	.meta = "PATH",
+	.kind = &kind_str,
+	.off = OFF(host_sysfs),
+	.def = "/sys",
+	.help = "the host's sysfs mount",
+	.doc = "root for every sysfs read (`/host/sys` in a container); must not be empty",
+    },
+    {
+	.path = "host.procfs",
+	.flag = "host.procfs",
+	.meta = "PATH",
+	.kind = &kind_str,
+	.off = OFF(host_procfs),
+	.def = "/proc",
+	.help = "the host's procfs mount",
+	.doc = "root for every procfs read (`/host/proc` in a container); must not be empty",
+    },
+    {
+	.path = "monitor.interval",
+	.flag = "monitor.interval",
+	.meta = "DURATION",
+	.kind = &kind_duration,
+	.off = OFF(interval_ns),
+	.min = 100 * MSEC,
+	.max = HOUR,
+	.flags = KEY_RELOAD,
+	.def = "5s",
+	.help = "collection interval, 100ms to 1h",
+    },
+    {
+	.path = "monitor.maxTerminated",
+	.kind = &kind_u32,
+	.off = OFF(max_terminated),
+	.def = "500",
+	.help = "terminated workloads kept until scraped, highest energy first",
+	.doc = "0 keeps none",
+    },
+    {
+	.path = "power.sources",
+	.flag = "power.source",
+	.meta = "SOURCES",
+	.kind = &kind_sources,
+	.def = "auto",
+	.help = "power sources: auto, or a list of rapl, perf, hwmon, acpi, estimator",
+	.doc = "`auto` picks the best available and falls back to the estimator, and it must be "
+	       "alone; otherwise a list without duplicates, at most 8 entries. An empty list is "
+	       "an error",
+    },
+    IDLE_KEY(ZONE_PACKAGE, "package"),
+    IDLE_KEY(ZONE_CORE, "core"),
+    IDLE_KEY(ZONE_UNCORE, "uncore"),
+    IDLE_KEY(ZONE_DRAM, "dram"),
+    IDLE_KEY(ZONE_PSYS, "psys"),
+    /*
+     * Estimator defaults: Cloud Carbon Footprint methodology, "Compute" section,
+     * AWS average over the CPU micro-architectures it uses, per vCPU, derived from
+     * the SPECpower_ssj2008 results. See docs/configuration.md.
+     */
+    {
+	.path = "power.estimator.idleWattsPerCPU",
+	.kind = &kind_watts,
+	.off = OFF(estimator_idle_watts_per_cpu),
+	.def = "0.74",
+	.help = "estimator: power of one logical CPU at 0 % utilisation",
+	.doc = "see [Estimator coefficients](#estimator-coefficients)",
+    },
+    {
+	.path = "power.estimator.maxWattsPerCPU",
+	.kind = &kind_watts,
+	.off = OFF(estimator_max_watts_per_cpu),
+	.def = "3.5",
+	.help = "estimator: power of one logical CPU at 100 % utilisation",
+	.doc = "must be at least `idleWattsPerCPU`",
+    },
+    {
+	.path = "activity.source",
+	.flag = "activity.source",
+	.meta = "SOURCE",
+	.kind = &kind_activity,
+	.off = OFF(activity_source),
+	.def = "auto",
+	.help = "activity source: auto, ebpf, procfs",
+	.doc = "`auto` is eBPF when it loads, else procfs",
+    },
+    {
+	.path = "activity.maxProcesses",
+	.flag = "activity.max-processes",
+	.meta = "N",
+	.kind = &kind_u32,
+	.off = OFF(activity_max_processes),
+	.min = 64,
+	.def = "32768",
+	.help = "processes the eBPF map holds (at least 64)",
+	.doc = "when it is full, new processes' events are dropped and counted in "
+	       "`kepler_exporter_bpf_dropped_total`",
+    },
+    {
+	.path = "rapl.zones",
+	.kind = &kind_zones,
+	.off = OFF(rapl_zones),
+	.def = "",
+	.help = "RAPL zones to read: package, core, uncore, dram, psys",
+	.doc = "empty reads all",
+    },
+    {
+	.path = "exporter.stdout.enabled",
+	.flag = "exporter.stdout",
+	.kind = &kind_bool,
+	.off = OFF(stdout_enabled),
+	.flags = KEY_RELOAD,
+	.def = "false",
+	.help = "also print each interval's metrics to stdout",
+    },
+    {
+	.path = "exporter.prometheus.enabled",
+	.kind = &kind_bool,
+	.off = OFF(prometheus_enabled),
+	.def = "true",
+	.help = "serve /metrics",
+    },
+    {
+	.path = "exporter.prometheus.metricsLevel",
+	.flag = "metrics",
+	.meta = "LEVELS",
+	.kind = &kind_metrics,
+	.off = OFF(metrics_levels),
+	.flags = KEY_RELOAD,
+	.def = "node,process,container,pod,vm",
+	.help = "metric levels: node, process, container, pod, vm",
+	.doc = "node-level series are always exported (every other level is a share of them), "
+	       "so `[]` means node only and `[pod]` means node and pod",
+    },
+    {
+	.path = "exporter.prometheus.maxProcesses",
+	.kind = &kind_u32,
+	.off = OFF(max_processes),
+	.min = 1,
+	.flags = KEY_RELOAD,
+	.def = "200",
+	.help = "per-process series kept per interval, highest energy first",
+	.doc = "the rest are summed into one `comm=\"other\"` series per zone",
+    },
+    {
+	.path = "web.configFile",
+	.flag = "web.config-file",
+	.meta = "PATH",
+	.kind = &kind_str,
+	.off = OFF(web_config_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "Prometheus web-config file (TLS, basic auth)",
+	.doc = "see [security.md](security.md); empty serves plain HTTP",
+    },
+    {
+	.path = "web.listenAddresses",
+	.flag = "web.listen-address",
+	.meta = "ADDR",
+	.kind = &kind_listen,
+	.flags = KEY_REPEAT,
+	.def = ":28282",
+	.help = "address to serve /metrics on, host:port",
+	.doc = "1 to 8 addresses: `host:port`, `:port` (all interfaces) or `[v6addr]:port`, port "
+	       "1-65535",
+    },
+    {
+	.path = "web.maxConnections",
+	.kind = &kind_u32,
+	.off = OFF(web_max_connections),
+	.min = 1,
+	.def = "64",
+	.help = "concurrent connections per listen address",
+	.doc = "more wait in the kernel's backlog",
+    },
+    {
+	.path = "web.maxConnectionsPerIP",
+	.kind = &kind_u32,
+	.off = OFF(web_max_connections_per_ip),
+	.min = 1,
+	.def = "16",
+	.help = "concurrent connections from one client address",
+    },
+    {
+	.path = "web.connectionTimeout",
+	.kind = &kind_duration,
+	.off = OFF(web_connection_timeout_ns),
+	.min = SEC,
+	.max = HOUR,
+	.def = "10s",
+	.help = "a connection idle (or sending its request slowly) this long is closed",
+    },
+    {
+	.path = "web.headerTimeout",
+	.flag = "web.header-timeout",
+	.meta = "DURATION",
+	.kind = &kind_duration,
+	.off = OFF(web_header_timeout_ns),
+	.min = SEC,
+	.max = HOUR,
+	.def = "3s",
+	.help = "time a client has to send its whole request header, 1s to 1h",
+    },
+    {
+	.path = "kube.enabled",
+	.flag = "kube.enable",
+	.kind = &kind_bool,
+	.off = OFF(kube_enabled),
+	.def = "false",
+	.help = "resolve pods through the kubelet",
+    },
+    {
+	.path = "kube.nodeName",
+	.flag = "kube.node-name",
+	.meta = "NAME",
+	.kind = &kind_str,
+	.off = OFF(kube_node_name),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "this node's name in Kubernetes",
+    },
+    {
+	.path = "kube.kubeletURL",
+	.flag = "kube.kubelet-url",
+	.meta = "URL",
+	.kind = &kind_url,
+	.off = OFF(kube_kubelet_url),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "kubelet API URL (http:// or https://)",
+    },
+    {
+	.path = "kube.tokenFile",
+	.kind = &kind_str,
+	.off = OFF(kube_token_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "bearer token file for the kubelet",
+    },
+    {
+	.path = "kube.caFile",
+	.kind = &kind_str,
+	.off = OFF(kube_ca_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "CA bundle that signs the kubelet's certificate",
+    },
+    {
+	.path = "kube.insecureSkipVerify",
+	.kind = &kind_bool,
+	.off = OFF(kube_insecure_skip_verify),
+	.def = "false",
+	.help = "do not verify the kubelet's certificate",
+    },
 };
+
+/* Split a comma list into an array of trimmed strings, in one allocation. */
+static int split_commas(const char *s, char ***ret, size_t *ret_n)
+{
+	size_t n = 0, len = strlen(s);
+	char **v, *copy;
+
+	if (*s)
+		for (const char *p = s, *q; (q = p); p = q + 1) {
+			n++;
+			q = strchr(p, ',');
+			if (!q)
+				break;
+		}
+	v = malloc((n + 1) * sizeof(char *) + len + 1);
+	if (!v)
+		return -ENOMEM;
+	copy = (char *)(v + n + 1);
+	memcpy(copy, s, len + 1);
+	for (size_t i = 0; i < n; i++) {
+		char *e = strchr(copy, ',');
+
+		if (e)
+			*e = '\0';
+		while (isspace((unsigned char)*copy))
+			copy++;
+		v[i] = copy;
+		for (char *t = copy + strlen(copy); t > copy && isspace((unsigned char)t[-1]); t--)
+			t[-1] = '\0';
+		if (e)
+			copy = e + 1;
+	}
+	v[n] = NULL;
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Set k from a value as a flag gives it: a list kind takes it comma-separated. */
+static int set_text(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
+		    size_t msz)
+{
+	_cleanup_free_ char **items = NULL;
+	size_t n, bad;
+	int r;
+
+	if (k->kind->set)
+		return k->kind->set(cfg, k, v, msg, msz);
+	r = split_commas(v, &items, &n);
+	if (r < 0)
+		return r;
+	return k->kind->set_list(cfg, k, (const char *const *)items, n, &bad, msg, msz);
+}
+
+int config_defaults(struct kepler_config *cfg)
+{
+	char msg[256];
+
+	*cfg = (struct kepler_config){0};
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		int r = set_text(cfg, &keys[i], keys[i].def, msg, sizeof(msg));
+
+		if (r < 0) {
+			config_free(cfg);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void config_free(struct kepler_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->config_file);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].kind->release)
+			keys[i].kind->release(cfg, &keys[i]);
+	memset(cfg, 0, sizeof(*cfg));
+}
 
 /* Cross-key checks, after the file and after the flags. */
 static int check_config(const struct kepler_config *cfg, char *msg, size_t msz)
@@ -730,131 +985,38 @@ static int check_config(const struct kepler_config *cfg, char *msg, size_t msz)
 	return 0;
 }
 
-/* Rendering (for --help defaults, config_format_value and config_diff) */
+/* Rendering (for --help, the docs table, config_format_value and config_diff) */
 
-static void put_list_sep(struct strbuf *sb, bool flag_style, size_t i)
-{
-	if (i > 0)
-		strbuf_puts(sb, flag_style ? "," : ", ");
-}
-
-static void put_watts(struct strbuf *sb, double w)
-{
-	if (w < 0)
-		strbuf_puts(sb, "auto");
-	else
-		strbuf_printf(sb, "%g", w);
-}
-
-static void render(const struct kepler_config *cfg, enum key_id k, bool flag_style,
+static void render(const struct kepler_config *cfg, const struct key *k, bool flag_style,
 		   struct strbuf *sb)
 {
-	const struct leaf *l = &leaves[k];
-	char d[64];
-	size_t n = 0;
+	bool brackets = k->kind->set_list && !flag_style;
 
-	if (l->set_list && !flag_style)
+	if (brackets)
 		strbuf_putc(sb, '[');
-	switch (k) {
-	case K_LOG_LEVEL:
-		strbuf_puts(sb, log_level_to_string(cfg->log_level));
-		break;
-	case K_LOG_FORMAT:
-		strbuf_puts(sb, log_format_to_string(cfg->log_format));
-		break;
-	case K_INTERVAL:
-	case K_WEB_TIMEOUT:
-		if (format_duration(*FIELD(cfg, l, const uint64_t), d, sizeof(d)) == 0)
-			strbuf_puts(sb, d);
-		break;
-	case K_MAX_TERMINATED:
-	case K_MAX_PROCESSES:
-	case K_WEB_MAX_CONN:
-	case K_WEB_MAX_CONN_IP:
-	case K_ACTIVITY_MAX:
-		strbuf_printf(sb, "%" PRIu32, *FIELD(cfg, l, const uint32_t));
-		break;
-	case K_SOURCES:
-		for (size_t i = 0; i < cfg->n_sources && i < CONFIG_MAX_SOURCES; i++) {
-			put_list_sep(sb, flag_style, i);
-			strbuf_puts(sb, power_source_to_string(cfg->sources[i]));
-		}
-		break;
-	case K_EST_IDLE:
-	case K_EST_MAX:
-		put_watts(sb, *FIELD(cfg, l, const double));
-		break;
-	case K_ACTIVITY:
-		strbuf_puts(sb, activity_source_to_string(cfg->activity_source));
-		break;
-	case K_RAPL_ZONES:
-		for (int z = 0; z < ZONE_MAX; z++)
-			if (cfg->rapl_zones & ZONE_BIT(z)) {
-				put_list_sep(sb, flag_style, n++);
-				strbuf_puts(sb, zone_names[z]);
-			}
-		break;
-	case K_METRICS:
-		for (size_t i = 0; i < ARRAY_SIZE(metrics_level_names); i++)
-			if (cfg->metrics_levels & (1u << i)) {
-				put_list_sep(sb, flag_style, n++);
-				strbuf_puts(sb, metrics_level_names[i]);
-			}
-		break;
-	case K_LISTEN:
-		for (size_t i = 0; i < cfg->n_listen && i < CONFIG_MAX_LISTEN; i++) {
-			put_list_sep(sb, flag_style, i);
-			strbuf_puts(sb, cfg->listen_addresses[i] ? cfg->listen_addresses[i] : "");
-		}
-		break;
-	case K_STDOUT:
-	case K_PROMETHEUS:
-	case K_KUBE_ENABLED:
-	case K_KUBE_INSECURE:
-		strbuf_puts(sb, *FIELD(cfg, l, const bool) ? "true" : "false");
-		break;
-	case K_HOST_SYSFS:
-	case K_HOST_PROCFS:
-	case K_WEB_CONFIG:
-	case K_KUBE_NODE:
-	case K_KUBE_URL:
-	case K_KUBE_TOKEN:
-	case K_KUBE_CA: {
-		const char *s = *FIELD(cfg, l, char *const);
-
-		if (!flag_style && (!s || !*s))
-			strbuf_puts(sb, "\"\"");
-		else
-			strbuf_puts(sb, s ? s : "");
-		break;
-	}
-	default:
-		if (k >= K_IDLE_ZONE && k < K_IDLE_ZONE + ZONE_MAX)
-			put_watts(sb, cfg->idle_watts[k - K_IDLE_ZONE]);
-		break;
-	}
-	if (l->set_list && !flag_style)
+	k->kind->render(cfg, k, flag_style, sb);
+	if (brackets)
 		strbuf_putc(sb, ']');
 }
 
-static int key_lookup(const char *key)
+static const struct key *key_lookup(const char *path)
 {
-	for (int k = 0; k < K_MAX; k++)
-		if (streq(leaves[k].path, key))
-			return k;
-	return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (streq(keys[i].path, path))
+			return &keys[i];
+	return NULL;
 }
 
 int config_format_value(const struct kepler_config *cfg, const char *key, char *buf, size_t size)
 {
 	struct strbuf sb = STRBUF_INIT;
 	_cleanup_free_ char *s = NULL;
-	int k = key_lookup(key);
+	const struct key *k = key_lookup(key);
 	size_t len;
 
-	if (k < 0)
+	if (!k)
 		return -ENOENT;
-	render(cfg, (enum key_id)k, false, &sb);
+	render(cfg, k, false, &sb);
 	s = strbuf_detach(&sb, &len);
 	if (!s)
 		return -ENOMEM;
@@ -866,9 +1028,9 @@ int config_format_value(const struct kepler_config *cfg, const char *key, char *
 
 bool config_key_reloadable(const char *key)
 {
-	int k = key_lookup(key);
+	const struct key *k = key_lookup(key);
 
-	return k >= 0 && leaves[k].reloadable;
+	return k && (k->flags & KEY_RELOAD);
 }
 
 size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
@@ -876,12 +1038,12 @@ size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
 {
 	size_t found = 0;
 
-	for (int k = 0; k < K_MAX; k++) {
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		struct strbuf sa = STRBUF_INIT, sb = STRBUF_INIT;
 		bool differ;
 
-		render(a, (enum key_id)k, false, &sa);
-		render(b, (enum key_id)k, false, &sb);
+		render(a, &keys[i], false, &sa);
+		render(b, &keys[i], false, &sb);
 		/* A failed render (no memory) counts as a change: the caller then restarts nothing
 		 * it should not, it only logs. */
 		differ = sa.err || sb.err || sa.len != sb.len ||
@@ -890,107 +1052,68 @@ size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
 		strbuf_release(&sb);
 		if (differ) {
 			if (found < n)
-				ret_keys[found] = leaves[k].path;
+				ret_keys[found] = keys[i].path;
 			found++;
 		}
 	}
 	return found;
 }
 
-/* YAML */
-
-/* The file's tree: each mapping lists its keys; a leaf names its key_id. */
-struct node_spec {
-	const char *name;
-	const struct node_spec *children; /* NULL-name terminated; NULL for a leaf */
-	enum key_id leaf;
-};
-
-#define LEAF(n, k)                                                                                 \
-	{                                                                                          \
-		n, NULL, k                                                                         \
+/* The type column: the kind, with the range a key accepts. */
+static void put_type(const struct key *k, struct strbuf *sb)
+{
+	strbuf_puts(sb, k->kind->type);
+	if (k->kind == &kind_u32) {
+		strbuf_printf(sb, " >= %" PRIu64, k->min);
+	} else if (k->kind == &kind_duration) {
+		strbuf_puts(sb, ", ");
+		put_duration(sb, k->min);
+		strbuf_puts(sb, " to ");
+		put_duration(sb, k->max);
+	} else if (k->flags & KEY_AUTO) {
+		strbuf_puts(sb, " or `auto`");
 	}
-#define MAP(n, c)                                                                                  \
-	{                                                                                          \
-		n, c, K_MAX                                                                        \
-	}
+}
 
-static const struct node_spec log_spec[] = {
-    LEAF("level", K_LOG_LEVEL),
-    LEAF("format", K_LOG_FORMAT),
-    {0},
-};
-static const struct node_spec host_spec[] = {
-    LEAF("sysfs", K_HOST_SYSFS),
-    LEAF("procfs", K_HOST_PROCFS),
-    {0},
-};
-static const struct node_spec monitor_spec[] = {
-    LEAF("interval", K_INTERVAL),
-    LEAF("maxTerminated", K_MAX_TERMINATED),
-    {0},
-};
-static const struct node_spec idle_spec[] = {
-    LEAF("package", K_IDLE_ZONE + ZONE_PACKAGE), LEAF("core", K_IDLE_ZONE + ZONE_CORE),
-    LEAF("uncore", K_IDLE_ZONE + ZONE_UNCORE),	 LEAF("dram", K_IDLE_ZONE + ZONE_DRAM),
-    LEAF("psys", K_IDLE_ZONE + ZONE_PSYS),	 {0},
-};
-static const struct node_spec estimator_spec[] = {
-    LEAF("idleWattsPerCPU", K_EST_IDLE),
-    LEAF("maxWattsPerCPU", K_EST_MAX),
-    {0},
-};
-static const struct node_spec power_spec[] = {
-    LEAF("sources", K_SOURCES),
-    MAP("idle", idle_spec),
-    MAP("estimator", estimator_spec),
-    {0},
-};
-static const struct node_spec activity_spec[] = {
-    LEAF("source", K_ACTIVITY),
-    LEAF("maxProcesses", K_ACTIVITY_MAX),
-    {0},
-};
-static const struct node_spec rapl_spec[] = {
-    LEAF("zones", K_RAPL_ZONES),
-    {0},
-};
-static const struct node_spec stdout_spec[] = {
-    LEAF("enabled", K_STDOUT),
-    {0},
-};
-static const struct node_spec prometheus_spec[] = {
-    LEAF("enabled", K_PROMETHEUS),
-    LEAF("metricsLevel", K_METRICS),
-    LEAF("maxProcesses", K_MAX_PROCESSES),
-    {0},
-};
-static const struct node_spec exporter_spec[] = {
-    MAP("stdout", stdout_spec),
-    MAP("prometheus", prometheus_spec),
-    {0},
-};
-static const struct node_spec web_spec[] = {
-    LEAF("configFile", K_WEB_CONFIG),	      LEAF("listenAddresses", K_LISTEN),
-    LEAF("maxConnections", K_WEB_MAX_CONN),   LEAF("maxConnectionsPerIP", K_WEB_MAX_CONN_IP),
-    LEAF("connectionTimeout", K_WEB_TIMEOUT), {0},
-};
-static const struct node_spec kube_spec[] = {
-    LEAF("enabled", K_KUBE_ENABLED),
-    LEAF("nodeName", K_KUBE_NODE),
-    LEAF("kubeletURL", K_KUBE_URL),
-    LEAF("tokenFile", K_KUBE_TOKEN),
-    LEAF("caFile", K_KUBE_CA),
-    LEAF("insecureSkipVerify", K_KUBE_INSECURE),
-    {0},
-};
-static const struct node_spec root_spec[] = {
-    MAP("log", log_spec),	    MAP("host", host_spec),
-    MAP("monitor", monitor_spec),   MAP("power", power_spec),
-    MAP("activity", activity_spec), MAP("rapl", rapl_spec),
-    MAP("exporter", exporter_spec), MAP("web", web_spec),
-    MAP("kube", kube_spec),	    {0},
-};
+int config_print_key_table(FILE *f)
+{
+	struct kepler_config d;
+	struct strbuf sb = STRBUF_INIT;
+	int r = config_defaults(&d);
+
+	if (r < 0)
+		return r;
+	strbuf_puts(&sb, "| key | flag | type | default | reloadable | meaning |\n"
+			 "|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+
+		strbuf_printf(&sb, "| `%s` | ", k->path);
+		if (k->flag && !k->meta)
+			strbuf_printf(&sb, "`--%s[=BOOL]`", k->flag);
+		else if (k->flag)
+			strbuf_printf(&sb, "`--%s=%s`%s", k->flag, k->meta,
+				      k->flags & KEY_REPEAT ? ", repeatable"
+				      : k->kind->set_list   ? ", comma-separated"
+							    : "");
+		strbuf_puts(&sb, " | ");
+		put_type(k, &sb);
+		strbuf_puts(&sb, " | `");
+		render(&d, k, false, &sb);
+		strbuf_printf(&sb, "` | %s | %s", k->flags & KEY_RELOAD ? "yes" : "no", k->help);
+		if (k->doc)
+			strbuf_printf(&sb, "; %s", k->doc);
+		strbuf_puts(&sb, " |\n");
+	}
+	config_free(&d);
+	r = strbuf_error(&sb);
+	if (r == 0 && fwrite(sb.buf, 1, sb.len, f) != sb.len)
+		r = -EIO;
+	strbuf_release(&sb);
+	return r;
+}
+
+/* YAML: the tree is the keys' dotted paths; a mapping is any proper prefix of them. */
 
 struct yctx {
 	struct kepler_config *cfg;
@@ -1035,26 +1158,25 @@ static const char *scalar_text(const yaml_node_t *n)
 	return yaml_node_is_null(n) ? "" : v;
 }
 
-static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
+static int walk_leaf(struct yctx *c, const yaml_node_t *v, const struct key *k)
 {
-	const struct leaf *l = &leaves[k];
 	char msg[512];
 	int r;
 
-	if (l->set) {
+	if (k->kind->set) {
 		const char *s;
 
 		if (v->type != YAML_SCALAR_NODE)
-			return yfail(c, -EINVAL, v->start_mark, l->path,
+			return yfail(c, -EINVAL, v->start_mark, k->path,
 				     "expected a scalar, got %s", yaml_node_kind(v));
 		s = scalar_text(v);
 		if (!s)
-			return yfail(c, -EINVAL, v->start_mark, l->path, "value holds a NUL byte");
-		r = l->set(c->cfg, l, s, msg, sizeof(msg));
+			return yfail(c, -EINVAL, v->start_mark, k->path, "value holds a NUL byte");
+		r = k->kind->set(c->cfg, k, s, msg, sizeof(msg));
 		if (r == -ENOMEM)
-			return yfail(c, r, v->start_mark, l->path, "out of memory");
+			return yfail(c, r, v->start_mark, k->path, "out of memory");
 		if (r < 0)
-			return yfail(c, r, v->start_mark, l->path, "%s", msg);
+			return yfail(c, r, v->start_mark, k->path, "%s", msg);
 		return 0;
 	} else {
 		const char *items[LIST_MAX];
@@ -1064,7 +1186,7 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 		if (v->type == YAML_SCALAR_NODE && yaml_node_is_null(v)) {
 			/* "zones:" with nothing after it: an empty list */
 		} else if (v->type != YAML_SEQUENCE_NODE) {
-			return yfail(c, -EINVAL, v->start_mark, l->path,
+			return yfail(c, -EINVAL, v->start_mark, k->path,
 				     "expected a sequence, got %s", yaml_node_kind(v));
 		} else {
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -1074,75 +1196,57 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, enum key_id k)
 				if (!item)
 					continue;
 				if (n == LIST_MAX)
-					return yfail(c, -EINVAL, item->start_mark, l->path,
+					return yfail(c, -EINVAL, item->start_mark, k->path,
 						     "too many entries (at most %d)", LIST_MAX);
 				if (item->type != YAML_SCALAR_NODE)
-					return yfail(c, -EINVAL, item->start_mark, l->path,
+					return yfail(c, -EINVAL, item->start_mark, k->path,
 						     "expected a scalar list entry, got %s",
 						     yaml_node_kind(item));
 				items[n] = scalar_text(item);
 				if (!items[n])
-					return yfail(c, -EINVAL, item->start_mark, l->path,
+					return yfail(c, -EINVAL, item->start_mark, k->path,
 						     "value holds a NUL byte");
 				marks[n++] = item->start_mark;
 			}
 		}
-		r = l->set_list(c->cfg, items, n, &bad, msg, sizeof(msg));
+		r = k->kind->set_list(c->cfg, k, items, n, &bad, msg, sizeof(msg));
 		if (r == -ENOMEM)
-			return yfail(c, r, v->start_mark, l->path, "out of memory");
+			return yfail(c, r, v->start_mark, k->path, "out of memory");
 		if (r < 0)
-			return yfail(c, r, bad < n ? marks[bad] : v->start_mark, l->path, "%s",
+			return yfail(c, r, bad < n ? marks[bad] : v->start_mark, k->path, "%s",
 				     msg);
 		return 0;
 	}
 }
 
-static int walk_map(struct yctx *c, const yaml_node_t *m, const struct node_spec *spec,
-		    const char *prefix)
+static int walk_map(struct yctx *c, yaml_node_t *m, const char *prefix);
+
+static int yaml_pair(void *userdata, const char *path, const char *name, yaml_node_t *kn,
+		     yaml_node_t *vn)
 {
-	if (m->type == YAML_SCALAR_NODE && yaml_node_is_null(m))
-		return 0; /* "idle:" with nothing after it: nothing set */
-	if (m->type != YAML_MAPPING_NODE)
-		return yfail(c, -EINVAL, m->start_mark, *prefix ? prefix : NULL,
-			     "expected a mapping, got %s", yaml_node_kind(m));
+	struct yctx *c = userdata;
+	size_t len = strlen(path);
+	bool mapping = false;
 
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
-		const struct node_spec *s;
-		const char *name;
-		char path[256];
-		int r;
-
-		if (!kn || !vn)
-			continue;
-		if (kn->type != YAML_SCALAR_NODE)
-			return yfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
-				     "a key must be a scalar, got %s", yaml_node_kind(kn));
-		name = (const char *)kn->data.scalar.value;
-		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
-		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *qn = yaml_document_get_node(c->doc, q->key);
-
-			if (qn && qn->type == YAML_SCALAR_NODE &&
-			    streq((const char *)qn->data.scalar.value, name))
-				return yfail(c, -EINVAL, kn->start_mark, NULL,
-					     "duplicate key \"%s\"", path);
-		}
-		for (s = spec; s->name; s++)
-			if (streq(s->name, name))
-				break;
-		if (!s->name)
-			return yfail(c, -EINVAL, kn->start_mark, NULL, "unknown key \"%s\"", path);
-		if (s->children)
-			r = walk_map(c, vn, s->children, path);
-		else
-			r = walk_leaf(c, vn, s->leaf);
-		if (r < 0)
-			return r;
+	/* A dot inside a name would reach a deeper key: "log.level: x" at the top is unknown. */
+	for (size_t i = 0; !strchr(name, '.') && i < ARRAY_SIZE(keys); i++) {
+		if (streq(keys[i].path, path))
+			return walk_leaf(c, vn, &keys[i]);
+		mapping |= strncmp(keys[i].path, path, len) == 0 && keys[i].path[len] == '.';
 	}
-	return 0;
+	if (mapping)
+		return walk_map(c, vn, path);
+	return yfail(c, -EINVAL, kn->start_mark, NULL, "unknown key \"%s\"", path);
+}
+
+static int walk_map(struct yctx *c, yaml_node_t *m, const char *prefix)
+{
+	struct yaml_walk_error e;
+	int r = yaml_walk_map(c->doc, m, prefix, yaml_pair, c, &e);
+
+	if (r < 0 && e.msg[0])
+		return yfail(c, r, e.mark, e.key, "%s", e.msg);
+	return r;
 }
 
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
@@ -1162,8 +1266,8 @@ int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, c
 		return yfail(&c, r, mark, NULL, "%s", msg);
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
-	if (root && !(root->type == YAML_SCALAR_NODE && yaml_node_is_null(root)))
-		r = walk_map(&c, root, root_spec, "");
+	if (root)
+		r = walk_map(&c, root, "");
 	yaml_document_delete(&doc);
 	if (r == 0 && check_config(cfg, msg, sizeof(msg)) < 0) {
 		if (cfg->config_file)
@@ -1177,48 +1281,23 @@ int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, c
 	return r;
 }
 
-/* Flags */
+/* Flags: one per key that names one, and these three. */
 
-enum flag_kind {
-	FLAG_VALUE,  /* --x value or --x=value */
-	FLAG_BOOL,   /* --x (true) or --x=bool */
-	FLAG_LIST,   /* comma-separated list, replaces the key's list */
-	FLAG_REPEAT, /* repeatable; all occurrences together replace the key's list */
-	FLAG_NOARG,  /* --help, --version */
+static const struct {
+	const char *name, *meta, *help;
+} builtin_flags[] = {
+    {"config.file", "PATH", "YAML configuration file"},
+    {"version", NULL, "print the version and exit"},
+    {"help", NULL, "print this help and exit"},
 };
 
-struct flag {
-	const char *name;
-	enum flag_kind kind;
-	const char *meta;
-	const char *help;
-	int key; /* enum key_id; -1 for config.file, help and version */
-};
+static void usage_line(FILE *f, const char *name, const char *meta, const char *help)
+{
+	char left[64];
 
-static const struct flag flags[] = {
-    {"config.file", FLAG_VALUE, "PATH", "YAML configuration file", -1},
-    {"log.level", FLAG_VALUE, "LEVEL", "log level: error, warn, info, debug", K_LOG_LEVEL},
-    {"log.format", FLAG_VALUE, "FORMAT", "log format: text, json", K_LOG_FORMAT},
-    {"host.sysfs", FLAG_VALUE, "PATH", "the host's sysfs mount", K_HOST_SYSFS},
-    {"host.procfs", FLAG_VALUE, "PATH", "the host's procfs mount", K_HOST_PROCFS},
-    {"monitor.interval", FLAG_VALUE, "DURATION", "collection interval, 100ms to 1h", K_INTERVAL},
-    {"web.listen-address", FLAG_REPEAT, "ADDR",
-     "address to serve /metrics on, host:port (repeatable)", K_LISTEN},
-    {"web.config-file", FLAG_VALUE, "PATH", "Prometheus web-config file (TLS, basic auth)",
-     K_WEB_CONFIG},
-    {"exporter.stdout", FLAG_BOOL, NULL, "also print each interval's metrics to stdout", K_STDOUT},
-    {"metrics", FLAG_LIST, "LEVELS", "metric levels: node, process, container, pod, vm", K_METRICS},
-    {"kube.enable", FLAG_BOOL, NULL, "resolve pods through the kubelet", K_KUBE_ENABLED},
-    {"kube.node-name", FLAG_VALUE, "NAME", "this node's name in Kubernetes", K_KUBE_NODE},
-    {"kube.kubelet-url", FLAG_VALUE, "URL", "kubelet API URL (http:// or https://)", K_KUBE_URL},
-    {"power.source", FLAG_LIST, "SOURCES",
-     "power sources: auto, or a list of rapl, perf, hwmon, acpi, estimator", K_SOURCES},
-    {"activity.source", FLAG_VALUE, "SOURCE", "activity source: auto, ebpf, procfs", K_ACTIVITY},
-    {"activity.max-processes", FLAG_VALUE, "N", "processes the eBPF map holds (at least 64)",
-     K_ACTIVITY_MAX},
-    {"version", FLAG_NOARG, NULL, "print the version and exit", -1},
-    {"help", FLAG_NOARG, NULL, "print this help and exit", -1},
-};
+	snprintf(left, sizeof(left), "--%s%s%s", name, meta ? "=" : "", meta ? meta : "");
+	fprintf(f, "  %-30s %s", left, help);
+}
 
 void config_print_usage(FILE *f)
 {
@@ -1228,76 +1307,44 @@ void config_print_usage(FILE *f)
 	fputs("Usage: kepler [flags]\n"
 	      "Flags override the configuration file; see docs/configuration.md.\n",
 	      f);
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		const struct flag *fl = &flags[i];
+	usage_line(f, builtin_flags[0].name, builtin_flags[0].meta, builtin_flags[0].help);
+	fputs(" (default: none)\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
 		struct strbuf sb = STRBUF_INIT;
-		char left[64];
 
-		snprintf(left, sizeof(left), "--%s%s%s", fl->name, fl->meta ? "=" : "",
-			 fl->meta ? fl->meta : "");
-		fprintf(f, "  %-30s %s", left, fl->help);
-		if (fl->key >= 0 && have_defaults) {
-			render(&d, (enum key_id)fl->key, true, &sb);
+		if (!k->flag)
+			continue;
+		usage_line(f, k->flag, k->meta, k->help);
+		if (k->flags & KEY_REPEAT)
+			fputs(" (repeatable)", f);
+		if (have_defaults) {
+			render(&d, k, true, &sb);
 			fprintf(f, " (default: %s)",
 				sb.len && !sb.err ? sb.buf : (sb.err ? "?" : "none"));
 			strbuf_release(&sb);
-		} else if (streq(fl->name, "config.file")) {
-			fputs(" (default: none)", f);
 		}
+		fputc('\n', f);
+	}
+	for (size_t i = 1; i < ARRAY_SIZE(builtin_flags); i++) {
+		usage_line(f, builtin_flags[i].name, builtin_flags[i].meta, builtin_flags[i].help);
 		fputc('\n', f);
 	}
 	if (have_defaults)
 		config_free(&d);
 }
 
-struct flag_arg {
-	const struct flag *flag;
-	const char *value;
-};
-
-static const struct flag *flag_lookup(const char *name, size_t len)
+static bool name_is(const char *name, size_t len, const char *want)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
-			return &flags[i];
-	return NULL;
+	return strlen(want) == len && strncmp(name, want, len) == 0;
 }
 
-/* Split a comma list into an array of trimmed strings, in one allocation. */
-static int split_commas(const char *s, char ***ret, size_t *ret_n)
+static const struct key *flag_lookup(const char *name, size_t len)
 {
-	size_t n = 0, len = strlen(s);
-	char **v, *copy;
-
-	if (*s)
-		for (const char *p = s, *q; (q = p); p = q + 1) {
-			n++;
-			q = strchr(p, ',');
-			if (!q)
-				break;
-		}
-	v = malloc((n + 1) * sizeof(char *) + len + 1);
-	if (!v)
-		return -ENOMEM;
-	copy = (char *)(v + n + 1);
-	memcpy(copy, s, len + 1);
-	for (size_t i = 0; i < n; i++) {
-		char *e = strchr(copy, ',');
-
-		if (e)
-			*e = '\0';
-		while (isspace((unsigned char)*copy))
-			copy++;
-		v[i] = copy;
-		for (char *t = copy + strlen(copy); t > copy && isspace((unsigned char)t[-1]); t--)
-			t[-1] = '\0';
-		if (e)
-			copy = e + 1;
-	}
-	v[n] = NULL;
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (keys[i].flag && name_is(name, len, keys[i].flag))
+			return &keys[i];
+	return NULL;
 }
 
 static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
@@ -1314,51 +1361,38 @@ static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
 	return r;
 }
 
-static int apply_flag(struct kepler_config *cfg, const struct flag *fl, const char *value,
-		      char *err, size_t errsz)
+static int flag_result(const struct key *k, int r, const char *msg, char *err, size_t errsz)
 {
-	const struct leaf *l = &leaves[fl->key];
-	char msg[512];
-	size_t bad = SIZE_MAX;
-	int r;
-
-	if (fl->kind == FLAG_LIST) {
-		_cleanup_free_ char **items = NULL;
-		size_t n;
-
-		r = split_commas(value, &items, &n);
-		if (r < 0)
-			return flag_fail(err, errsz, r, "--%s: out of memory", fl->name);
-		r = l->set_list(cfg, (const char *const *)items, n, &bad, msg, sizeof(msg));
-	} else {
-		r = l->set(cfg, l, value, msg, sizeof(msg));
-	}
 	if (r == -ENOMEM)
-		return flag_fail(err, errsz, r, "--%s: out of memory", fl->name);
+		return flag_fail(err, errsz, r, "--%s: out of memory", k->flag);
 	if (r < 0)
-		return flag_fail(err, errsz, r, "--%s: %s", fl->name, msg);
+		return flag_fail(err, errsz, r, "--%s: %s", k->flag, msg);
 	return 0;
 }
+
+struct flag_arg {
+	const struct key *key;
+	const char *value;
+};
 
 static int load(struct kepler_config *cfg, int argc, char **argv, char *err, size_t errsz)
 {
 	_cleanup_free_ struct flag_arg *args = NULL;
-	_cleanup_free_ const char **listen = NULL;
-	const struct flag *listen_flag = NULL;
+	_cleanup_free_ const char **values = NULL;
 	const char *config_file = NULL;
-	size_t n_args = 0, n_listen = 0;
+	size_t n_args = 0;
 	char msg[512];
 	int r;
 
 	args = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*args));
-	listen = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*listen));
-	if (!args || !listen)
+	values = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*values));
+	if (!args || !values)
 		return flag_fail(err, errsz, -ENOMEM, "out of memory");
 
 	/* Pass 1: syntax only. --help and --version end it where they stand. */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *name, *eq, *value;
-		const struct flag *fl;
+		const struct key *k;
 		size_t len;
 
 		if (streq(a, "--")) {
@@ -1372,44 +1406,37 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 		name = a + 2;
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
-		fl = flag_lookup(name, len);
-		if (!fl)
-			return flag_fail(err, errsz, -EINVAL, "unknown flag --%.*s", (int)len,
-					 name);
-		switch (fl->kind) {
-		case FLAG_NOARG:
+		if (name_is(name, len, "help") || name_is(name, len, "version")) {
 			if (eq)
-				return flag_fail(err, errsz, -EINVAL, "--%s takes no value",
-						 fl->name);
-			if (streq(fl->name, "help")) {
+				return flag_fail(err, errsz, -EINVAL, "--%.*s takes no value",
+						 (int)len, name);
+			if (name_is(name, len, "help")) {
 				config_print_usage(stdout);
 				return 1;
 			}
 			return 2;
-		case FLAG_BOOL:
-			value = eq ? eq + 1 : "true";
-			break;
-		default:
-			if (eq) {
-				value = eq + 1;
-			} else if (i + 1 < argc && !startswith(argv[i + 1], "--")) {
-				value = argv[++i];
-			} else {
-				return flag_fail(err, errsz, -EINVAL, "--%s: missing value",
-						 fl->name);
-			}
-			break;
 		}
-		if (fl->key < 0) { /* config.file */
-			if (!*value)
-				return flag_fail(err, errsz, -EINVAL, "--%s: missing value",
-						 fl->name);
-			config_file = value;
-		} else if (fl->kind == FLAG_REPEAT) {
-			listen_flag = fl;
-			listen[n_listen++] = value;
+		k = flag_lookup(name, len);
+		if (!k && !name_is(name, len, "config.file"))
+			return flag_fail(err, errsz, -EINVAL, "unknown flag --%.*s", (int)len,
+					 name);
+		if (k && k->kind == &kind_bool) {
+			value = eq ? eq + 1 : "true";
+		} else if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc && !startswith(argv[i + 1], "--")) {
+			value = argv[++i];
 		} else {
-			args[n_args++] = (struct flag_arg){fl, value};
+			return flag_fail(err, errsz, -EINVAL, "--%.*s: missing value", (int)len,
+					 name);
+		}
+		if (k) {
+			args[n_args++] = (struct flag_arg){k, value};
+		} else {
+			if (!*value)
+				return flag_fail(err, errsz, -EINVAL, "--%.*s: missing value",
+						 (int)len, name);
+			config_file = value;
 		}
 	}
 
@@ -1432,18 +1459,29 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 			return r;
 	}
 	for (size_t i = 0; i < n_args; i++) {
-		r = apply_flag(cfg, args[i].flag, args[i].value, err, errsz);
+		if (args[i].key->flags & KEY_REPEAT)
+			continue;
+		r = set_text(cfg, args[i].key, args[i].value, msg, sizeof(msg));
+		r = flag_result(args[i].key, r, msg, err, errsz);
 		if (r < 0)
 			return r;
 	}
-	if (listen_flag) {
-		size_t bad = SIZE_MAX;
+	/* A repeated flag's values together replace the key's list. */
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+		size_t n = 0, bad;
 
-		r = set_listen(cfg, listen, n_listen, &bad, msg, sizeof(msg));
-		if (r == -ENOMEM)
-			return flag_fail(err, errsz, r, "out of memory");
+		if (!(k->flags & KEY_REPEAT))
+			continue;
+		for (size_t j = 0; j < n_args; j++)
+			if (args[j].key == k)
+				values[n++] = args[j].value;
+		if (n == 0)
+			continue;
+		r = k->kind->set_list(cfg, k, values, n, &bad, msg, sizeof(msg));
+		r = flag_result(k, r, msg, err, errsz);
 		if (r < 0)
-			return flag_fail(err, errsz, r, "--%s: %s", listen_flag->name, msg);
+			return r;
 	}
 	r = check_config(cfg, msg, sizeof(msg));
 	if (r < 0)

@@ -80,6 +80,7 @@ struct kepler_config {
 	uint32_t web_max_connections;	     /* web.maxConnections, default 64 */
 	uint32_t web_max_connections_per_ip; /* web.maxConnectionsPerIP, default 16 */
 	uint64_t web_connection_timeout_ns;  /* web.connectionTimeout, default 10s */
+	uint64_t web_header_timeout_ns;	     /* web.headerTimeout, default 3s */
 
 	bool kube_enabled; /* kube.* */
 	char *kube_node_name;
@@ -113,6 +114,11 @@ int config_load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 
 /* Usage: every flag with its default, one line each. */
 void config_print_usage(FILE *f);
+/*
+ * Every key as the Markdown table in docs/configuration.md (a unit test keeps
+ * the two equal): key, flag, type, default, reloadable, meaning. 0, -ENOMEM, -EIO.
+ */
+int config_print_key_table(FILE *f);
 
 /*
  * Parse YAML text over *cfg (used by config_load and by tests). Errors are one
@@ -121,24 +127,6 @@ void config_print_usage(FILE *f);
  */
 int config_parse_yaml(struct kepler_config *cfg, const char *text, size_t len, char *err,
 		      size_t errsz);
-
-/*
- * Go-style duration: one or more <number><unit>, number decimal with an
- * optional fraction, unit ns, us (µs, μs), ms, s, m, h; "0" alone is 0.
- * "5s", "500ms", "1h30m", "1.5s" -> nanoseconds. -EINVAL on bad syntax,
- * -ERANGE above INT64_MAX ns (Go's limit).
- */
-int parse_duration(const char *s, uint64_t *ret_ns);
-/* Shortest form parse_duration reads back: "5s", "1h30m", "250ms", "0s". */
-int format_duration(uint64_t ns, char *buf, size_t size);
-
-/*
- * "host:port", ":port" or "[v6addr]:port" (port 0..65535; 0 picks a free port,
- * which the configuration refuses but tests use). ret_host gets the
- * host without brackets ("" for ":port"). -EINVAL, or -ENAMETOOLONG when the
- * host does not fit hostsz. Outputs untouched on failure.
- */
-int config_parse_listen_address(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port);
 
 /* The value of a YAML key path ("monitor.interval") in YAML syntax; -ENOENT unknown key. */
 int config_format_value(const struct kepler_config *cfg, const char *key, char *buf, size_t size);

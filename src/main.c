@@ -24,6 +24,7 @@
 #include "snapshot/build.h"
 #include "util/caps.h"
 #include "util/fileio.h"
+#include "util/listenaddr.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "util/util.h"
@@ -277,8 +278,7 @@ static uint64_t privileged_port_cap(const struct kepler_config *cfg)
 	uint16_t port;
 
 	for (size_t i = 0; i < cfg->n_listen; i++)
-		if (config_parse_listen_address(cfg->listen_addresses[i], host, sizeof(host),
-						&port) == 0 &&
+		if (parse_listen_address(cfg->listen_addresses[i], host, sizeof(host), &port) == 0 &&
 		    port < 1024)
 			return CAPBIT(10); /* CAP_NET_BIND_SERVICE */
 	return 0;

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "export/webconfig.h"
+#include "util/listenaddr.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -218,7 +219,7 @@ static struct snapshot *snapshot_get(struct http_server *s)
 int http_parse_listen_address(const char *s, struct http_listen_addr *ret)
 {
 	struct http_listen_addr a;
-	int r = config_parse_listen_address(s, a.host, sizeof(a.host), &a.port);
+	int r = parse_listen_address(s, a.host, sizeof(a.host), &a.port);
 
 	if (r < 0)
 		return -EINVAL;

@@ -190,45 +190,29 @@ static int scalar(struct wctx *c, const yaml_node_t *n, const char *key, const c
 typedef int (*pair_fn)(struct wctx *c, const char *key, const char *name, yaml_node_t *kn,
 		       yaml_node_t *vn);
 
-/* Calls fn for every pair of mapping m (null: none), refusing non-scalar and duplicate keys. */
+struct walk {
+	struct wctx *c;
+	pair_fn fn;
+};
+
+static int walk_pair(void *userdata, const char *key, const char *name, yaml_node_t *kn,
+		     yaml_node_t *vn)
+{
+	struct walk *w = userdata;
+
+	return w->fn(w->c, key, name, kn, vn);
+}
+
+/* Calls fn for every pair of mapping m (null: none); the shared walker checks the keys. */
 static int walk_map(struct wctx *c, yaml_node_t *m, const char *prefix, pair_fn fn)
 {
-	if (m->type == YAML_SCALAR_NODE && yaml_node_is_null(m))
-		return 0;
-	if (m->type != YAML_MAPPING_NODE)
-		return wfail(c, -EINVAL, m->start_mark, *prefix ? prefix : NULL,
-			     "expected a mapping, got %s", yaml_node_kind(m));
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
-		const char *name;
-		char key[512];
-		int r;
+	struct walk w = {c, fn};
+	struct yaml_walk_error e;
+	int r = yaml_walk_map(c->doc, m, prefix, walk_pair, &w, &e);
 
-		if (!kn || !vn)
-			continue;
-		if (kn->type != YAML_SCALAR_NODE)
-			return wfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
-				     "a key must be a scalar, got %s", yaml_node_kind(kn));
-		name = (const char *)kn->data.scalar.value;
-		if (strlen(name) != kn->data.scalar.length)
-			return wfail(c, -EINVAL, kn->start_mark, *prefix ? prefix : NULL,
-				     "a key holds a NUL byte");
-		snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", name);
-		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *qn = yaml_document_get_node(c->doc, q->key);
-
-			if (qn && qn->type == YAML_SCALAR_NODE &&
-			    streq((const char *)qn->data.scalar.value, name))
-				return wfail(c, -EINVAL, kn->start_mark, NULL,
-					     "duplicate key \"%s\"", key);
-		}
-		r = fn(c, key, name, kn, vn);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	if (r < 0 && e.msg[0])
+		return wfail(c, r, e.mark, e.key, "%s", e.msg);
+	return r;
 }
 
 static int unknown_key(struct wctx *c, const yaml_node_t *kn, const char *key)

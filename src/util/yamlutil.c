@@ -2,7 +2,9 @@
 #include "util/yamlutil.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/util.h"
 
@@ -85,5 +87,65 @@ int yaml_load_one(const char *text, size_t len, yaml_document_t *ret_doc, char *
 		return r;
 	}
 	*ret_doc = doc;
+	return 0;
+}
+
+static int walk_fail(struct yaml_walk_error *e, yaml_mark_t mark, const char *key, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+static int walk_fail(struct yaml_walk_error *e, yaml_mark_t mark, const char *key, const char *fmt,
+		     ...)
+{
+	va_list ap;
+
+	e->mark = mark;
+	e->key = key;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int yaml_walk_map(yaml_document_t *doc, yaml_node_t *m, const char *prefix, yaml_pair_fn fn,
+		  void *userdata, struct yaml_walk_error *ret_err)
+{
+	const char *where = *prefix ? prefix : NULL;
+
+	ret_err->msg[0] = '\0';
+	if (m->type == YAML_SCALAR_NODE && yaml_node_is_null(m))
+		return 0; /* "idle:" with nothing after it: nothing set */
+	if (m->type != YAML_MAPPING_NODE)
+		return walk_fail(ret_err, m->start_mark, where, "expected a mapping, got %s",
+				 yaml_node_kind(m));
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(doc, p->value);
+		const char *name;
+		char path[512];
+		int r;
+
+		if (!kn || !vn)
+			continue;
+		if (kn->type != YAML_SCALAR_NODE)
+			return walk_fail(ret_err, kn->start_mark, where,
+					 "a key must be a scalar, got %s", yaml_node_kind(kn));
+		name = (const char *)kn->data.scalar.value;
+		/* A C string cannot carry the NUL: "log\0junk" would read as "log". */
+		if (strlen(name) != kn->data.scalar.length)
+			return walk_fail(ret_err, kn->start_mark, where, "a key holds a NUL byte");
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		/* Earlier keys passed the NUL check, so string equality is key equality. */
+		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *qn = yaml_document_get_node(doc, q->key);
+
+			if (qn && qn->type == YAML_SCALAR_NODE &&
+			    streq((const char *)qn->data.scalar.value, name))
+				return walk_fail(ret_err, kn->start_mark, NULL,
+						 "duplicate key \"%s\"", path);
+		}
+		r = fn(userdata, path, name, kn, vn);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }

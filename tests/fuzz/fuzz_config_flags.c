@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "util/listenaddr.h"
 
 #define MAX_ARGS 64
 
@@ -68,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t port;
 
 			fuzz_check(cfg.listen_addresses[i] != NULL);
-			fuzz_check(config_parse_listen_address(cfg.listen_addresses[i], host,
-							       sizeof(host), &port) == 0);
+			fuzz_check(parse_listen_address(cfg.listen_addresses[i], host, sizeof(host),
+							&port) == 0);
 		}
 		fuzz_check(cfg.estimator_max_watts_per_cpu >= cfg.estimator_idle_watts_per_cpu);
 		fuzz_check(config_diff(&cfg, &cfg, changed, 1) == 0);

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * parse_duration and config_parse_listen_address (config.h) on the input as
+ * parse_duration (util/duration.h) and parse_listen_address (util/listenaddr.h) on the input as
  * one string. Checked: a parsed duration formats to a string that parses
  * back to the same value; failures leave the outputs untouched; a parsed
  * host fits its buffer and a port is never 0.
  */
-#include "config.h"
 #include "fuzz.h"
+#include "util/duration.h"
+#include "util/listenaddr.h"
 
 static void check_duration(const char *s)
 {
@@ -39,7 +40,7 @@ static void check_listen(const char *s)
 		int r;
 
 		memset(host, 'x', sizeof(host));
-		r = config_parse_listen_address(s, host, sizes[i], &port);
+		r = parse_listen_address(s, host, sizes[i], &port);
 		fuzz_check(r == 0 || r == -EINVAL || r == -ENAMETOOLONG);
 		if (r < 0) {
 			fuzz_check(port == 0xa5a5 && host[0] == 'x');

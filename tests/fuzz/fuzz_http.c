@@ -12,6 +12,7 @@
 #include "config.h"
 #include "export/http.h"
 #include "fuzz.h"
+#include "util/listenaddr.h"
 
 static void check_listen(const char *s)
 {
@@ -25,7 +26,7 @@ static void check_listen(const char *s)
 	fuzz_check(r == 0 || r == -EINVAL);
 	if (r == 0)
 		fuzz_check(memchr(a.host, '\0', sizeof(a.host)) != NULL);
-	if (config_parse_listen_address(s, host, sizeof(host), &port) == 0) {
+	if (parse_listen_address(s, host, sizeof(host), &port) == 0) {
 		fuzz_check(r == 0);
 		fuzz_check(strcmp(host, a.host) == 0);
 		fuzz_check(port == a.port);

@@ -25,6 +25,7 @@
 #include "activity/activity.h"
 #include "activity/pidtab.h"
 #include "config.h"
+#include "util/duration.h"
 #include "util/timeutil.h"
 
 struct rec {

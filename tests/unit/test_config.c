@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Configuration: YAML snippets, flags, the file path, listen addresses, reload diff. */
+/* Configuration: YAML snippets, flags, the file path, reload diff, the docs table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 /* Every key of the file, as config_format_value names it. */
@@ -45,6 +46,7 @@ static const char *const all_keys[] = {
     "web.maxConnections",
     "web.maxConnectionsPerIP",
     "web.connectionTimeout",
+    "web.headerTimeout",
     "kube.enabled",
     "kube.nodeName",
     "kube.kubeletURL",
@@ -93,6 +95,7 @@ static const struct {
     {"web.maxConnections", "64"},
     {"web.maxConnectionsPerIP", "16"},
     {"web.connectionTimeout", "10s"},
+    {"web.headerTimeout", "3s"},
     {"kube.enabled", "false"},
     {"kube.nodeName", "\"\""},
     {"kube.kubeletURL", "\"\""},
@@ -194,6 +197,8 @@ static const struct {
     {"web: {maxConnections: 500}", "web.maxConnections", "500"},
     {"web: {maxConnectionsPerIP: 1}", "web.maxConnectionsPerIP", "1"},
     {"web: {connectionTimeout: 1m30s}", "web.connectionTimeout", "1m30s"},
+    {"web: {headerTimeout: 1s}", "web.headerTimeout", "1s"},
+    {"web: {headerTimeout: 1h}", "web.headerTimeout", "1h"},
     {"kube: {enabled: true}", "kube.enabled", "true"},
     {"kube: {nodeName: worker-1}", "kube.nodeName", "worker-1"},
     {"kube: {nodeName: ~}", "kube.nodeName", "\"\""},
@@ -268,6 +273,7 @@ static const char full_yaml[] = "log:\n"
 				"  maxConnections: 8\n"
 				"  maxConnectionsPerIP: 2\n"
 				"  connectionTimeout: 30s\n"
+				"  headerTimeout: 5s\n"
 				"kube:\n"
 				"  enabled: true\n"
 				"  nodeName: worker-1\n"
@@ -319,6 +325,7 @@ static void test_yaml_every_key(void **state)
 	assert_int_equal(cfg.n_listen, 2);
 	assert_string_equal(cfg.listen_addresses[0], "127.0.0.1:28282");
 	assert_string_equal(cfg.listen_addresses[1], "[::1]:28282");
+	assert_int_equal(cfg.web_header_timeout_ns, 5000000000ULL);
 	assert_true(cfg.kube_enabled);
 	assert_string_equal(cfg.kube_node_name, "worker-1");
 	assert_string_equal(cfg.kube_kubelet_url, "https://127.0.0.1:10250");
@@ -336,6 +343,51 @@ static void test_yaml_every_key(void **state)
 	config_free(&cfg);
 }
 
+/* The YAML for key = value: "a.b.c" nests as "a:\n  b:\n    c: value\n". */
+static void nest(char *buf, size_t size, const char *key, const char *value)
+{
+	size_t n = 0, depth = 0;
+
+	for (const char *p = key, *dot; (dot = strchr(p, '.')); p = dot + 1, depth++)
+		n += (size_t)snprintf(buf + n, size - n, "%*s%.*s:\n", (int)(2 * depth), "",
+				      (int)(dot - p), p);
+	snprintf(buf + n, size - n, "%*s%s: %s\n", (int)(2 * depth), "", strrchr(key, '.') + 1,
+		 value);
+}
+
+/* What config_format_value writes, the file reads back to the same value: for every key. */
+static void test_every_key_round_trips(void **state)
+{
+	static const char plain_listen[] =
+	    "web: {listenAddresses: [\"127.0.0.1:1\", \"localhost:2\"]}";
+	struct kepler_config d, full, cfg;
+	char err[512], value[512], yaml[1024];
+
+	(void)state;
+	assert_int_equal(config_defaults(&d), 0);
+	assert_int_equal(config_defaults(&full), 0);
+	assert_int_equal(config_parse_yaml(&full, full_yaml, strlen(full_yaml), err, sizeof(err)),
+			 0);
+	/* config_format_value does not quote: "[[::1]:80, :80]" would not read back as YAML. */
+	assert_int_equal(
+	    config_parse_yaml(&full, plain_listen, strlen(plain_listen), err, sizeof(err)), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(all_keys); i++) {
+		const char *changed[2];
+
+		assert_int_equal(config_format_value(&full, all_keys[i], value, sizeof(value)), 0);
+		nest(yaml, sizeof(yaml), all_keys[i], value);
+		assert_int_equal(config_defaults(&cfg), 0);
+		if (config_parse_yaml(&cfg, yaml, strlen(yaml), err, sizeof(err)) != 0)
+			fail_msg("%s: \"%s\": %s", all_keys[i], yaml, err);
+		if (config_diff(&d, &cfg, changed, 2) != 1 || !streq(changed[0], all_keys[i]))
+			fail_msg("%s: \"%s\" does not change exactly that key", all_keys[i], yaml);
+		assert_string_equal(value_of(&cfg, all_keys[i]), value);
+		config_free(&cfg);
+	}
+	config_free(&d);
+	config_free(&full);
+}
+
 /* YAML that is refused: the one-line error contains want. */
 static const struct {
 	const char *yaml, *want;
@@ -349,6 +401,18 @@ static const struct {
     {"Log: {level: info}", "unknown key \"Log\""},
     {"log: {level: info, level: debug}", "1:20: duplicate key \"log.level\""},
     {"{[a]: b}", "1:2: a key must be a scalar, got a sequence"},
+    {"{{a: b}: c}", "1:2: a key must be a scalar, got a mapping"},
+    {"log: {[a]: b}", "1:7: log: a key must be a scalar, got a sequence"},
+    {"power: {idle: {core: 1, core: 2}}", "1:25: duplicate key \"power.idle.core\""},
+    {"log: {level: info}\nlog: {format: json}\n", "2:1: duplicate key \"log\""},
+    /* a C string cannot carry a NUL: "log\0junk" must not read as "log" */
+    {"\"log\\0junk\": {level: debug}", "1:1: a key holds a NUL byte"},
+    {"log: {\"level\\0\": debug}", "1:7: log: a key holds a NUL byte"},
+    /* a dot inside a name does not reach a deeper key */
+    {"log.level: debug", "1:1: unknown key \"log.level\""},
+    {"exporter: {prometheus.enabled: false}", "unknown key \"exporter.prometheus.enabled\""},
+    {"log: {level.: debug}", "unknown key \"log.level.\""},
+    {"\"\": 1", "1:1: unknown key \"\""},
     /* wrong shapes */
     {"- a\n- b\n", "1:1: expected a mapping, got a sequence"},
     {"just text", "1:1: expected a mapping, got a scalar"},
@@ -417,6 +481,9 @@ static const struct {
     {"web: {maxConnections: 0}", "web.maxConnections: 0 is below the minimum 1"},
     {"web: {connectionTimeout: 500ms}", "web.connectionTimeout: 500ms is out of range (1s to 1h)"},
     {"web: {connectionTimeout: forever}", "web.connectionTimeout: bad duration \"forever\""},
+    {"web: {headerTimeout: 999ms}", "web.headerTimeout: 999ms is out of range (1s to 1h)"},
+    {"web: {headerTimeout: 1h1s}", "web.headerTimeout: 1h1s is out of range (1s to 1h)"},
+    {"web: {headerTimeout: 3}", "web.headerTimeout: bad duration \"3\""},
     {"web: {listenAddresses: [localhost]}",
      "web.listenAddresses: bad listen address \"localhost\""},
     {"web: {listenAddresses: [\":0\"]}", "bad listen address \":0\""},
@@ -549,6 +616,8 @@ static const struct flag_case flag_cases[] = {
     {{"--power.source=rapl,estimator"}, 0, "power.sources", "[rapl, estimator]", NULL},
     {{"--power.source", "auto"}, 0, "power.sources", "[auto]", NULL},
     {{"--activity.source=procfs"}, 0, "activity.source", "procfs", NULL},
+    {{"--web.header-timeout=10s"}, 0, "web.headerTimeout", "10s", NULL},
+    {{"--web.header-timeout", "1m"}, 0, "web.headerTimeout", "1m", NULL},
     {{"--"}, 0, "log.level", "info", NULL},
     /* help and version */
     {{"--help"}, 1, NULL, NULL, NULL},
@@ -603,6 +672,11 @@ static const struct flag_case flag_cases[] = {
     {{"--activity.source=bpf"}, -EINVAL, NULL, NULL, "--activity.source: unknown activity source"},
     {{"--kube.kubelet-url=kubelet:10250"}, -EINVAL, NULL, NULL, "--kube.kubelet-url: bad URL"},
     {{"--kube.node-name"}, -EINVAL, NULL, NULL, "--kube.node-name: missing value"},
+    {{"--web.header-timeout=0.5s"},
+     -EINVAL,
+     NULL,
+     NULL,
+     "--web.header-timeout: 0.5s is out of range (1s to 1h)"},
     {{"--host.sysfs="}, -EINVAL, NULL, NULL, "--host.sysfs: must not be empty"},
     {{"--config.file"}, -EINVAL, NULL, NULL, "--config.file: missing value"},
     {{"--config.file="}, -EINVAL, NULL, NULL, "--config.file: missing value"},
@@ -692,6 +766,8 @@ static void test_usage(void **state)
 	    "--activity.source=SOURCE",
 	    "--activity.max-processes=N",
 	    "(default: 32768)",
+	    "--web.header-timeout=DURATION",
+	    "(default: 3s)",
 	    "--version",
 	    "--help",
 	};
@@ -708,7 +784,7 @@ static void test_usage(void **state)
 			fail_msg("usage lacks \"%s\":\n%s", want[i], text);
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 2 + 18); /* two header lines, one per flag */
+	assert_int_equal(lines, 2 + 19); /* two header lines, one per flag */
 	free(text);
 }
 
@@ -886,81 +962,6 @@ static void test_file_errors(void **state)
 	config_free(&cfg);
 }
 
-static const struct {
-	const char *in;
-	int ret;
-	const char *host;
-	uint16_t port;
-} listen_cases[] = {
-    {":28282", 0, "", 28282},
-    {"0.0.0.0:9102", 0, "0.0.0.0", 9102},
-    {"localhost:1", 0, "localhost", 1},
-    {"my-node.example_1.com:65535", 0, "my-node.example_1.com", 65535},
-    {"[::1]:8080", 0, "::1", 8080},
-    {"[::]:80", 0, "::", 80},
-    {"[fe80::1%eth0]:80", 0, "fe80::1%eth0", 80},
-    {"[::ffff:10.0.0.1]:443", 0, "::ffff:10.0.0.1", 443},
-    {":08080", 0, "", 8080},
-    {"", -EINVAL, NULL, 0},
-    {":", -EINVAL, NULL, 0},
-    {"28282", -EINVAL, NULL, 0},
-    {"localhost", -EINVAL, NULL, 0},
-    {":0", 0, "", 0}, /* a free port: the parser takes it, web.listenAddresses does not */
-    {":65536", -EINVAL, NULL, 0},
-    {":123456", -EINVAL, NULL, 0},
-    {":-1", -EINVAL, NULL, 0},
-    {":+80", -EINVAL, NULL, 0},
-    {":80 ", -EINVAL, NULL, 0},
-    {"host :80", -EINVAL, NULL, 0},
-    {"::1:80", -EINVAL, NULL, 0},
-    {"a:b:80", -EINVAL, NULL, 0},
-    {"[::1]8080", -EINVAL, NULL, 0},
-    {"[::1]:", -EINVAL, NULL, 0},
-    {"[]:80", -EINVAL, NULL, 0},
-    {"[::1:80", -EINVAL, NULL, 0},
-    {"[g::1]:80", -EINVAL, NULL, 0},
-    {"[::1%]:80", -EINVAL, NULL, 0},
-    {"[127.0.0.1]:80", -EINVAL, NULL, 0},
-    {"host:http", -EINVAL, NULL, 0},
-    {"*:80", -EINVAL, NULL, 0},
-};
-
-static void test_listen_address(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < ARRAY_SIZE(listen_cases); i++) {
-		char host[64] = "untouched";
-		uint16_t port = 7;
-		int r = config_parse_listen_address(listen_cases[i].in, host, sizeof(host), &port);
-
-		if (r != listen_cases[i].ret)
-			fail_msg("\"%s\": %d; want %d", listen_cases[i].in, r, listen_cases[i].ret);
-		if (r == 0) {
-			assert_string_equal(host, listen_cases[i].host);
-			assert_int_equal(port, listen_cases[i].port);
-		} else {
-			assert_string_equal(host, "untouched");
-			assert_int_equal(port, 7);
-		}
-	}
-}
-
-static void test_listen_address_small_buffer(void **state)
-{
-	char host[9] = "x";
-	uint16_t port = 7;
-
-	(void)state;
-	assert_int_equal(config_parse_listen_address("localhost:80", host, sizeof(host), &port),
-			 -ENAMETOOLONG);
-	assert_string_equal(host, "x");
-	assert_int_equal(port, 7);
-	assert_int_equal(config_parse_listen_address("localhos:80", host, sizeof(host), &port), 0);
-	assert_string_equal(host, "localhos");
-	assert_int_equal(config_parse_listen_address(":80", host, 1, &port), 0);
-	assert_string_equal(host, "");
-}
-
 static void test_reload_diff(void **state)
 {
 	static const char *const reloadable[] = {
@@ -1035,12 +1036,71 @@ static void test_names(void **state)
 	assert_string_equal(metrics_level_to_string(METRICS_ALL), "unknown");
 }
 
+/*
+ * docs/configuration.md holds config_print_key_table's output between these
+ * two lines; the table is not edited by hand.
+ */
+#define DOC_PATH FIXTURES "/../../docs/configuration.md"
+#define DOC_BEGIN                                                                                  \
+	"<!-- BEGIN key table: generated from src/config.c, see tests/unit/test_config.c -->\n"
+#define DOC_END "<!-- END key table -->\n"
+
+static void test_docs_key_table(void **state)
+{
+	char *doc = NULL, *table = NULL, *begin, *end;
+	size_t doc_len = 0, table_len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(read_file_alloc(DOC_PATH, 1024 * 1024, &doc, &doc_len), 0);
+	f = open_memstream(&table, &table_len);
+	assert_non_null(f);
+	assert_int_equal(config_print_key_table(f), 0);
+	fclose(f);
+	/* Every key has its row */
+	for (size_t i = 0; i < ARRAY_SIZE(all_keys); i++) {
+		char row[128];
+
+		snprintf(row, sizeof(row), "| `%s` |", all_keys[i]);
+		if (!strstr(table, row))
+			fail_msg("no row for %s in:\n%s", all_keys[i], table);
+	}
+
+	begin = strstr(doc, DOC_BEGIN);
+	end = begin ? strstr(begin, DOC_END) : NULL;
+	if (!begin || !end)
+		fail_msg("%s lacks the lines\n%s...\n%s", DOC_PATH, DOC_BEGIN, DOC_END);
+	begin += strlen(DOC_BEGIN);
+	if ((size_t)(end - begin) == table_len && memcmp(begin, table, table_len) == 0) {
+		free(doc);
+		free(table);
+		return;
+	}
+	if (getenv("KEPLER_UPDATE_DOCS")) {
+		f = fopen(DOC_PATH, "w");
+		assert_non_null(f);
+		fwrite(doc, 1, (size_t)(begin - doc), f);
+		fwrite(table, 1, table_len, f);
+		fputs(end, f);
+		assert_int_equal(fclose(f), 0);
+		print_message("rewrote the key table in %s\n", DOC_PATH);
+	} else {
+		fail_msg("the key table in docs/configuration.md differs from src/config.c; "
+			 "regenerate it with KEPLER_UPDATE_DOCS=1 build/tests/unit/test_config "
+			 "and review the diff. The table is:\n%s",
+			 table);
+	}
+	free(doc);
+	free(table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_yaml_good),
 	    cmocka_unit_test(test_yaml_every_key),
+	    cmocka_unit_test(test_every_key_round_trips),
 	    cmocka_unit_test(test_yaml_bad),
 	    cmocka_unit_test(test_yaml_error_prefix_and_truncation),
 	    cmocka_unit_test(test_yaml_alias),
@@ -1048,10 +1108,9 @@ int main(void)
 	    cmocka_unit_test(test_usage),
 	    cmocka_unit_test(test_file_and_flags),
 	    cmocka_unit_test(test_file_errors),
-	    cmocka_unit_test(test_listen_address),
-	    cmocka_unit_test(test_listen_address_small_buffer),
 	    cmocka_unit_test(test_reload_diff),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_docs_key_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "util/duration.h"
 #include "util/util.h"
 
 #define NS 1ULL

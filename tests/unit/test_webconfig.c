@@ -314,6 +314,13 @@ static const struct bad_case bad_cases[] = {
      "w.yml:2:1: duplicate key \"tls_server_config\""},
     {"tls_server_config: {cert_file: \"a\\0b\", key_file: b}\n", -EINVAL,
      "w.yml:1:32: tls_server_config.cert_file: value holds a NUL byte"},
+    /* the shared walker: a NUL byte in a key, a key that is not a scalar, at any depth */
+    {"\"tls_server_config\\0junk\": {}\n", -EINVAL, "w.yml:1:1: a key holds a NUL byte"},
+    {"basic_auth_users:\n  \"alice\\0\": " HASH_A "\n", -EINVAL,
+     "w.yml:2:3: basic_auth_users: a key holds a NUL byte"},
+    {"? {a: b}\n: c\n", -EINVAL, "w.yml:1:3: a key must be a scalar, got a mapping"},
+    {"http_server_config:\n  headers:\n    ? [a]\n    : b\n", -EINVAL,
+     "w.yml:3:7: http_server_config.headers: a key must be a scalar, got a sequence"},
     {"a: b\n---\nc: d\n", -EINVAL, "w.yml:3:1: more than one YAML document"},
     {"tls_server_config:\n  cert_file: [\n", -EINVAL,
      "w.yml:3:1: YAML syntax error: did not find expected node content (while parsing a flow "
