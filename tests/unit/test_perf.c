@@ -188,7 +188,7 @@ static void test_discover_fixture(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sysfs/perf-power", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), 0);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), 0);
 	assert_int_equal(d.type, 23);
 	assert_int_equal(d.n_cpus, 1);
 	assert_int_equal(d.cpus[0], 0);
@@ -205,13 +205,14 @@ static void test_discover_fixture(void **state)
 	}
 	assert_int_equal(seen, ZONE_ALL);
 
-	assert_int_equal(perf_discover(path, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), &d), 0);
+	assert_int_equal(
+	    perf_discover(path, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), &d, NULL, 0), 0);
 	assert_int_equal(d.n_events, 2);
 
 	snprintf(path, sizeof(path), "%s/sysfs/empty", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), -ENODEV);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), -ENODEV);
 	snprintf(path, sizeof(path), "%s/sysfs/rapl-1socket", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), -ENODEV);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), -ENODEV);
 }
 
 static void test_discover_bad(void **state)
@@ -236,7 +237,7 @@ static void test_discover_bad(void **state)
 		assert_non_null(dir);
 		snprintf(rel, sizeof(rel), "bus/event_source/devices/power/%s", t[i].rel);
 		assert_int_equal(fixture_write(dir, rel, t[i].text), 0);
-		r = perf_discover(dir, 0, &d);
+		r = perf_discover(dir, 0, &d, NULL, 0);
 		if (r != t[i].r)
 			fail_msg("case %zu (%s): r = %d, want %d", i, t[i].rel, r, t[i].r);
 		assert_int_equal(d.type, 4242);
@@ -255,18 +256,18 @@ static void test_open_this_machine(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sysfs/empty", FIXTURES);
 	fixture_config(&cfg, path);
-	assert_int_equal(perf_meter_ops.open(&m, &cfg), -ENODEV);
+	assert_int_equal(perf_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
 	assert_null(m);
 	config_free(&cfg);
 
 	fixture_config(&cfg, "/sys");
-	r = perf_meter_ops.open(&m, &cfg);
+	r = perf_meter_ops.open(&m, &cfg, NULL, 0);
 	if (r == 0) {
 		struct meter_input in = {.now_ns = 1, .cpu_util = -1};
 		struct energy_reading out;
 
 		/* A machine with RAPL: the counters read and start at zero-ish. */
-		assert_int_equal(perf_meter_ops.read(m, &in, &out), 0);
+		assert_int_equal(perf_meter_ops.read(m, &in, &out, NULL, 0), 0);
 		assert_true(out.zones & ZONE_BIT(ZONE_PACKAGE));
 		perf_meter_ops.close(m);
 	} else {
@@ -278,7 +279,7 @@ static void test_open_this_machine(void **state)
 	/* The fixture's PMU type does not exist in this kernel: an error, not a crash. */
 	snprintf(path, sizeof(path), "%s/sysfs/perf-power", FIXTURES);
 	fixture_config(&cfg, path);
-	r = perf_meter_ops.open(&m, &cfg);
+	r = perf_meter_ops.open(&m, &cfg, NULL, 0);
 	if (r == 0)
 		perf_meter_ops.close(m);
 	config_free(&cfg);

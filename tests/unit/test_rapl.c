@@ -148,7 +148,7 @@ static int open_at(struct meter_ctx *c, const char *sysfs)
 {
 	fixture_config(&c->cfg, sysfs);
 	c->m = NULL;
-	return rapl_meter_ops.open(&c->m, &c->cfg);
+	return rapl_meter_ops.open(&c->m, &c->cfg, NULL, 0);
 }
 
 static void ctx_done(struct meter_ctx *c)
@@ -171,7 +171,7 @@ static struct energy_reading rd(struct meter_ctx *c, int want_r)
 	struct meter_input in = {.now_ns = now_ns += read_step_ns, .cpu_util = -1};
 	struct energy_reading out;
 
-	assert_int_equal(rapl_meter_ops.read(c->m, &in, &out), want_r);
+	assert_int_equal(rapl_meter_ops.read(c->m, &in, &out, NULL, 0), want_r);
 	return out;
 }
 
@@ -225,12 +225,12 @@ static void test_zone_mask(void **state)
 	snprintf(path, sizeof(path), "%s/sysfs/rapl-2socket", FIXTURES);
 	fixture_config(&c.cfg, path);
 	c.cfg.rapl_zones = P(PACKAGE) | P(DRAM);
-	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg), 0);
+	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg, NULL, 0), 0);
 	assert_int_equal(rd(&c, 0).zones, P(PACKAGE) | P(DRAM));
 	rapl_meter_ops.close(c.m);
 	c.m = NULL;
 	c.cfg.rapl_zones = P(UNCORE);
-	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg), -ENODEV);
+	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg, NULL, 0), -ENODEV);
 	ctx_done(&c);
 }
 
@@ -399,7 +399,7 @@ static void test_open_eacces(void **state)
 		fixture_config(&cfg, dir);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(100);
-		r = rapl_meter_ops.open(&m, &cfg);
+		r = rapl_meter_ops.open(&m, &cfg, NULL, 0);
 		_exit(r == -EACCES && !m ? 0 : 101);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
