@@ -166,12 +166,29 @@ static void test_real_procfs(void **state)
 	config_free(&cfg);
 }
 
+/* What the estimator says when it fails: the file and why. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&estimator_meter_ops, NULL, .r = -ENOENT,
+	     .err = "cannot read %s/stat: No such file or directory"},
+	    {&estimator_meter_ops, NULL,
+	     .open_edits = {{"stat", "cpu  1 0 0 1 0 0 0 0 0 0\nintr 1\n"}}, .r = -EINVAL,
+	     .err = "%s/stat: no cpuN lines"},
+	    {&estimator_meter_ops, NULL,
+	     .open_edits = {{"stat", "cpu  1 0 0 1 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n"}},
+	     .read_edits = {{"stat", NULL}}, .r = -EISDIR,
+	     .err = "cannot read %s/stat: Is a directory"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_power_model),
-	    cmocka_unit_test(test_energy),
-	    cmocka_unit_test(test_util_from_stat),
+	    cmocka_unit_test(test_messages),	cmocka_unit_test(test_power_model),
+	    cmocka_unit_test(test_energy),	cmocka_unit_test(test_util_from_stat),
 	    cmocka_unit_test(test_real_procfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

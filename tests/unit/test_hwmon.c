@@ -330,13 +330,50 @@ static void test_no_devices(void **state)
 	}
 }
 
+/* What the hwmon and acpi meters say when they fail: the file and why. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&hwmon_meter_ops, NULL, .r = -ENODEV,
+	     .err = "no CPU energy or power channels under %s/class/hwmon"},
+	    {&hwmon_meter_ops, "hwmon-power-meter", .r = -ENODEV,
+	     .err = "no CPU energy or power channels under %s/class/hwmon"},
+	    {&acpi_meter_ops, "amd-energy", .r = -ENODEV,
+	     .err = "no power_meter device under %s/class/hwmon"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .open_edits = {{"class/hwmon/hwmon0/power1_average", NULL}}, .r = -EISDIR,
+	     .err = "cannot read %s/class/hwmon/hwmon0/power1_average: Is a directory"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .open_edits = {{"class/hwmon/hwmon0/power1_average", "20000000000000\n"}},
+	     .r = -ERANGE,
+	     .err = "%s/class/hwmon/hwmon0/power1_average: 20000000000000 uW is above "
+		    "10000000000000 uW, not power"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .read_edits = {{"class/hwmon/hwmon0/power1_average", "garbage\n"}}, .r = -EINVAL,
+	     .err = "cannot read %s/class/hwmon/hwmon0/power1_average: Invalid argument"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .read_edits = {{"class/hwmon/hwmon0/power1_average", "20000000000000\n"}},
+	     .r = -ERANGE,
+	     .err = "%s/class/hwmon/hwmon0/power1_average: 20000000000000 uW is above "
+		    "10000000000000 uW, not power"},
+	    {&hwmon_meter_ops, "amd-energy",
+	     .read_edits = {{"class/hwmon/hwmon0/energy9_input", "100\n"}}, .r = 0,
+	     .err = "%s/class/hwmon/hwmon0/energy9_input went back from 61234598765 to 100"},
+	    {&hwmon_meter_ops, "amd-energy",
+	     .read_edits = {{"class/hwmon/hwmon0/energy3_input", NULL}}, .r = 0,
+	     .err = "cannot read %s/class/hwmon/hwmon0/energy3_input: Is a directory"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zone_for),	cmocka_unit_test(test_parse_attr),
-	    cmocka_unit_test(test_integrator),	cmocka_unit_test(test_amd_energy),
-	    cmocka_unit_test(test_power_meter), cmocka_unit_test(test_device_subdir),
-	    cmocka_unit_test(test_no_devices),
+	    cmocka_unit_test(test_messages),	  cmocka_unit_test(test_zone_for),
+	    cmocka_unit_test(test_parse_attr),	  cmocka_unit_test(test_integrator),
+	    cmocka_unit_test(test_amd_energy),	  cmocka_unit_test(test_power_meter),
+	    cmocka_unit_test(test_device_subdir), cmocka_unit_test(test_no_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
