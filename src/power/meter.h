@@ -34,9 +34,10 @@ struct energy_reading {
  * A backend: a new meter (a GPU, a BMC) is one more struct of these ops. Every op
  * that fails says why in err (errsz bytes), in the words an operator needs: what
  * failed (which file, zone, event or device) and why, without the meter's name,
- * which the caller puts in front: "cannot read /sys/class/powercap/intel-rapl:0/
- * energy_uj: Permission denied (root only since Linux 5.10)". err is written only
- * on a failure; an op that leaves it empty gets strerror() of its return value.
+ * which the caller puts in front: "zone package-0: cannot read /sys/class/powercap/
+ * intel-rapl:0/energy_uj: Permission denied (energy_uj is root only since Linux
+ * 5.10)". err is written only on a failure; an op that leaves it empty gets
+ * strerror() of its return value.
  */
 struct power_meter_ops {
 	const char *name; /* "rapl", "perf", "hwmon", "acpi", "estimator" */
