@@ -89,9 +89,13 @@ static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uin
 	zs->last_ns = now_ns;
 
 	p->watts = per_second(e, dt_ns);
-	/* After failed reads the delta spans several intervals but the utilisation is only the
-	 * last interval's: the counters take the energy, the idle model does not learn from it. */
-	if (zs->idle_cfg_w < 0)
+	/*
+	 * After failed reads the delta spans several intervals but the utilisation is only the
+	 * last interval's: the learner gets the mean power with the utilisation unknown. A failed
+	 * read itself feeds nothing (node_acct_update), nor does a read with no time since the
+	 * last: its 0 W would be no measurement.
+	 */
+	if (zs->idle_cfg_w < 0 && dt_ns > 0)
 		idle_learner_add(zs->learner, zs->gap ? -1 : util, p->watts);
 	zs->gap = false;
 	p_idle = zs->idle_cfg_w >= 0 ? zs->idle_cfg_w : idle_learner_estimate(zs->learner);

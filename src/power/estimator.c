@@ -41,16 +41,16 @@ struct estimator_meter {
 };
 
 static int sample(struct estimator_meter *m, unsigned *ret_ncpus, uint64_t *ret_busy,
-		  uint64_t *ret_idle)
+		  uint64_t *ret_idle, char *err, size_t errsz)
 {
 	struct cpu_times t;
 	int r;
 
 	r = procstat_read(m->procfs, &t, ret_ncpus);
 	if (r < 0)
-		return r;
+		return meter_fail_read(err, errsz, r, m->procfs, "stat");
 	if (*ret_ncpus == 0)
-		return -EINVAL;
+		return meter_fail(err, errsz, -EINVAL, "%s/stat: no cpuN lines", m->procfs);
 	*ret_busy = cpu_times_busy(&t);
 	*ret_idle = cpu_times_idle(&t);
 	return 0;
@@ -66,7 +66,8 @@ static void estimator_close(struct power_meter *pm)
 	free(m);
 }
 
-static int estimator_open(struct power_meter **ret, const struct kepler_config *cfg)
+static int estimator_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+			  size_t errsz)
 {
 	struct estimator_meter *m;
 	int r;
@@ -83,7 +84,7 @@ static int estimator_open(struct power_meter **ret, const struct kepler_config *
 		estimator_close(&m->base);
 		return -ENOMEM;
 	}
-	r = sample(m, &m->ncpus, &m->busy, &m->idle);
+	r = sample(m, &m->ncpus, &m->busy, &m->idle, err, errsz);
 	if (r < 0) {
 		estimator_close(&m->base);
 		return r;
@@ -95,7 +96,7 @@ static int estimator_open(struct power_meter **ret, const struct kepler_config *
 }
 
 static int estimator_read(struct power_meter *pm, const struct meter_input *in,
-			  struct energy_reading *out)
+			  struct energy_reading *out, char *err, size_t errsz)
 {
 	struct estimator_meter *m = power_meter_container(pm, struct estimator_meter);
 	uint64_t busy, idle;
@@ -104,7 +105,7 @@ static int estimator_read(struct power_meter *pm, const struct meter_input *in,
 	int r;
 
 	*out = (struct energy_reading){.zones = m->base.zones};
-	r = sample(m, &ncpus, &busy, &idle);
+	r = sample(m, &ncpus, &busy, &idle, err, errsz);
 	if (r < 0) {
 		/* Invalid this time; the next good read covers the time since the last. */
 		out->zone_uj[ZONE_PACKAGE] = (uint64_t)m->uj;

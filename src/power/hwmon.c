@@ -211,15 +211,24 @@ static int scan_acpi_channel(struct hwmon_meter *m, int dev, const char *dir)
 	return 0;
 }
 
-static int discover(struct hwmon_meter *m, bool acpi)
+static int none_found(const struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
+{
+	return meter_fail(err, errsz, -ENODEV, "no %s under %s/" HWMON_DIR,
+			  acpi ? "power_meter device" : "CPU energy or power channels", m->sysfs);
+}
+
+static int discover(struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
 {
 	_cleanup_free_ char **names = NULL;
 	size_t n;
 	int r;
 
 	r = power_list_dir(m->sysfs, HWMON_DIR, &names, &n);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return none_found(m, acpi, err, errsz);
 	if (r < 0)
-		return r == -ENOENT || r == -ENOTDIR ? -ENODEV : r;
+		return meter_fail(err, errsz, r, "cannot list %s/" HWMON_DIR ": %s", m->sysfs,
+				  strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		char dir[128], driver[64], rel[160];
 		int dev;
@@ -247,9 +256,11 @@ static int discover(struct hwmon_meter *m, bool acpi)
 			}
 		}
 		if (r < 0)
-			return r;
+			return meter_fail(err, errsz, r,
+					  "more than %d channels under %s/" HWMON_DIR,
+					  HWMON_MAX_CHANNELS, m->sysfs);
 	}
-	return m->n ? 0 : -ENODEV;
+	return m->n ? 0 : none_found(m, acpi, err, errsz);
 }
 
 static void hwmon_close(struct power_meter *pm)
@@ -262,7 +273,21 @@ static void hwmon_close(struct power_meter *pm)
 	free(m);
 }
 
-static int open_common(struct power_meter **ret, const struct kepler_config *cfg, bool acpi)
+/* Why channel c failed with r (v: the value read, for -ERANGE). */
+static int chan_fail(const struct hwmon_meter *m, const struct hwmon_chan *c, int r, uint64_t v,
+		     char *err, size_t errsz)
+{
+	if (r == -ERANGE && c->kind == HWMON_ENERGY)
+		return meter_fail(err, errsz, r, "%s/%s went back from %llu to %llu", m->sysfs,
+				  c->rel, (unsigned long long)c->last, (unsigned long long)v);
+	if (r == -ERANGE)
+		return meter_fail(err, errsz, r, "%s/%s: %llu uW is above %llu uW, not power",
+				  m->sysfs, c->rel, (unsigned long long)v, POWER_MAX_UW);
+	return meter_fail_read(err, errsz, r, m->sysfs, c->rel);
+}
+
+static int open_common(struct power_meter **ret, const struct kepler_config *cfg, bool acpi,
+		       char *err, size_t errsz)
 {
 	struct hwmon_meter *m;
 	uint32_t bad = 0, zones = 0;
@@ -279,7 +304,7 @@ static int open_common(struct power_meter **ret, const struct kepler_config *cfg
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = discover(m, acpi);
+	r = discover(m, acpi, err, errsz);
 	if (r < 0)
 		goto fail;
 	/*
@@ -288,15 +313,15 @@ static int open_common(struct power_meter **ret, const struct kepler_config *cfg
 	 */
 	for (size_t i = 0; i < m->n; i++) {
 		struct hwmon_chan *c = &m->chans[i];
-		uint64_t v;
+		uint64_t v = 0;
 
 		r = read_u64_at(m->sysfs, c->rel, &v);
 		if (r >= 0 && c->kind != HWMON_ENERGY && v > POWER_MAX_UW)
 			r = -ERANGE;
 		if (r < 0) {
 			bad |= c->zone < 0 ? 1u << 31 : ZONE_BIT(c->zone);
-			if (!first_err || r == -EACCES)
-				first_err = r;
+			if (!first_err || (r == -EACCES && first_err != -EACCES))
+				first_err = chan_fail(m, c, r, v, err, errsz);
 			continue;
 		}
 		if (c->kind == HWMON_ENERGY)
@@ -316,7 +341,7 @@ static int open_common(struct power_meter **ret, const struct kepler_config *cfg
 	}
 	m->n = k;
 	if (m->n == 0) {
-		r = first_err ? first_err : -ENODEV;
+		r = first_err;
 		goto fail;
 	}
 	m->base.zones = zones;
@@ -328,18 +353,20 @@ fail:
 	return r;
 }
 
-static int hwmon_open(struct power_meter **ret, const struct kepler_config *cfg)
+static int hwmon_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		      size_t errsz)
 {
-	return open_common(ret, cfg, false);
+	return open_common(ret, cfg, false, err, errsz);
 }
 
-static int acpi_open(struct power_meter **ret, const struct kepler_config *cfg)
+static int acpi_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		     size_t errsz)
 {
-	return open_common(ret, cfg, true);
+	return open_common(ret, cfg, true, err, errsz);
 }
 
 static int hwmon_read(struct power_meter *pm, const struct meter_input *in,
-		      struct energy_reading *out)
+		      struct energy_reading *out, char *err, size_t errsz)
 {
 	struct hwmon_meter *m = power_meter_container(pm, struct hwmon_meter);
 	uint32_t bad = 0;
@@ -350,18 +377,19 @@ static int hwmon_read(struct power_meter *pm, const struct meter_input *in,
 	    (struct energy_reading){.zones = m->base.zones, .has_platform = m->base.has_platform};
 	for (size_t i = 0; i < m->n; i++) {
 		struct hwmon_chan *c = &m->chans[i];
-		uint64_t v;
+		uint64_t v = 0;
 		int r;
+		bool got;
 
 		r = read_u64_at(m->sysfs, c->rel, &v);
-		if (r >= 0) {
+		got = r >= 0;
+		if (got) {
 			if (c->kind == HWMON_ENERGY) {
 				/* 64-bit counters: a decrease is a fault, never a wrap. */
 				if (v < c->last)
 					r = -ERANGE;
 				else
 					c->cum += v - c->last;
-				c->last = v;
 			} else {
 				/* A failed read leaves the integrator at its last good sample. */
 				r = power_integrator_add(&c->it, v, in->now_ns);
@@ -373,8 +401,11 @@ static int hwmon_read(struct power_meter *pm, const struct meter_input *in,
 			else
 				bad |= ZONE_BIT(c->zone);
 			if (!first_err)
-				first_err = r;
+				first_err = chan_fail(m, c, r, v, err, errsz);
 		}
+		/* After a decrease, count from the new value on. */
+		if (got && c->kind == HWMON_ENERGY)
+			c->last = v;
 		if (c->zone < 0)
 			out->platform_uj +=
 			    c->kind == HWMON_ENERGY ? c->cum : power_integrator_uj(&c->it);

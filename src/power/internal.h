@@ -29,6 +29,15 @@ struct power_meter {
 /* ---- shared (sysfs.c) ---- */
 
 /*
+ * Say why a meter op failed: format the message into err (as snprintf, errsz
+ * may be 0) and return r, so that a failure is one statement.
+ */
+int meter_fail(char *err, size_t errsz, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same for a file that could not be read: "cannot read <root>/<rel>: <strerror(-r)>". */
+int meter_fail_read(char *err, size_t errsz, int r, const char *root, const char *rel);
+
+/*
  * Sorted names of the entries of root/rel ("." and ".." left out). *ret_names
  * is one allocation (free it with free()); -errno when the directory cannot be
  * opened.
@@ -118,9 +127,10 @@ struct perf_pmu_desc {
 /*
  * Describe the power PMU from <sysfs>/bus/event_source/devices/power: -ENODEV
  * when it is not there (or offers no energy event), -EINVAL when its files are
- * garbage. zone_mask filters the events (0 = all).
+ * garbage; err says which file and why. zone_mask filters the events (0 = all).
  */
-int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *ret);
+int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *ret, char *err,
+		  size_t errsz);
 
 /* Microjoules for a cumulative count at scale joules per count. */
 uint64_t perf_count_to_uj(uint64_t count, double scale);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -29,17 +30,28 @@ struct energy_reading {
 	uint64_t platform_uj; /* cumulative microjoules */
 };
 
+/*
+ * A backend: a new meter (a GPU, a BMC) is one more struct of these ops. Every op
+ * that fails says why in err (errsz bytes), in the words an operator needs: what
+ * failed (which file, zone, event or device) and why, without the meter's name,
+ * which the caller puts in front: "zone package-0: cannot read /sys/class/powercap/
+ * intel-rapl:0/energy_uj: Permission denied (energy_uj is root only since Linux
+ * 5.10)". err is written only on a failure; an op that leaves it empty gets
+ * strerror() of its return value.
+ */
 struct power_meter_ops {
 	const char *name; /* "rapl", "perf", "hwmon", "acpi", "estimator" */
 	/* -ENODEV when the hardware is not there; other -errno on faults. */
-	int (*open)(struct power_meter **ret, const struct kepler_config *cfg);
+	int (*open)(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		    size_t errsz);
 	/*
 	 * Returns 0 or -errno. A zone that cannot be read this time is left out of
 	 * out->valid (never reported as zero energy); the meter's next good read
-	 * accounts for the energy used meanwhile.
+	 * accounts for the energy used meanwhile. Leaving a zone (or the platform)
+	 * out is a failure too: err says why for the first one.
 	 */
-	int (*read)(struct power_meter *m, const struct meter_input *in,
-		    struct energy_reading *out);
+	int (*read)(struct power_meter *m, const struct meter_input *in, struct energy_reading *out,
+		    char *err, size_t errsz);
 	void (*close)(struct power_meter *m);
 };
 

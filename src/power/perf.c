@@ -37,6 +37,15 @@ int perf_event_zone(const char *suffix)
 	return -1;
 }
 
+/* The event's suffix for zone z ("pkg"): what its name, energy-<suffix>, says. */
+static const char *event_suffix(enum zone z)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(perf_events); i++)
+		if (perf_events[i].zone == z)
+			return perf_events[i].suffix;
+	return "?";
+}
+
 static const char *skip_space(const char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -161,7 +170,20 @@ uint64_t perf_count_to_uj(uint64_t count, double scale)
 	return (uint64_t)uj;
 }
 
-int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *ret)
+static int no_pmu(const char *sysfs, char *err, size_t errsz)
+{
+	return meter_fail(err, errsz, -ENODEV, "no power PMU with energy events under %s/" PMU_DIR,
+			  sysfs);
+}
+
+static int cannot_parse(const char *sysfs, const char *rel, const char *text, char *err,
+			size_t errsz)
+{
+	return meter_fail(err, errsz, -EINVAL, "%s/%s: cannot parse \"%s\"", sysfs, rel, text);
+}
+
+int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *ret, char *err,
+		  size_t errsz)
 {
 	_cleanup_free_ char **names = NULL;
 	struct perf_pmu_desc d = {0};
@@ -171,22 +193,31 @@ int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *r
 	int r;
 
 	if (!power_is_dir(sysfs, PMU_DIR))
-		return -ENODEV;
+		return no_pmu(sysfs, err, errsz);
 	r = read_u64_at(sysfs, PMU_DIR "/type", &type);
-	if (r < 0)
-		return r == -ENOENT ? -ENODEV : r;
-	if (type > UINT32_MAX)
-		return -EINVAL;
+	if (r == -ENOENT)
+		return no_pmu(sysfs, err, errsz);
+	if (r < 0 && r != -EINVAL)
+		return meter_fail_read(err, errsz, r, sysfs, PMU_DIR "/type");
+	if (r < 0 || type > UINT32_MAX)
+		return meter_fail(err, errsz, -EINVAL, "%s/" PMU_DIR "/type: not a PMU type number",
+				  sysfs);
 	d.type = (uint32_t)type;
 	r = read_line_at(sysfs, PMU_DIR "/cpumask", buf, sizeof(buf));
 	if (r < 0)
-		return r;
+		return meter_fail_read(err, errsz, r, sysfs, PMU_DIR "/cpumask");
 	r = perf_parse_cpumask(buf, d.cpus, PERF_MAX_CPUS, &d.n_cpus);
+	if (r == -E2BIG)
+		return meter_fail(err, errsz, r, "%s/" PMU_DIR "/cpumask: more than %d CPUs", sysfs,
+				  PERF_MAX_CPUS);
 	if (r < 0)
-		return r;
+		return cannot_parse(sysfs, PMU_DIR "/cpumask", buf, err, errsz);
 	r = power_list_dir(sysfs, PMU_DIR "/events", &names, &n);
+	if (r == -ENOENT)
+		return no_pmu(sysfs, err, errsz);
 	if (r < 0)
-		return r == -ENOENT ? -ENODEV : r;
+		return meter_fail(err, errsz, r, "cannot list %s/" PMU_DIR "/events: %s", sysfs,
+				  strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		struct perf_event_desc *e;
 		int z;
@@ -202,25 +233,24 @@ int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *r
 		snprintf(rel, sizeof(rel), PMU_DIR "/events/%s", names[i]);
 		r = read_line_at(sysfs, rel, buf, sizeof(buf));
 		if (r < 0)
-			return r;
-		r = perf_parse_event(buf, &e->config);
-		if (r < 0)
-			return r;
+			return meter_fail_read(err, errsz, r, sysfs, rel);
+		if (perf_parse_event(buf, &e->config) < 0)
+			return cannot_parse(sysfs, rel, buf, err, errsz);
 		snprintf(rel, sizeof(rel), PMU_DIR "/events/%s.scale", names[i]);
 		r = read_line_at(sysfs, rel, buf, sizeof(buf));
 		if (r < 0)
-			return r;
-		r = perf_parse_scale(buf, &e->scale);
-		if (r < 0)
-			return r;
+			return meter_fail_read(err, errsz, r, sysfs, rel);
+		if (perf_parse_scale(buf, &e->scale) < 0)
+			return cannot_parse(sysfs, rel, buf, err, errsz);
 		snprintf(rel, sizeof(rel), PMU_DIR "/events/%s.unit", names[i]);
 		r = read_line_at(sysfs, rel, buf, sizeof(buf));
 		if (r >= 0 && perf_parse_unit(buf) < 0)
-			return -EINVAL;
+			return meter_fail(err, errsz, -EINVAL, "%s/%s: unit \"%s\", not Joules",
+					  sysfs, rel, buf);
 		d.n_events++;
 	}
 	if (d.n_events == 0)
-		return -ENODEV;
+		return no_pmu(sysfs, err, errsz);
 	*ret = d;
 	return 0;
 }
@@ -263,7 +293,22 @@ static void perf_close(struct power_meter *pm)
 	free(m);
 }
 
-static int perf_open(struct power_meter **ret, const struct kepler_config *cfg)
+/* Why counter (event e, CPU c) failed with r; at is the step: "perf_event_open of", "cannot read".
+ */
+static int counter_fail(const struct perf_meter *m, size_t e, size_t c, const char *at, int r,
+			char *err, size_t errsz)
+{
+	const struct perf_event_desc *ev = &m->desc.events[e];
+
+	return meter_fail(
+	    err, errsz, r, "%s power/energy-%s/ (type %u, config 0x%llx) on CPU %d: %s%s", at,
+	    event_suffix(ev->zone), m->desc.type, (unsigned long long)ev->config, m->desc.cpus[c],
+	    strerror(-r),
+	    r == -EACCES ? " (needs CAP_PERFMON or kernel.perf_event_paranoid <= 0)" : "");
+}
+
+static int perf_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		     size_t errsz)
 {
 	struct perf_meter *m;
 	int r;
@@ -275,7 +320,7 @@ static int perf_open(struct power_meter **ret, const struct kepler_config *cfg)
 	for (size_t e = 0; e < ZONE_MAX; e++)
 		for (size_t c = 0; c < PERF_MAX_CPUS; c++)
 			m->counters[e][c].fd = -1;
-	r = perf_discover(cfg->host_sysfs, cfg->rapl_zones, &m->desc);
+	r = perf_discover(cfg->host_sysfs, cfg->rapl_zones, &m->desc, err, errsz);
 	if (r < 0)
 		goto fail;
 	for (size_t e = 0; e < m->desc.n_events; e++) {
@@ -290,12 +335,15 @@ static int perf_open(struct power_meter **ret, const struct kepler_config *cfg)
 			pc->fd = (int)syscall(SYS_perf_event_open, &attr, -1, m->desc.cpus[c], -1,
 					      PERF_FLAG_FD_CLOEXEC);
 			if (pc->fd < 0) {
-				r = errno == EPERM ? -EACCES : -errno;
+				r = counter_fail(m, e, c, "perf_event_open of",
+						 errno == EPERM ? -EACCES : -errno, err, errsz);
 				goto fail;
 			}
 			r = read_count(pc->fd, &pc->base);
-			if (r < 0)
+			if (r < 0) {
+				counter_fail(m, e, c, "cannot read", r, err, errsz);
 				goto fail;
+			}
 		}
 		m->base.zones |= ZONE_BIT(m->desc.events[e].zone);
 	}
@@ -307,7 +355,7 @@ fail:
 }
 
 static int perf_read(struct power_meter *pm, const struct meter_input *in,
-		     struct energy_reading *out)
+		     struct energy_reading *out, char *err, size_t errsz)
 {
 	struct perf_meter *m = power_meter_container(pm, struct perf_meter);
 	int first_err = 0;
@@ -327,7 +375,8 @@ static int perf_read(struct power_meter *pm, const struct meter_input *in,
 			if (r < 0) {
 				ok = false;
 				if (!first_err)
-					first_err = r;
+					first_err =
+					    counter_fail(m, e, c, "cannot read", r, err, errsz);
 				break;
 			}
 			/* Each package's count converted alone: scales could differ. */

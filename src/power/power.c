@@ -38,70 +38,17 @@ struct power {
 	uint64_t last_uj[ZONE_MAX];
 	int platform_meter; /* -1: none */
 	uint64_t last_platform_uj;
+	char read_err[POWER_ERR_MAX]; /* why the last read left something out; "" none */
 };
 
-/* Why a source could not be opened, in the words an operator needs. */
-static void describe(char *err, size_t errsz, const struct kepler_config *cfg, int m, int r)
+/*
+ * "<meter>: <why>" into out: the meter's own words, or the errno text of r when
+ * it said nothing.
+ */
+static void say_why(char *out, size_t outsz, int m, const char *why, int r)
 {
-	const char *name = meter_table[m].ops->name;
-
-	if (!err || errsz == 0)
-		return;
-	switch (m) {
-	case M_RAPL:
-		if (r == -ENODEV) {
-			snprintf(err, errsz,
-				 "power.sources: rapl: no powercap zones under %s/class/powercap",
-				 cfg->host_sysfs);
-			return;
-		}
-		if (r == -EACCES) {
-			snprintf(err, errsz,
-				 "power.sources: rapl: powercap energy_uj under %s/class/powercap "
-				 "is not readable (root only since Linux 5.10)",
-				 cfg->host_sysfs);
-			return;
-		}
-		break;
-	case M_PERF:
-		if (r == -ENODEV) {
-			snprintf(err, errsz,
-				 "power.sources: perf: no power PMU with energy events under "
-				 "%s/bus/event_source/devices/power",
-				 cfg->host_sysfs);
-			return;
-		}
-		if (r == -EACCES) {
-			snprintf(
-			    err, errsz,
-			    "power.sources: perf: perf_event_open of the power PMU not permitted "
-			    "(needs CAP_PERFMON or kernel.perf_event_paranoid <= 0)");
-			return;
-		}
-		break;
-	case M_HWMON:
-		if (r == -ENODEV) {
-			snprintf(err, errsz,
-				 "power.sources: hwmon: no CPU energy or power channels under "
-				 "%s/class/hwmon",
-				 cfg->host_sysfs);
-			return;
-		}
-		break;
-	case M_ACPI:
-		if (r == -ENODEV) {
-			snprintf(err, errsz,
-				 "power.sources: acpi: no power_meter device under %s/class/hwmon",
-				 cfg->host_sysfs);
-			return;
-		}
-		break;
-	case M_ESTIMATOR:
-		snprintf(err, errsz, "power.sources: estimator: cannot read %s/stat: %s",
-			 cfg->host_procfs, strerror(-r));
-		return;
-	}
-	snprintf(err, errsz, "power.sources: %s: %s", name, strerror(-r));
+	snprintf(out, outsz, "%s: %s", meter_table[m].ops->name,
+		 why[0] ? why : strerror(r < 0 ? -r : EIO));
 }
 
 static void zone_list(struct strbuf *sb, uint32_t mask)
@@ -143,6 +90,7 @@ static void log_opened(const struct power *p)
 int power_new(struct power **ret, const struct kepler_config *cfg, char *err, size_t errsz)
 {
 	bool want[M_MAX] = {false}, explicit[M_MAX] = {false}, is_auto = false;
+	char why[POWER_ERR_MAX];
 	struct power *p;
 	int r;
 
@@ -182,21 +130,22 @@ int power_new(struct power **ret, const struct kepler_config *cfg, char *err, si
 		} else if (!want[m]) {
 			continue;
 		}
-		r = meter_table[m].ops->open(&p->meters[m], cfg);
+		why[0] = '\0';
+		r = meter_table[m].ops->open(&p->meters[m], cfg, why, sizeof(why));
 		if (r < 0) {
+			char msg[POWER_ERR_MAX];
+
 			p->meters[m] = NULL;
+			say_why(msg, sizeof(msg), m, why, r);
 			/* auto: a failed estimator is fatal only when nothing else measures. */
 			if (explicit[m] || (m == M_ESTIMATOR && !p->meters[M_ACPI])) {
-				describe(err, errsz, cfg, m, r);
+				if (err && errsz)
+					snprintf(err, errsz, "power.sources: %s", msg);
 				power_free(p);
 				return r;
 			}
-			if (r != -ENODEV) {
-				char why[256];
-
-				describe(why, sizeof(why), cfg, m, r);
-				log_warn("%s, ignoring", why + strlen("power.sources: "));
-			}
+			if (r != -ENODEV)
+				log_warn("%s, ignoring", msg);
 		}
 	}
 
@@ -234,13 +183,18 @@ int power_read(struct power *p, const struct meter_input *in, struct power_sampl
 	    .has_platform = p->platform_meter >= 0,
 	    .platform_source = power_platform_source(p),
 	};
+	p->read_err[0] = '\0';
 	for (int m = 0; m < M_MAX; m++) {
-		struct energy_reading rd;
+		struct energy_reading rd = {0};
+		char why[POWER_ERR_MAX] = "";
 		int r;
 
 		if (!p->meters[m])
 			continue;
-		r = meter_table[m].ops->read(p->meters[m], in, &rd);
+		r = meter_table[m].ops->read(p->meters[m], in, &rd, why, sizeof(why));
+		if (!p->read_err[0] &&
+		    (r < 0 || rd.valid != rd.zones || (rd.has_platform && !rd.platform_valid)))
+			say_why(p->read_err, sizeof(p->read_err), m, why, r);
 		if (r < 0) {
 			if (!first_err)
 				first_err = r;
@@ -280,6 +234,11 @@ const char *power_cpu_source(const struct power *p)
 						     __builtin_popcount(p->serves[best])))
 			best = m;
 	return best >= 0 ? meter_table[best].ops->name : "none";
+}
+
+const char *power_read_error(const struct power *p)
+{
+	return p->read_err;
 }
 
 const char *power_platform_source(const struct power *p)

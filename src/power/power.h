@@ -25,16 +25,25 @@ struct power_sample {
 	const char *platform_source; /* "acpi" */
 };
 
+/* Room for one meter's message, "<meter>: <why>". */
+#define POWER_ERR_MAX 512
+
 /*
  * Open the meters power.sources asks for. With [auto], the best available and
  * the estimator as last resort; an explicit source that cannot be opened is an
- * error, described in one line in err (e.g. "power.sources: rapl: no powercap
- * zones under /sys/class/powercap").
+ * error, described in one line in err, in the meter's own words (e.g.
+ * "power.sources: rapl: no powercap zones under /sys/class/powercap").
  */
 int power_new(struct power **ret, const struct kepler_config *cfg, char *err, size_t errsz);
 
 /* Read every meter. Returns 0, or -errno when no meter could be read at all. */
 int power_read(struct power *p, const struct meter_input *in, struct power_sample *out);
+/*
+ * Why the last power_read left a zone or the platform unread, in the first
+ * failing meter's words ("rapl: zone package-0: cannot read /sys/class/
+ * powercap/intel-rapl:0/energy_uj: Permission denied ..."); "" when all read.
+ */
+const char *power_read_error(const struct power *p);
 
 /* "rapl", "perf", "hwmon" or "estimator": the meter that serves most CPU zones. */
 const char *power_cpu_source(const struct power *p);

@@ -212,6 +212,19 @@ static int collect(struct rapl_meter *m, char **names, size_t n, enum rapl_iface
 	return 0;
 }
 
+/* Why counter c failed with r (raw: the value read, for -ERANGE). */
+static int counter_fail(const struct rapl_meter *m, const struct rapl_counter *c, int r,
+			uint64_t raw, char *err, size_t errsz)
+{
+	if (r == -ERANGE)
+		return meter_fail(
+		    err, errsz, r, "zone %s: %s/%s: %llu is above max_energy_range_uj %llu", c->key,
+		    m->sysfs, c->rel, (unsigned long long)raw, (unsigned long long)c->max_range);
+	return meter_fail(err, errsz, r, "zone %s: cannot read %s/%s: %s%s", c->key, m->sysfs,
+			  c->rel, strerror(-r),
+			  r == -EACCES ? " (energy_uj is root only since Linux 5.10)" : "");
+}
+
 static void rapl_close(struct power_meter *pm)
 {
 	struct rapl_meter *m = power_meter_container(pm, struct rapl_meter);
@@ -222,7 +235,8 @@ static void rapl_close(struct power_meter *pm)
 	free(m);
 }
 
-static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
+static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		     size_t errsz)
 {
 	struct rapl_meter *m;
 	_cleanup_free_ char **names = NULL;
@@ -231,8 +245,12 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
 	int r, first_err = 0;
 
 	r = power_list_dir(cfg->host_sysfs, POWERCAP_DIR, &names, &n);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
+				  cfg->host_sysfs);
 	if (r < 0)
-		return r == -ENOENT || r == -ENOTDIR ? -ENODEV : r;
+		return meter_fail(err, errsz, r, "cannot list %s/" POWERCAP_DIR ": %s",
+				  cfg->host_sysfs, strerror(-r));
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -247,7 +265,12 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
 		r = collect(m, names, n, RAPL_IFACE_MMIO, cfg->rapl_zones);
 	if (r < 0 || m->n == 0) {
 		rapl_close(&m->base);
-		return r < 0 ? r : -ENODEV;
+		if (r < 0)
+			return meter_fail(err, errsz, r,
+					  "more than %d zones under %s/" POWERCAP_DIR,
+					  RAPL_MAX_COUNTERS, cfg->host_sysfs);
+		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
+				  cfg->host_sysfs);
 	}
 	/* Baseline every counter; a zone with any unreadable socket is not offered. */
 	for (size_t i = 0; i < m->n; i++) {
@@ -260,8 +283,8 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
 			r = -EACCES;
 		if (r < 0) {
 			bad |= ZONE_BIT(c->zone);
-			if (!first_err || r == -EACCES)
-				first_err = r;
+			if (!first_err || (r == -EACCES && first_err != -EACCES))
+				first_err = counter_fail(m, c, r, c->last_raw, err, errsz);
 		}
 	}
 	for (size_t i = 0; i < m->n; i++)
@@ -273,7 +296,7 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
 	if (m->n == 0) {
 		rapl_close(&m->base);
 		/* energy_uj is root-only since Linux 5.10: usually -EACCES. */
-		return first_err ? first_err : -ENODEV;
+		return first_err;
 	}
 	m->base.zones = zones;
 	*ret = &m->base;
@@ -281,7 +304,7 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg)
 }
 
 static int rapl_read(struct power_meter *pm, const struct meter_input *in,
-		     struct energy_reading *out)
+		     struct energy_reading *out, char *err, size_t errsz)
 {
 	struct rapl_meter *m = power_meter_container(pm, struct rapl_meter);
 	uint32_t bad = 0;
@@ -290,34 +313,42 @@ static int rapl_read(struct power_meter *pm, const struct meter_input *in,
 	*out = (struct energy_reading){.zones = m->base.zones};
 	for (size_t i = 0; i < m->n; i++) {
 		struct rapl_counter *c = &m->counters[i];
-		uint64_t raw, d;
+		uint64_t raw = 0, d;
 		int r;
 
 		r = read_u64_at(m->sysfs, c->rel, &raw);
+		if (r >= 0 && c->max_range && raw > c->max_range)
+			r = -ERANGE; /* a glitch */
 		if (r < 0) {
 			/* Keep last_raw: the next good read counts the energy used meanwhile. */
 			bad |= ZONE_BIT(c->zone);
 			if (!first_err)
-				first_err = r;
-			continue;
-		}
-		if (c->max_range && raw > c->max_range) {
-			/* A glitch: keep last_raw, the next good read counts the energy. */
-			bad |= ZONE_BIT(c->zone);
-			if (!first_err)
-				first_err = -ERANGE;
+				first_err = counter_fail(m, c, r, raw, err, errsz);
 			continue;
 		}
 		d = counter_delta(c->last_raw, raw, c->max_range);
 		if ((raw < c->last_raw && d == 0) || !plausible(c, d, in->now_ns)) {
+			uint64_t dt_ms =
+			    in->now_ns > c->last_ns ? (in->now_ns - c->last_ns) / 1000000 : 0;
+
 			/*
 			 * A decrease that is no wrap (no known range, or a jump back), or an
 			 * impossible rise: not energy. Start over from here.
 			 */
+			if (!first_err && raw < c->last_raw && d == 0)
+				first_err =
+				    meter_fail(err, errsz, -ERANGE,
+					       "zone %s: %s/%s went back from %llu to %llu", c->key,
+					       m->sysfs, c->rel, (unsigned long long)c->last_raw,
+					       (unsigned long long)raw);
+			else if (!first_err)
+				first_err = meter_fail(
+				    err, errsz, -ERANGE,
+				    "zone %s: %s/%s rose by %llu uJ in %llu ms, more than %llu W",
+				    c->key, m->sysfs, c->rel, (unsigned long long)d,
+				    (unsigned long long)dt_ms, RAPL_MAX_PLAUSIBLE_WATTS);
 			d = 0;
 			bad |= ZONE_BIT(c->zone);
-			if (!first_err)
-				first_err = -ERANGE;
 		}
 		c->cum += d;
 		c->last_raw = raw;

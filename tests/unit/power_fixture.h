@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fixture-tree helpers for the power meter tests: copy a tree from
- * tests/fixtures/sysfs into a temporary directory, then change its files.
+ * tests/fixtures/sysfs into a temporary directory, then change its files; and
+ * the table runner for what each meter says when it fails. Include after
+ * cmocka.h.
  */
 #pragma once
 
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "power/meter.h"
 #include "util/util.h"
 
 /* A copy of tests/fixtures/sysfs/<name> (or an empty tree when name is NULL) in a new dir. */
@@ -109,4 +112,82 @@ static inline void fixture_config(struct kepler_config *cfg, const char *sysfs)
 		abort();
 	cfg->estimator_idle_watts_per_cpu = 2.0;
 	cfg->estimator_max_watts_per_cpu = 10.0;
+}
+
+/* One change to a fixture tree: text written to rel, or rel made unreadable when text is NULL. */
+struct fixture_edit {
+	const char *rel, *text;
+};
+
+/* Apply edits up to the first one without a rel. */
+static inline void fixture_apply(const char *root, const struct fixture_edit *e, size_t n)
+{
+	for (size_t i = 0; i < n && e[i].rel; i++) {
+		int r = e[i].text ? fixture_write(root, e[i].rel, e[i].text)
+				  : fixture_break(root, e[i].rel);
+
+		if (r < 0)
+			fail_msg("%s: cannot change %s: %s", root, e[i].rel, strerror(-r));
+	}
+}
+
+#define METER_MSG_EDITS 3
+
+/*
+ * What a meter says when it fails: a copy of tree (NULL: an empty one) serves
+ * as both host.sysfs and host.procfs, changed by open_edits before the open.
+ * Without read_edits the open is the case; with them the open must succeed, a
+ * first read (1 s later) must too, and the read after the edits (1 s after
+ * that) is the case. r is the op's return value, err its message, with %s for
+ * the tree's root.
+ */
+struct meter_msg_case {
+	const struct power_meter_ops *ops;
+	const char *tree;
+	struct fixture_edit open_edits[METER_MSG_EDITS];
+	struct fixture_edit read_edits[METER_MSG_EDITS];
+	int r;
+	const char *err;
+};
+
+static inline void meter_msg_run(const struct meter_msg_case *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct meter_msg_case *c = &t[i];
+		char *dir = fixture_copy(c->tree), err[512] = "", want[1024];
+		struct power_meter *m = NULL;
+		struct kepler_config cfg;
+		int r;
+
+		assert_non_null(dir);
+		fixture_apply(dir, c->open_edits, METER_MSG_EDITS);
+		fixture_config(&cfg, dir);
+		free(cfg.host_procfs);
+		cfg.host_procfs = strdup(dir);
+		assert_non_null(cfg.host_procfs);
+		r = c->ops->open(&m, &cfg, err, sizeof(err));
+		if (c->read_edits[0].rel) {
+			struct meter_input in = {.now_ns = 1000000000, .cpu_util = -1};
+			struct energy_reading out;
+
+			if (r < 0)
+				fail_msg("case %zu (%s): open = %d (%s)", i, c->ops->name, r, err);
+			assert_int_equal(c->ops->read(m, &in, &out, err, sizeof(err)), 0);
+			assert_string_equal(err, "");
+			fixture_apply(dir, c->read_edits, METER_MSG_EDITS);
+			in.now_ns += 1000000000;
+			r = c->ops->read(m, &in, &out, err, sizeof(err));
+		}
+		snprintf(want, sizeof(want), c->err, dir);
+		print_message("%-9s %s\n", c->ops->name, err);
+		if (r != c->r || strcmp(err, want) != 0)
+			fail_msg("case %zu (%s): r = %d, want %d\n  got  \"%s\"\n  want \"%s\"", i,
+				 c->ops->name, r, c->r, err, want);
+		if (m)
+			c->ops->close(m);
+		else
+			assert_true(r < 0);
+		config_free(&cfg);
+		fixture_remove(dir);
+	}
 }

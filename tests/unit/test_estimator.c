@@ -76,12 +76,12 @@ static void test_energy(void **state)
 		cfg.host_procfs = strdup(dir);
 		cfg.estimator_idle_watts_per_cpu = t[i].idle;
 		cfg.estimator_max_watts_per_cpu = t[i].max;
-		assert_int_equal(estimator_meter_ops.open(&m, &cfg), 0);
-		assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+		assert_int_equal(estimator_meter_ops.open(&m, &cfg, NULL, 0), 0);
+		assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 		assert_int_equal(out.zones, ZONE_BIT(ZONE_PACKAGE));
 		assert_int_equal(out.zone_uj[ZONE_PACKAGE], 0);
 		in.now_ns += t[i].dt_ns;
-		assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+		assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 		assert_int_equal(out.valid, ZONE_BIT(ZONE_PACKAGE));
 		if (out.zone_uj[ZONE_PACKAGE] != t[i].uj)
 			fail_msg("case %zu: %llu uJ, want %llu", i,
@@ -109,25 +109,25 @@ static void test_util_from_stat(void **state)
 	cfg.host_procfs = strdup(dir);
 	cfg.estimator_idle_watts_per_cpu = 5;
 	cfg.estimator_max_watts_per_cpu = 15;
-	assert_int_equal(estimator_meter_ops.open(&m, &cfg), 0);
+	assert_int_equal(estimator_meter_ops.open(&m, &cfg, NULL, 0), 0);
 	make_stat(dir, 2, 1300, 1100); /* 75 % busy since open */
-	assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+	assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 	make_stat(dir, 2, 1400, 1400); /* 25 % busy */
 	in.now_ns += 2 * SEC;
-	assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+	assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 	/* 10 W + 20 W x 0.25 = 15 W for 2 s */
 	assert_int_equal(out.zone_uj[ZONE_PACKAGE], 30000000);
 
 	/* stat gone: invalid, value held */
 	fixture_break(dir, "stat");
 	in.now_ns += 2 * SEC;
-	assert_true(estimator_meter_ops.read(m, &in, &out) < 0);
+	assert_true(estimator_meter_ops.read(m, &in, &out, NULL, 0) < 0);
 	assert_int_equal(out.valid, 0);
 	assert_int_equal(out.zone_uj[ZONE_PACKAGE], 30000000);
 	/* back, 4 CPUs online now, 100 % busy: 60 W x the 4 s since the last good read */
 	make_stat(dir, 4, 1600, 1400);
 	in.now_ns += 2 * SEC;
-	assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+	assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 	assert_int_equal(out.zone_uj[ZONE_PACKAGE], 30000000 + 240000000);
 	estimator_meter_ops.close(m);
 
@@ -135,7 +135,7 @@ static void test_util_from_stat(void **state)
 	free(cfg.host_procfs);
 	cfg.host_procfs = strdup("/nonexistent");
 	m = NULL;
-	assert_int_equal(estimator_meter_ops.open(&m, &cfg), -ENOENT);
+	assert_int_equal(estimator_meter_ops.open(&m, &cfg, NULL, 0), -ENOENT);
 	assert_null(m);
 	config_free(&cfg);
 	fixture_remove(dir);
@@ -151,10 +151,10 @@ static void test_real_procfs(void **state)
 
 	(void)state;
 	fixture_config(&cfg, "/nonexistent");
-	assert_int_equal(estimator_meter_ops.open(&m, &cfg), 0);
-	assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+	assert_int_equal(estimator_meter_ops.open(&m, &cfg, NULL, 0), 0);
+	assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 	in.now_ns += SEC;
-	assert_int_equal(estimator_meter_ops.read(m, &in, &out), 0);
+	assert_int_equal(estimator_meter_ops.read(m, &in, &out, NULL, 0), 0);
 	/* between idle (2 W) and max (10 W) per CPU for 1 s */
 	{
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -166,12 +166,29 @@ static void test_real_procfs(void **state)
 	config_free(&cfg);
 }
 
+/* What the estimator says when it fails: the file and why. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&estimator_meter_ops, NULL, .r = -ENOENT,
+	     .err = "cannot read %s/stat: No such file or directory"},
+	    {&estimator_meter_ops, NULL,
+	     .open_edits = {{"stat", "cpu  1 0 0 1 0 0 0 0 0 0\nintr 1\n"}}, .r = -EINVAL,
+	     .err = "%s/stat: no cpuN lines"},
+	    {&estimator_meter_ops, NULL,
+	     .open_edits = {{"stat", "cpu  1 0 0 1 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n"}},
+	     .read_edits = {{"stat", NULL}}, .r = -EISDIR,
+	     .err = "cannot read %s/stat: Is a directory"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_power_model),
-	    cmocka_unit_test(test_energy),
-	    cmocka_unit_test(test_util_from_stat),
+	    cmocka_unit_test(test_messages),	cmocka_unit_test(test_power_model),
+	    cmocka_unit_test(test_energy),	cmocka_unit_test(test_util_from_stat),
 	    cmocka_unit_test(test_real_procfs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

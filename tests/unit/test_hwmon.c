@@ -166,7 +166,7 @@ static struct energy_reading rd(const struct power_meter_ops *ops, struct power_
 	struct meter_input in = {.now_ns = now_ns, .cpu_util = -1};
 	struct energy_reading out;
 
-	assert_int_equal(ops->read(m, &in, &out), want_r);
+	assert_int_equal(ops->read(m, &in, &out, NULL, 0), want_r);
 	return out;
 }
 
@@ -182,7 +182,7 @@ static void test_amd_energy(void **state)
 	(void)state;
 	assert_non_null(dir);
 	fixture_config(&cfg, dir);
-	assert_int_equal(hwmon_meter_ops.open(&m, &cfg), 0);
+	assert_int_equal(hwmon_meter_ops.open(&m, &cfg, NULL, 0), 0);
 	out = rd(&hwmon_meter_ops, m, SEC, 0);
 	/* amdgpu's PPT and k10temp's temperatures are not CPU zones. */
 	assert_int_equal(out.zones, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_CORE));
@@ -223,7 +223,7 @@ static void test_amd_energy(void **state)
 
 	/* The ACPI meter finds nothing here. */
 	m = NULL;
-	assert_int_equal(acpi_meter_ops.open(&m, &cfg), -ENODEV);
+	assert_int_equal(acpi_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
 	assert_null(m);
 	config_free(&cfg);
 	fixture_remove(dir);
@@ -241,8 +241,8 @@ static void test_power_meter(void **state)
 	assert_non_null(dir);
 	fixture_config(&cfg, dir);
 	/* power_meter belongs to the acpi meter, not to hwmon. */
-	assert_int_equal(hwmon_meter_ops.open(&m, &cfg), -ENODEV);
-	assert_int_equal(acpi_meter_ops.open(&m, &cfg), 0);
+	assert_int_equal(hwmon_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
+	assert_int_equal(acpi_meter_ops.open(&m, &cfg, NULL, 0), 0);
 	out = rd(&acpi_meter_ops, m, 10 * SEC, 0);
 	assert_true(out.has_platform);
 	assert_true(out.platform_valid);
@@ -293,14 +293,14 @@ static void test_device_subdir(void **state)
 	fixture_write_u64(dir, "class/hwmon/hwmon1/device/power2_average", 12000000);
 	fixture_config(&cfg, dir);
 
-	assert_int_equal(acpi_meter_ops.open(&m, &cfg), 0);
+	assert_int_equal(acpi_meter_ops.open(&m, &cfg, NULL, 0), 0);
 	rd(&acpi_meter_ops, m, SEC, 0);
 	out = rd(&acpi_meter_ops, m, 3 * SEC, 0);
 	assert_int_equal(out.platform_uj, 200000000);
 	acpi_meter_ops.close(m);
 
 	m = NULL;
-	assert_int_equal(hwmon_meter_ops.open(&m, &cfg), 0);
+	assert_int_equal(hwmon_meter_ops.open(&m, &cfg, NULL, 0), 0);
 	rd(&hwmon_meter_ops, m, SEC, 0);
 	out = rd(&hwmon_meter_ops, m, 2 * SEC, 0);
 	assert_int_equal(out.zones, ZONE_BIT(ZONE_CORE) | ZONE_BIT(ZONE_UNCORE));
@@ -323,20 +323,57 @@ static void test_no_devices(void **state)
 
 		snprintf(path, sizeof(path), "%s/sysfs/%s", FIXTURES, trees[i]);
 		fixture_config(&cfg, path);
-		assert_int_equal(hwmon_meter_ops.open(&m, &cfg), -ENODEV);
-		assert_int_equal(acpi_meter_ops.open(&m, &cfg), -ENODEV);
+		assert_int_equal(hwmon_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
+		assert_int_equal(acpi_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
 		assert_null(m);
 		config_free(&cfg);
 	}
 }
 
+/* What the hwmon and acpi meters say when they fail: the file and why. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&hwmon_meter_ops, NULL, .r = -ENODEV,
+	     .err = "no CPU energy or power channels under %s/class/hwmon"},
+	    {&hwmon_meter_ops, "hwmon-power-meter", .r = -ENODEV,
+	     .err = "no CPU energy or power channels under %s/class/hwmon"},
+	    {&acpi_meter_ops, "amd-energy", .r = -ENODEV,
+	     .err = "no power_meter device under %s/class/hwmon"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .open_edits = {{"class/hwmon/hwmon0/power1_average", NULL}}, .r = -EISDIR,
+	     .err = "cannot read %s/class/hwmon/hwmon0/power1_average: Is a directory"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .open_edits = {{"class/hwmon/hwmon0/power1_average", "20000000000000\n"}},
+	     .r = -ERANGE,
+	     .err = "%s/class/hwmon/hwmon0/power1_average: 20000000000000 uW is above "
+		    "10000000000000 uW, not power"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .read_edits = {{"class/hwmon/hwmon0/power1_average", "garbage\n"}}, .r = -EINVAL,
+	     .err = "cannot read %s/class/hwmon/hwmon0/power1_average: Invalid argument"},
+	    {&acpi_meter_ops, "hwmon-power-meter",
+	     .read_edits = {{"class/hwmon/hwmon0/power1_average", "20000000000000\n"}},
+	     .r = -ERANGE,
+	     .err = "%s/class/hwmon/hwmon0/power1_average: 20000000000000 uW is above "
+		    "10000000000000 uW, not power"},
+	    {&hwmon_meter_ops, "amd-energy",
+	     .read_edits = {{"class/hwmon/hwmon0/energy9_input", "100\n"}}, .r = 0,
+	     .err = "%s/class/hwmon/hwmon0/energy9_input went back from 61234598765 to 100"},
+	    {&hwmon_meter_ops, "amd-energy",
+	     .read_edits = {{"class/hwmon/hwmon0/energy3_input", NULL}}, .r = 0,
+	     .err = "cannot read %s/class/hwmon/hwmon0/energy3_input: Is a directory"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_zone_for),	cmocka_unit_test(test_parse_attr),
-	    cmocka_unit_test(test_integrator),	cmocka_unit_test(test_amd_energy),
-	    cmocka_unit_test(test_power_meter), cmocka_unit_test(test_device_subdir),
-	    cmocka_unit_test(test_no_devices),
+	    cmocka_unit_test(test_messages),	  cmocka_unit_test(test_zone_for),
+	    cmocka_unit_test(test_parse_attr),	  cmocka_unit_test(test_integrator),
+	    cmocka_unit_test(test_amd_energy),	  cmocka_unit_test(test_power_meter),
+	    cmocka_unit_test(test_device_subdir), cmocka_unit_test(test_no_devices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

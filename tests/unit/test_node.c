@@ -26,6 +26,7 @@ struct node_case {
 	double want_watts, want_idle_watts;
 	uint64_t want_errors;
 	uint64_t want_interval_active_uj;
+	double want_estimate; /* the idle estimate at the end; 0 (unset): not checked */
 };
 
 static const struct node_case cases[] = {
@@ -57,6 +58,19 @@ static const struct node_case cases[] = {
      .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 32000000, 0.9}}, .n = 3,
      .want_total_uj = 32000000, .want_idle_uj = 24000000, .want_active_uj = 8000000,
      .want_watts = 20, .want_idle_watts = 12, .want_interval_active_uj = 8000000},
+    /* The learner never sees a 0 W sample that no meter measured. */
+    {"learned: failed reads feed no 0 W sample", .idle_w = -1,
+     .steps = {{0, 1, 0, 0.2},
+	       {1, 1, 12000000, 0.2},
+	       {2, 0, 0, 0.2},
+	       {3, 0, 0, 0.2},
+	       {4, 1, 48000000, 0.5}},
+     .n = 5, .want_total_uj = 48000000, .want_idle_uj = 48000000, .want_active_uj = 0,
+     .want_watts = 12, .want_idle_watts = 12, .want_errors = 2, .want_estimate = 12},
+    {"learned: a read with no time since the last feeds no 0 W sample", .idle_w = -1,
+     .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 24000000, 0.2}},
+     .n = 4, .want_total_uj = 24000000, .want_idle_uj = 24000000, .want_active_uj = 0,
+     .want_watts = 12, .want_idle_watts = 12, .want_estimate = 12},
     {"uneven interval length", .idle_w = 4,
      .steps = {{0, 1, 0, 0.5}, {0.5, 1, 5000000, 0.5}, {2.5, 1, 25000000, 0.5}}, .n = 3,
      .want_total_uj = 25000000, .want_idle_uj = 10000000, .want_active_uj = 15000000,
@@ -107,6 +121,8 @@ static void test_node_table(void **state)
 		assert_true(fabs(z->idle_watts - c->want_idle_watts) < 1e-9);
 		assert_int_equal(z->read_errors, c->want_errors);
 		assert_int_equal(z->interval_active_uj, c->want_interval_active_uj);
+		if (c->want_estimate)
+			assert_true(fabs(z->idle_estimate_w - c->want_estimate) < 1e-9);
 		node_acct_free(n);
 	}
 }

@@ -188,7 +188,7 @@ static void test_discover_fixture(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sysfs/perf-power", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), 0);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), 0);
 	assert_int_equal(d.type, 23);
 	assert_int_equal(d.n_cpus, 1);
 	assert_int_equal(d.cpus[0], 0);
@@ -205,43 +205,83 @@ static void test_discover_fixture(void **state)
 	}
 	assert_int_equal(seen, ZONE_ALL);
 
-	assert_int_equal(perf_discover(path, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), &d), 0);
+	assert_int_equal(
+	    perf_discover(path, ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), &d, NULL, 0), 0);
 	assert_int_equal(d.n_events, 2);
 
 	snprintf(path, sizeof(path), "%s/sysfs/empty", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), -ENODEV);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), -ENODEV);
 	snprintf(path, sizeof(path), "%s/sysfs/rapl-1socket", FIXTURES);
-	assert_int_equal(perf_discover(path, 0, &d), -ENODEV);
+	assert_int_equal(perf_discover(path, 0, &d, NULL, 0), -ENODEV);
 }
 
+/* Garbage in the PMU's files: -EINVAL, the output untouched, and err names the file and the text.
+ */
 static void test_discover_bad(void **state)
 {
+#define PMU "%s/bus/event_source/devices/power/"
 	static const struct {
 		const char *rel, *text;
 		int r;
+		const char *err; /* %s: the tree's root */
 	} t[] = {
-	    {"events/energy-pkg", "event=0x02,umask=0x3\n", -EINVAL},
-	    {"events/energy-pkg.scale", "zero\n", -EINVAL},
-	    {"events/energy-ram.unit", "Watts\n", -EINVAL},
-	    {"cpumask", "0-\n", -EINVAL},
-	    {"type", "power\n", -EINVAL},
-	    {"type", "99999999999\n", -EINVAL},
+	    {"events/energy-pkg", "event=0x02,umask=0x3\n", -EINVAL,
+	     PMU "events/energy-pkg: cannot parse \"event=0x02,umask=0x3\""},
+	    {"events/energy-pkg.scale", "zero\n", -EINVAL,
+	     PMU "events/energy-pkg.scale: cannot parse \"zero\""},
+	    {"events/energy-ram.unit", "Watts\n", -EINVAL,
+	     PMU "events/energy-ram.unit: unit \"Watts\", not Joules"},
+	    {"cpumask", "0-\n", -EINVAL, PMU "cpumask: cannot parse \"0-\""},
+	    {"cpumask", "0-64\n", -E2BIG, PMU "cpumask: more than 64 CPUs"},
+	    {"type", "power\n", -EINVAL, PMU "type: not a PMU type number"},
+	    {"type", "99999999999\n", -EINVAL, PMU "type: not a PMU type number"},
+	    {"events/energy-cores", NULL, -EISDIR,
+	     "cannot read " PMU "events/energy-cores: Is a directory"},
+	    {"events", "", -ENOTDIR, "cannot list " PMU "events: Not a directory"},
 	};
+#undef PMU
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
-		char *dir = fixture_copy("perf-power"), rel[256];
+		char *dir = fixture_copy("perf-power"), rel[256], err[512] = "", want[1024];
 		struct perf_pmu_desc d = {.type = 4242};
 		int r;
 
 		assert_non_null(dir);
 		snprintf(rel, sizeof(rel), "bus/event_source/devices/power/%s", t[i].rel);
-		assert_int_equal(fixture_write(dir, rel, t[i].text), 0);
-		r = perf_discover(dir, 0, &d);
-		if (r != t[i].r)
-			fail_msg("case %zu (%s): r = %d, want %d", i, t[i].rel, r, t[i].r);
+		if (!streq(t[i].rel, "events")) {
+			fixture_apply(dir, &(struct fixture_edit){rel, t[i].text}, 1);
+		} else {
+			/* events a file, not a directory */
+			char cmd[PATH_MAX + 64];
+
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", dir, rel);
+			assert_int_equal(system(cmd), 0);
+			fixture_apply(dir, &(struct fixture_edit){rel, t[i].text}, 1);
+		}
+		r = perf_discover(dir, 0, &d, err, sizeof(err));
+		snprintf(want, sizeof(want), t[i].err, dir);
+		if (r != t[i].r || !streq(err, want))
+			fail_msg("case %zu (%s): r = %d, want %d\n  got  \"%s\"\n  want \"%s\"", i,
+				 t[i].rel, r, t[i].r, err, want);
 		assert_int_equal(d.type, 4242);
 		fixture_remove(dir);
 	}
+}
+
+/* What the perf meter's open says when there is no PMU to open. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&perf_meter_ops, NULL, .r = -ENODEV,
+	     .err = "no power PMU with energy events under %s/bus/event_source/devices/power"},
+	    {&perf_meter_ops, "rapl-1socket", .r = -ENODEV,
+	     .err = "no power PMU with energy events under %s/bus/event_source/devices/power"},
+	    {&perf_meter_ops, "perf-power",
+	     .open_edits = {{"bus/event_source/devices/power/type", NULL}}, .r = -EISDIR,
+	     .err = "cannot read %s/bus/event_source/devices/power/type: Is a directory"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
 }
 
 /* Here (a VM) there is no power PMU: open says -ENODEV, never crashes. */
@@ -249,24 +289,24 @@ static void test_open_this_machine(void **state)
 {
 	struct kepler_config cfg;
 	struct power_meter *m = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], err[512] = "";
 	int r;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/sysfs/empty", FIXTURES);
 	fixture_config(&cfg, path);
-	assert_int_equal(perf_meter_ops.open(&m, &cfg), -ENODEV);
+	assert_int_equal(perf_meter_ops.open(&m, &cfg, NULL, 0), -ENODEV);
 	assert_null(m);
 	config_free(&cfg);
 
 	fixture_config(&cfg, "/sys");
-	r = perf_meter_ops.open(&m, &cfg);
+	r = perf_meter_ops.open(&m, &cfg, NULL, 0);
 	if (r == 0) {
 		struct meter_input in = {.now_ns = 1, .cpu_util = -1};
 		struct energy_reading out;
 
 		/* A machine with RAPL: the counters read and start at zero-ish. */
-		assert_int_equal(perf_meter_ops.read(m, &in, &out), 0);
+		assert_int_equal(perf_meter_ops.read(m, &in, &out, NULL, 0), 0);
 		assert_true(out.zones & ZONE_BIT(ZONE_PACKAGE));
 		perf_meter_ops.close(m);
 	} else {
@@ -275,22 +315,32 @@ static void test_open_this_machine(void **state)
 	}
 	config_free(&cfg);
 
-	/* The fixture's PMU type does not exist in this kernel: an error, not a crash. */
+	/*
+	 * The fixture's PMU type does not exist in this kernel: an error, not a
+	 * crash, that names the event (the first, energy-cores), its type and config.
+	 */
 	snprintf(path, sizeof(path), "%s/sysfs/perf-power", FIXTURES);
 	fixture_config(&cfg, path);
-	r = perf_meter_ops.open(&m, &cfg);
-	if (r == 0)
+	r = perf_meter_ops.open(&m, &cfg, err, sizeof(err));
+	if (r == 0) {
 		perf_meter_ops.close(m);
+	} else {
+		print_message("%s\n", err);
+		assert_true(startswith(err, "perf_event_open of power/energy-cores/ (type 23, "
+					    "config 0x1) on CPU 0: "));
+		assert_true(strstr(err, strerror(-r)) != NULL);
+	}
 	config_free(&cfg);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_event),	  cmocka_unit_test(test_parse_scale_unit),
-	    cmocka_unit_test(test_parse_cpumask), cmocka_unit_test(test_event_zone),
-	    cmocka_unit_test(test_count_to_uj),	  cmocka_unit_test(test_discover_fixture),
-	    cmocka_unit_test(test_discover_bad),  cmocka_unit_test(test_open_this_machine),
+	    cmocka_unit_test(test_parse_event),	      cmocka_unit_test(test_parse_scale_unit),
+	    cmocka_unit_test(test_parse_cpumask),     cmocka_unit_test(test_event_zone),
+	    cmocka_unit_test(test_count_to_uj),	      cmocka_unit_test(test_discover_fixture),
+	    cmocka_unit_test(test_discover_bad),      cmocka_unit_test(test_messages),
+	    cmocka_unit_test(test_open_this_machine),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

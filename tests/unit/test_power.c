@@ -206,7 +206,7 @@ static void test_zone_priority(void **state)
 /* A zone whose meter fails keeps its last value, marked invalid; then catches up. */
 static void test_hold_and_catch_up(void **state)
 {
-	char *dir = fixture_copy("rapl-1socket"), err[256];
+	char *dir = fixture_copy("rapl-1socket"), err[256], want[1024];
 	const char *PKG = "class/powercap/intel-rapl:0/energy_uj";
 	struct kepler_config cfg;
 	struct power *p = NULL;
@@ -224,6 +224,7 @@ static void test_hold_and_catch_up(void **state)
 	assert_int_equal(power_read(p, &in, &s), 0);
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
 	assert_int_equal(s.valid, s.zones);
+	assert_string_equal(power_read_error(p), "");
 
 	fixture_break(dir, PKG);
 	in.now_ns += SEC;
@@ -231,12 +232,17 @@ static void test_hold_and_catch_up(void **state)
 	assert_false(s.valid & P(PACKAGE));
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 5000);
 	assert_string_equal(s.zone_source[ZONE_PACKAGE], "rapl");
+	/* The meter's own words, after its name. */
+	snprintf(want, sizeof(want), "rapl: zone package-0: cannot read %s/%s: Is a directory", dir,
+		 PKG);
+	assert_string_equal(power_read_error(p), want);
 
 	fixture_write_u64(dir, PKG, 48735210339ULL + 9000);
 	in.now_ns += SEC;
 	assert_int_equal(power_read(p, &in, &s), 0);
 	assert_true(s.valid & P(PACKAGE));
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);
+	assert_string_equal(power_read_error(p), "");
 
 	/* Every zone unreadable: power_read says so and still holds the values. */
 	{
@@ -252,8 +258,18 @@ static void test_hold_and_catch_up(void **state)
 	assert_true(power_read(p, &in, &s) < 0);
 	assert_int_equal(s.valid, 0);
 	assert_int_equal(s.zone_uj[ZONE_PACKAGE], 9000);
+	assert_string_equal(power_read_error(p), want);
 	power_free(p);
 	power_free(NULL);
+
+	/* An explicit source that cannot open: power_new says why in the meter's words. */
+	p = (struct power *)0x1;
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), -EISDIR);
+	assert_ptr_equal(p, (struct power *)0x1);
+	snprintf(want, sizeof(want),
+		 "power.sources: rapl: zone package-0: cannot read %s/%s: Is a directory", dir,
+		 PKG);
+	assert_string_equal(err, want);
 	config_free(&cfg);
 	fixture_remove(dir);
 }

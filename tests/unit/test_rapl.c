@@ -148,7 +148,7 @@ static int open_at(struct meter_ctx *c, const char *sysfs)
 {
 	fixture_config(&c->cfg, sysfs);
 	c->m = NULL;
-	return rapl_meter_ops.open(&c->m, &c->cfg);
+	return rapl_meter_ops.open(&c->m, &c->cfg, NULL, 0);
 }
 
 static void ctx_done(struct meter_ctx *c)
@@ -171,7 +171,7 @@ static struct energy_reading rd(struct meter_ctx *c, int want_r)
 	struct meter_input in = {.now_ns = now_ns += read_step_ns, .cpu_util = -1};
 	struct energy_reading out;
 
-	assert_int_equal(rapl_meter_ops.read(c->m, &in, &out), want_r);
+	assert_int_equal(rapl_meter_ops.read(c->m, &in, &out, NULL, 0), want_r);
 	return out;
 }
 
@@ -225,12 +225,12 @@ static void test_zone_mask(void **state)
 	snprintf(path, sizeof(path), "%s/sysfs/rapl-2socket", FIXTURES);
 	fixture_config(&c.cfg, path);
 	c.cfg.rapl_zones = P(PACKAGE) | P(DRAM);
-	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg), 0);
+	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg, NULL, 0), 0);
 	assert_int_equal(rd(&c, 0).zones, P(PACKAGE) | P(DRAM));
 	rapl_meter_ops.close(c.m);
 	c.m = NULL;
 	c.cfg.rapl_zones = P(UNCORE);
-	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg), -ENODEV);
+	assert_int_equal(rapl_meter_ops.open(&c.m, &c.cfg, NULL, 0), -ENODEV);
 	ctx_done(&c);
 }
 
@@ -394,13 +394,21 @@ static void test_open_eacces(void **state)
 	if (pid == 0) {
 		struct kepler_config cfg;
 		struct power_meter *m = NULL;
+		char err[512] = "", want[1024];
 		int r;
 
 		fixture_config(&cfg, dir);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(100);
-		r = rapl_meter_ops.open(&m, &cfg);
-		_exit(r == -EACCES && !m ? 0 : 101);
+		r = rapl_meter_ops.open(&m, &cfg, err, sizeof(err));
+		/* The message names the file and says why it is unreadable. */
+		snprintf(want, sizeof(want),
+			 "zone package-0: cannot read %s/class/powercap/intel-rapl:0/energy_uj: "
+			 "Permission denied (energy_uj is root only since Linux 5.10)",
+			 dir);
+		if (!streq(err, want))
+			fprintf(stderr, "got  \"%s\"\nwant \"%s\"\n", err, want);
+		_exit(r == -EACCES && !m ? (streq(err, want) ? 0 : 102) : 101);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -551,16 +559,72 @@ static void test_implausible_jumps(void **state)
 	ctx_done(&c);
 }
 
+/* What the rapl meter says when it fails: the zone, the file and why. */
+static void test_messages(void **state)
+{
+	static const struct meter_msg_case t[] = {
+	    {&rapl_meter_ops, NULL, .r = -ENODEV,
+	     .err = "no powercap zones under %s/class/powercap"},
+	    {&rapl_meter_ops, "rapl-amd",
+	     .open_edits = {{"class/powercap/intel-rapl:0/energy_uj", NULL},
+			    {"class/powercap/intel-rapl:0:0/energy_uj", NULL}},
+	     .r = -EISDIR,
+	     .err = "zone package-0: cannot read %s/class/powercap/intel-rapl:0/energy_uj: "
+		    "Is a directory"},
+	    {&rapl_meter_ops, "rapl-amd",
+	     .open_edits = {{"class/powercap/intel-rapl:0/energy_uj", "65532610988\n"},
+			    {"class/powercap/intel-rapl:0:0/energy_uj", NULL}},
+	     .r = -ERANGE,
+	     .err = "zone package-0: %s/class/powercap/intel-rapl:0/energy_uj: 65532610988 is "
+		    "above max_energy_range_uj 65532610987"},
+	    {&rapl_meter_ops, "rapl-amd",
+	     .read_edits = {{"class/powercap/intel-rapl:0:0/energy_uj", NULL}}, .r = 0,
+	     .err = "zone package-0/core: cannot read %s/class/powercap/intel-rapl:0:0/energy_uj: "
+		    "Is a directory"},
+	    {&rapl_meter_ops, "rapl-amd",
+	     .read_edits = {{"class/powercap/intel-rapl:0/energy_uj", NULL},
+			    {"class/powercap/intel-rapl:0:0/energy_uj", "65532610988\n"}},
+	     .r = -EISDIR,
+	     .err = "zone package-0: cannot read %s/class/powercap/intel-rapl:0/energy_uj: "
+		    "Is a directory"},
+	    {&rapl_meter_ops, "rapl-amd",
+	     .read_edits = {{"class/powercap/intel-rapl:0:0/energy_uj", "65532610988\n"}}, .r = 0,
+	     .err = "zone package-0/core: %s/class/powercap/intel-rapl:0:0/energy_uj: 65532610988 "
+		    "is above max_energy_range_uj 65532610987"},
+	    /* Without a range a decrease is no wrap. */
+	    {&rapl_meter_ops, "rapl-amd",
+	     .open_edits = {{"class/powercap/intel-rapl:0/max_energy_range_uj", "garbage\n"}},
+	     .read_edits = {{"class/powercap/intel-rapl:0/energy_uj", "100\n"}}, .r = 0,
+	     .err = "zone package-0: %s/class/powercap/intel-rapl:0/energy_uj went back from "
+		    "40317760751 to 100"},
+	    /* 20 kJ in the second between the reads. */
+	    {&rapl_meter_ops, "rapl-amd",
+	     .read_edits = {{"class/powercap/intel-rapl:0:0/energy_uj", "32098422366\n"}}, .r = 0,
+	     .err = "zone package-0/core: %s/class/powercap/intel-rapl:0:0/energy_uj rose by "
+		    "20000000000 uJ in 1000 ms, more than 10000 W"},
+	};
+	(void)state;
+	meter_msg_run(t, ARRAY_SIZE(t));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_counter_delta),      cmocka_unit_test(test_parse_dirname),
-	    cmocka_unit_test(test_parse_zone_name),    cmocka_unit_test(test_fixtures_discovery),
-	    cmocka_unit_test(test_zone_mask),	       cmocka_unit_test(test_two_sockets_and_wrap),
-	    cmocka_unit_test(test_unreadable_zone),    cmocka_unit_test(test_all_unreadable),
-	    cmocka_unit_test(test_open_unreadable),    cmocka_unit_test(test_open_eacces),
-	    cmocka_unit_test(test_symlinks),	       cmocka_unit_test(test_mmio_duplicate),
-	    cmocka_unit_test(test_monotonic_sequence), cmocka_unit_test(test_implausible_jumps),
+	    cmocka_unit_test(test_messages),
+	    cmocka_unit_test(test_counter_delta),
+	    cmocka_unit_test(test_parse_dirname),
+	    cmocka_unit_test(test_parse_zone_name),
+	    cmocka_unit_test(test_fixtures_discovery),
+	    cmocka_unit_test(test_zone_mask),
+	    cmocka_unit_test(test_two_sockets_and_wrap),
+	    cmocka_unit_test(test_unreadable_zone),
+	    cmocka_unit_test(test_all_unreadable),
+	    cmocka_unit_test(test_open_unreadable),
+	    cmocka_unit_test(test_open_eacces),
+	    cmocka_unit_test(test_symlinks),
+	    cmocka_unit_test(test_mmio_duplicate),
+	    cmocka_unit_test(test_monotonic_sequence),
+	    cmocka_unit_test(test_implausible_jumps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
