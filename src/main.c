@@ -93,13 +93,18 @@ static void effective_idle(struct agent *a, double idle[ZONE_MAX])
 	}
 }
 
-/* Count a stage's failure; log it once per outage, and its end, not every interval. */
-static void stage_result(struct agent *a, enum exporter_stage st, const char *name, int r)
+/*
+ * Count a stage's failure; log it once per outage, and its end, not every
+ * interval. why: the stage's own words for a failure, NULL or "" for errno's.
+ */
+static void stage_result(struct agent *a, enum exporter_stage st, const char *name, int r,
+			 const char *why)
 {
 	if (r < 0) {
 		a->stats.errors[st]++;
 		if (!a->stage_down[st])
-			log_warn("%s: %s, ignoring until it recovers", name, strerror(-r));
+			log_warn("%s: %s, ignoring until it recovers", name,
+				 why && *why ? why : strerror(-r));
 		a->stage_down[st] = true;
 	} else if (a->stage_down[st]) {
 		log_info("%s: recovered", name);
@@ -139,7 +144,7 @@ static void publish(struct agent *a)
 	}
 	r = snapshot_build(&snap, &in);
 	/* Without a snapshot the outputs keep the last one: /healthz goes stale if it lasts. */
-	stage_result(a, STAGE_RENDER, "snapshot", r);
+	stage_result(a, STAGE_RENDER, "snapshot", r, NULL);
 	if (r < 0)
 		return;
 	snapshot_free(a->snap);
@@ -150,7 +155,7 @@ static void publish(struct agent *a)
 		return;
 	r = render_metrics(&sb, snap);
 	body = r < 0 ? NULL : strbuf_detach(&sb, &len);
-	stage_result(a, STAGE_RENDER, "render", body ? 0 : r < 0 ? r : -ENOMEM);
+	stage_result(a, STAGE_RENDER, "render", body ? 0 : r < 0 ? r : -ENOMEM, NULL);
 	if (!body) {
 		strbuf_release(&sb);
 		return;
@@ -180,7 +185,7 @@ static void run_interval(struct agent *a)
 
 	a->cpu_util = -1;
 	r = activity_read(a->activity, &d);
-	stage_result(a, STAGE_ACTIVITY, "activity", r);
+	stage_result(a, STAGE_ACTIVITY, "activity", r, NULL);
 	if (r < 0) {
 		d = (struct activity_delta){0};
 	} else {
@@ -192,7 +197,7 @@ static void run_interval(struct agent *a)
 
 	in = (struct meter_input){.now_ns = mono_ns(), .cpu_util = a->cpu_util};
 	r = power_read(a->power, &in, &a->sample);
-	stage_result(a, STAGE_POWER, "power", r);
+	stage_result(a, STAGE_POWER, "power", r, power_read_error(a->power));
 	if (r < 0) {
 		a->sample.valid = 0;
 		a->sample.platform_valid = false;
@@ -213,7 +218,7 @@ static void run_interval(struct agent *a)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
 	scrapes = scrapes_so_far(a);
 	r = workloads_update(a->workloads, &d, active, a->sample.zones, scrapes);
-	stage_result(a, STAGE_ATTRIBUTION, "attribution", r);
+	stage_result(a, STAGE_ATTRIBUTION, "attribution", r, NULL);
 
 	/*
 	 * After a burst of processes ended, the tables have shrunk: hand the freed
