@@ -81,6 +81,7 @@ struct http_server {
 	uint64_t last_publish_ns; /* atomic; meaningful once published is set */
 	bool published;		  /* atomic */
 	uint64_t stale_after_ns;
+	uint64_t (*now_ns)(void);
 	uint64_t requests; /* atomic counters */
 	uint64_t errors_4xx;
 	uint64_t metrics_scrapes;
@@ -395,7 +396,7 @@ static enum MHD_Result serve_healthz(struct http_server *s, struct MHD_Connectio
 	bool published = __atomic_load_n(&s->published, __ATOMIC_ACQUIRE);
 	uint64_t last = __atomic_load_n(&s->last_publish_ns, __ATOMIC_ACQUIRE);
 
-	if (http_healthz_fresh(published, last, mono_ns(), s->stale_after_ns))
+	if (http_healthz_fresh(published, last, s->now_ns(), s->stale_after_ns))
 		return queue_static(s, c, MHD_HTTP_OK, CONTENT_TYPE_TEXT, "ok\n");
 	return queue_static(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT, "stale\n");
 }
@@ -490,24 +491,19 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
 		http_deadlines_idle(s->deadlines, d);
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **con_cls)
+/* Whether the request announces a body (never read: no route takes one). */
+static bool has_body(struct MHD_Connection *c)
 {
-	struct http_server *s = cls;
-	struct http_conn_deadline *d;
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-	(void)upload_data;
-	(void)upload_data_size;
-	(void)con_cls;
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+	       (cl && strtoull(cl, NULL, 10) != 0);
+}
 
-	/* Every route answers on the first call; a request body, if any, is never read. */
-	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
-	d = conn_deadline(c);
-	if (d)
-		http_deadlines_answering(s->deadlines, d);
-	if (!http_client_cert_ok(s->client_auth, c))
-		return MHD_NO; /* closes the connection: no answer without the certificate */
+static enum MHD_Result answer(struct http_server *s, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version)
+{
 	/* RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400. */
 	if (version && streq(version, MHD_HTTP_VERSION_1_1) &&
 	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
@@ -533,6 +529,39 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
 		return queue_static(s, c, MHD_HTTP_NOT_FOUND, CONTENT_TYPE_TEXT, "not found\n");
 	}
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	static char header_seen;
+	struct http_server *s = cls;
+	struct http_conn_deadline *d;
+
+	(void)upload_data;
+	(void)upload_data_size;
+	if (*con_cls)
+		return answer(s, c, url, method, version);
+
+	/* First call: the request header is complete. */
+	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+	d = conn_deadline(c);
+	if (d)
+		http_deadlines_answering(s->deadlines, d);
+	if (!http_client_cert_ok(s->client_auth, c))
+		return MHD_NO; /* closes the connection: no answer without the certificate */
+	/*
+	 * libmicrohttpd closes the connection after an answer queued on this first call,
+	 * before it knows the request is complete; answered on the next call, a keep-alive
+	 * connection stays open. A request that announces a body is answered now and its
+	 * connection closed: the body is never read, however slowly it comes.
+	 */
+	if (!has_body(c)) {
+		*con_cls = &header_seen;
+		return MHD_YES;
+	}
+	return answer(s, c, url, method, version);
 }
 
 static int listen_on(const struct sockaddr *sa, socklen_t sa_len, bool dual_stack)
@@ -794,6 +823,7 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		return -r;
 	}
 	s->stale_after_ns = opt->stale_after_ns;
+	s->now_ns = opt->now_ns ? opt->now_ns : mono_ns;
 	r = http_deadlines_new(&s->deadlines, header_ns);
 	if (r < 0) {
 		snprintf(err, errsz, "web: cannot start the request header deadline thread: %s",

@@ -36,6 +36,9 @@ struct http_options {
 	size_t request_memory_limit;	 /* bytes per connection for the request line and headers
 					    (bigger requests get 431); default 32 KiB if 0,
 					    at least 4 KiB */
+	/* The clock /healthz compares publishes with, in the now_ns of http_server_publish;
+	 * NULL: CLOCK_MONOTONIC. Tests set their own. */
+	uint64_t (*now_ns)(void);
 	/* TLS, client certificates, basic auth, headers; NULL: plain HTTP, no auth. Used by
 	 * http_server_new only: the server keeps copies of what it needs. */
 	const struct web_config *web;

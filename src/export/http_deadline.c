@@ -87,9 +87,10 @@ static void *watchdog_main(void *arg)
 			if (rx < 0)
 				continue; /* cannot tell: the idle timeout alone applies */
 			if (http_conn_clock_tick(&c->clock, now, (uint64_t)rx, d->timeout_ns)) {
-				shutdown(c->fd, SHUT_RDWR);
-				c->clock.phase = HTTP_CONN_CLOSING;
+				/* Counted first: whoever sees the close sees the count. */
 				__atomic_add_fetch(&d->cut, 1, __ATOMIC_RELAXED);
+				c->clock.phase = HTTP_CONN_CLOSING;
+				shutdown(c->fd, SHUT_RDWR);
 			}
 		}
 		ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
