@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "export/http.h"
 
-#include <crypt.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -11,16 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
 #include "config.h"
+#include "export/http_auth.h"
+#include "export/http_deadline.h"
 #include "export/webconfig.h"
 #include "util/listenaddr.h"
 #include "util/timeutil.h"
@@ -32,19 +32,24 @@
  * and level 6 gave 123 KB in 6.9 ms: 10 % larger for less than half the CPU.
  */
 #define GZIP_LEVEL 1
-#define DEFAULT_MAX_CONNECTIONS 64
+/*
+ * A connection whose header is not in within the header timeout is cut, so a
+ * slow client holds its slot for seconds, and an idle one costs a descriptor
+ * and a few KiB: room for thousands is cheap. The per-address limit keeps a
+ * flood from fewer than 16 addresses from filling the table, so a scraper from
+ * another address always finds a slot at once.
+ */
+#define DEFAULT_MAX_CONNECTIONS 4096
+#define DEFAULT_MAX_CONNECTIONS_PER_IP 256
 #define DEFAULT_CONNECTION_TIMEOUT_S 10
-/* A Prometheus server holds one keep-alive connection per target; 16 leaves room for a
- * few scrapers behind one NAT address without letting one client take every slot. */
-#define DEFAULT_MAX_CONNECTIONS_PER_IP 16
+#define DEFAULT_HEADER_TIMEOUT_NS (3 * NSEC_PER_SEC)
 /* libmicrohttpd's own default: request line and headers up to about half of it. */
 #define DEFAULT_REQUEST_MEMORY_LIMIT (32u * 1024)
 #define MIN_REQUEST_MEMORY_LIMIT (4u * 1024)
-
-#define AUTH_REALM "kepler"
-/* Successful (user, password) checks remembered, so a scrape does not cost a bcrypt. */
-#define AUTH_CACHE_SIZE 64
-#define AUTH_MAC_LEN 32
+/* Descriptors left for the rest of the agent (eBPF, meters, /proc, kubelet) ... */
+#define FD_RESERVE 256
+/* ... and what each listen address costs besides its connections: the socket, epoll, eventfd. */
+#define FDS_PER_LISTENER 3
 
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
@@ -71,44 +76,17 @@ struct listener {
 	int port;
 };
 
-struct auth_cache_entry {
-	bool used;
-	unsigned char mac[AUTH_MAC_LEN]; /* HMAC-SHA256(key, user "\0" password) */
-};
-
-/* basic_auth_users, copied from the web config. */
-struct http_auth {
-	struct web_user *users;
-	size_t n_users;
-	unsigned char key[AUTH_MAC_LEN]; /* random per server: the cache holds no plain hash */
-	pthread_mutex_t lock;		 /* guards cache and next */
-	struct auth_cache_entry cache[AUTH_CACHE_SIZE];
-	size_t next; /* the entry a new success replaces: oldest first */
-};
-
-/*
- * A connection whose request is still arriving. libmicrohttpd's connection
- * timeout counts idle time only, so a client that sends one byte a second
- * (slowloris) would hold its slot forever; the reaper thread shuts down a
- * connection whose request line and headers are not in within the timeout.
- */
-struct conn_deadline {
-	struct conn_deadline *prev, *next;
-	int fd;
-	uint64_t deadline_ns; /* 0: a request is being answered, no deadline */
-};
-
 struct http_server {
 	pthread_mutex_t lock; /* guards cur: held for a pointer swap or a reference, no more */
 	struct snapshot *cur;
 	uint64_t last_publish_ns; /* atomic; meaningful once published is set */
 	bool published;		  /* atomic */
 	uint64_t stale_after_ns;
+	uint64_t (*now_ns)(void);
 	uint64_t requests; /* atomic counters */
 	uint64_t errors_4xx;
 	uint64_t metrics_scrapes;
 	uint64_t auth_failures;
-	uint64_t auth_hash_checks;
 	struct listener *listeners;
 	size_t n_listeners;
 	struct http_auth *auth;		  /* NULL: no basic auth */
@@ -120,15 +98,7 @@ struct http_server {
 	char *key_pem;
 	char *ca_pem;
 	char priorities[128];
-	/* Request deadlines (struct conn_deadline): the list and the reaper. */
-	pthread_mutex_t conn_lock; /* guards conns, stopping; held across shutdown() */
-	pthread_cond_t conn_cond;
-	struct conn_deadline *conns;
-	bool stopping;
-	bool reaper_started;
-	pthread_t reaper;
-	uint64_t request_timeout_ns;
-	uint64_t reap_period_ns;
+	struct http_deadlines *deadlines;
 };
 
 static void snapshot_unref(struct snapshot *snap)
@@ -412,328 +382,24 @@ static enum MHD_Result serve_metrics(struct http_server *s, struct MHD_Connectio
 	return r;
 }
 
+bool http_healthz_fresh(bool published, uint64_t last_publish_ns, uint64_t now_ns,
+			uint64_t stale_after_ns)
+{
+	if (!published)
+		return false;
+	/* A publish stamped after now (another thread's clock read) is fresh. */
+	return !stale_after_ns || now_ns < last_publish_ns ||
+	       now_ns - last_publish_ns < stale_after_ns;
+}
+
 static enum MHD_Result serve_healthz(struct http_server *s, struct MHD_Connection *c)
 {
-	bool fresh = false;
+	bool published = __atomic_load_n(&s->published, __ATOMIC_ACQUIRE);
+	uint64_t last = __atomic_load_n(&s->last_publish_ns, __ATOMIC_ACQUIRE);
 
-	if (__atomic_load_n(&s->published, __ATOMIC_ACQUIRE)) {
-		uint64_t last = __atomic_load_n(&s->last_publish_ns, __ATOMIC_ACQUIRE);
-		uint64_t now = mono_ns();
-
-		fresh = !s->stale_after_ns || now < last || now - last < s->stale_after_ns;
-	}
-	if (fresh)
+	if (http_healthz_fresh(published, last, s->now_ns(), s->stale_after_ns))
 		return queue_static(s, c, MHD_HTTP_OK, CONTENT_TYPE_TEXT, "ok\n");
 	return queue_static(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, CONTENT_TYPE_TEXT, "stale\n");
-}
-
-/* ---- basic auth ---- */
-
-static bool ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
-}
-
-/* Equal strings, in time that depends on the lengths only. */
-static bool ct_streq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	return la == lb && ct_equal((const unsigned char *)a, (const unsigned char *)b, la);
-}
-
-static int auth_mac(const struct http_auth *a, const char *user, const char *pass,
-		    unsigned char *ret)
-{
-	gnutls_hmac_hd_t h;
-	int r;
-
-	r = gnutls_hmac_init(&h, GNUTLS_MAC_SHA256, a->key, sizeof(a->key));
-	if (r < 0)
-		return -ENOMEM;
-	r = gnutls_hmac(h, user, strlen(user) + 1);
-	if (r == 0)
-		r = gnutls_hmac(h, pass, strlen(pass));
-	gnutls_hmac_deinit(h, ret);
-	return r < 0 ? -EIO : 0;
-}
-
-static bool auth_cache_find(struct http_auth *a, const unsigned char *mac)
-{
-	bool hit = false;
-
-	pthread_mutex_lock(&a->lock);
-	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++)
-		hit |= a->cache[i].used && ct_equal(a->cache[i].mac, mac, AUTH_MAC_LEN);
-	pthread_mutex_unlock(&a->lock);
-	return hit;
-}
-
-static void auth_cache_add(struct http_auth *a, const unsigned char *mac)
-{
-	pthread_mutex_lock(&a->lock);
-	a->cache[a->next].used = true;
-	memcpy(a->cache[a->next].mac, mac, AUTH_MAC_LEN);
-	a->next = (a->next + 1) % AUTH_CACHE_SIZE;
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* Whether user and pass match basic_auth_users: the cache first, then bcrypt. */
-static bool auth_check(struct http_server *s, const char *user, const char *pass)
-{
-	struct http_auth *a = s->auth;
-	unsigned char mac[AUTH_MAC_LEN];
-	const struct web_user *u = NULL;
-	struct crypt_data *cd;
-	bool have_mac, ok = false;
-	const char *out;
-
-	have_mac = auth_mac(a, user, pass, mac) == 0;
-	if (have_mac && auth_cache_find(a, mac))
-		return true;
-	for (size_t i = 0; i < a->n_users; i++)
-		if (streq(a->users[i].name, user))
-			u = &a->users[i];
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return false;
-	/* An unknown user costs a bcrypt too, so timing does not tell which users exist. */
-	__atomic_add_fetch(&s->auth_hash_checks, 1, __ATOMIC_RELAXED);
-	out = crypt_rn(pass, u ? u->hash : a->users[0].hash, cd, (int)sizeof(*cd));
-	if (u && out && ct_streq(out, u->hash))
-		ok = true;
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
-	if (ok && have_mac)
-		auth_cache_add(a, mac);
-	explicit_bzero(mac, sizeof(mac));
-	return ok;
-}
-
-static bool authorized(struct http_server *s, struct MHD_Connection *c)
-{
-	char *user, *pass = NULL;
-	bool ok = false;
-
-	user = MHD_basic_auth_get_username_password(c, &pass);
-	if (user && pass)
-		ok = auth_check(s, user, pass);
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		MHD_free(pass);
-	}
-	if (user)
-		MHD_free(user);
-	return ok;
-}
-
-static enum MHD_Result queue_unauthorized(struct http_server *s, struct MHD_Connection *c)
-{
-	static const char body[] = "unauthorized\n";
-	struct MHD_Response *resp;
-	enum MHD_Result r;
-
-	__atomic_add_fetch(&s->auth_failures, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
-	if (!resp)
-		return MHD_NO;
-	add_extra_headers(s, resp);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
-	/* Adds WWW-Authenticate: Basic realm="kepler" and answers 401. */
-	r = MHD_queue_basic_auth_fail_response(c, AUTH_REALM, resp);
-	MHD_destroy_response(resp);
-	return r;
-}
-
-static struct http_auth *auth_new(const struct web_config *wc)
-{
-	struct http_auth *a = calloc(1, sizeof(*a));
-
-	if (!a)
-		return NULL;
-	if (pthread_mutex_init(&a->lock, NULL) != 0) {
-		free(a);
-		return NULL;
-	}
-	a->users = calloc(wc->n_users, sizeof(*a->users));
-	if (!a->users || gnutls_rnd(GNUTLS_RND_KEY, a->key, sizeof(a->key)) < 0)
-		goto fail;
-	for (size_t i = 0; i < wc->n_users; i++, a->n_users++) {
-		a->users[i].name = strdup(wc->users[i].name);
-		a->users[i].hash = strdup(wc->users[i].hash);
-		if (!a->users[i].name || !a->users[i].hash) {
-			a->n_users++;
-			goto fail;
-		}
-	}
-	return a;
-fail:
-	for (size_t i = 0; i < a->n_users; i++) {
-		free(a->users[i].name);
-		free(a->users[i].hash);
-	}
-	free(a->users);
-	pthread_mutex_destroy(&a->lock);
-	free(a);
-	return NULL;
-}
-
-static void auth_free(struct http_auth *a)
-{
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->n_users; i++) {
-		free(a->users[i].name);
-		free(a->users[i].hash);
-	}
-	free(a->users);
-	pthread_mutex_destroy(&a->lock);
-	explicit_bzero(a, sizeof(*a));
-	free(a);
-}
-
-/* ---- client certificates ---- */
-
-/* Fails the handshake on a client certificate that does not verify against client_ca_file. */
-static int verify_client_cert(gnutls_session_t session)
-{
-	unsigned n = 0, status = 0;
-
-	/* No certificate: GNUTLS_CERT_REQUIRE already refused it where one is needed. */
-	if (!gnutls_certificate_get_peers(session, &n) || n == 0)
-		return 0;
-	if (gnutls_certificate_verify_peers2(session, &status) < 0 || status != 0)
-		return GNUTLS_E_CERTIFICATE_ERROR;
-	return 0;
-}
-
-/* ---- request deadlines ---- */
-
-/* Registers a new connection with the reaper; its request must be in by now + timeout. */
-static struct conn_deadline *deadline_add(struct http_server *s, struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info;
-	struct conn_deadline *d;
-
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!info)
-		return NULL;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL; /* no deadline for this one: the idle timeout still applies */
-	d->fd = info->connect_fd;
-	pthread_mutex_lock(&s->conn_lock);
-	d->deadline_ns = mono_ns() + s->request_timeout_ns;
-	d->next = s->conns;
-	if (s->conns)
-		s->conns->prev = d;
-	s->conns = d;
-	pthread_mutex_unlock(&s->conn_lock);
-	return d;
-}
-
-/*
- * Called before libmicrohttpd closes the socket: once removed, the reaper can
- * no longer touch the descriptor, so a number reused meanwhile is never shut down.
- */
-static void deadline_remove(struct http_server *s, struct conn_deadline *d)
-{
-	pthread_mutex_lock(&s->conn_lock);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		s->conns = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	pthread_mutex_unlock(&s->conn_lock);
-	free(d);
-}
-
-/* A request is being answered (no deadline), or the next one on this connection starts. */
-static void deadline_set(struct http_server *s, struct MHD_Connection *c, bool answering)
-{
-	const union MHD_ConnectionInfo *info;
-	struct conn_deadline *d;
-
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (!info || !info->socket_context)
-		return;
-	d = info->socket_context;
-	pthread_mutex_lock(&s->conn_lock);
-	d->deadline_ns = answering ? 0 : mono_ns() + s->request_timeout_ns;
-	pthread_mutex_unlock(&s->conn_lock);
-}
-
-static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			      enum MHD_RequestTerminationCode toe)
-{
-	(void)con_cls;
-	(void)toe;
-	deadline_set(cls, c, false);
-}
-
-/* Shuts down connections past their deadline; libmicrohttpd then sees EOF and closes them. */
-static void *reaper_main(void *arg)
-{
-	struct http_server *s = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&s->conn_lock);
-	while (!s->stopping) {
-		uint64_t now = mono_ns(), wake = now + s->reap_period_ns;
-
-		for (struct conn_deadline *d = s->conns; d; d = d->next)
-			if (d->deadline_ns && now >= d->deadline_ns) {
-				shutdown(d->fd, SHUT_RDWR);
-				d->deadline_ns = 0;
-			}
-		ts.tv_sec = (time_t)(wake / NSEC_PER_SEC);
-		ts.tv_nsec = (long)(wake % NSEC_PER_SEC);
-		pthread_cond_timedwait(&s->conn_cond, &s->conn_lock, &ts);
-	}
-	pthread_mutex_unlock(&s->conn_lock);
-	return NULL;
-}
-
-static int reaper_start(struct http_server *s)
-{
-	pthread_condattr_t ca;
-	int r;
-
-	r = pthread_condattr_init(&ca);
-	if (r)
-		return -r;
-	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!r)
-		r = pthread_cond_init(&s->conn_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (r)
-		return -r;
-	r = pthread_create(&s->reaper, NULL, reaper_main, s);
-	if (r) {
-		pthread_cond_destroy(&s->conn_cond);
-		return -r;
-	}
-	s->reaper_started = true;
-	return 0;
-}
-
-static void reaper_stop(struct http_server *s)
-{
-	if (!s->reaper_started)
-		return;
-	pthread_mutex_lock(&s->conn_lock);
-	s->stopping = true;
-	pthread_cond_signal(&s->conn_cond);
-	pthread_mutex_unlock(&s->conn_lock);
-	pthread_join(s->reaper, NULL);
-	pthread_cond_destroy(&s->conn_cond);
-	s->reaper_started = false;
 }
 
 /*
@@ -762,96 +428,83 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
+static enum MHD_Result queue_unauthorized(struct http_server *s, struct MHD_Connection *c)
+{
+	static const char body[] = "unauthorized\n";
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	__atomic_add_fetch(&s->auth_failures, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	add_extra_headers(s, resp);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
+	/* Adds WWW-Authenticate: Basic realm="kepler" and answers 401. */
+	r = MHD_queue_basic_auth_fail_response(c, HTTP_AUTH_REALM, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/* The connection's deadline, registered in notify_connection; NULL when it has none. */
+static struct http_conn_deadline *conn_deadline(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info;
+
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
 /*
- * On a new connection: registers its request deadline and, with TLS, sets
- * what the handshake asks of the client before it starts, so a missing or
- * untrusted certificate fails the handshake itself, as in Go. libmicrohttpd
- * alone would only ask for one (with a trust list) and let every handshake
- * through. On close: drops the deadline.
+ * On a new connection: starts its header deadline and, with TLS, sets what the
+ * handshake asks of the client. On close: drops the deadline before the socket
+ * is closed.
  */
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			      enum MHD_ConnectionNotificationCode code)
 {
 	struct http_server *s = cls;
 	const union MHD_ConnectionInfo *info;
-	gnutls_session_t session;
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (*socket_context)
-			deadline_remove(s, *socket_context);
+		http_deadlines_remove(s->deadlines, *socket_context);
 		*socket_context = NULL;
 		return;
 	}
 	if (code != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
-	*socket_context = deadline_add(s, c);
-	if (s->client_auth == WEB_CLIENT_AUTH_NONE)
-		return;
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!info || !info->tls_session)
-		return;
-	session = (gnutls_session_t)info->tls_session;
-	switch (s->client_auth) {
-	case WEB_CLIENT_AUTH_REQUIRE_ANY:
-	case WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY:
-		gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
-		break;
-	default:
-		gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
-		break;
-	}
-	if (s->client_auth == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN ||
-	    s->client_auth == WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY)
-		gnutls_session_set_verify_function(session, verify_client_cert);
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info)
+		*socket_context = http_deadlines_add(s->deadlines, info->connect_fd);
+	http_client_cert_setup(s->client_auth, c);
 }
 
-/*
- * The same policy checked again on the finished session, so a request is
- * never served on a connection the handshake should have refused.
- */
-static bool client_cert_ok(const struct http_server *s, struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *info;
-	gnutls_session_t session;
-	unsigned n = 0, status = 0;
-	bool given;
-
-	if (s->client_auth == WEB_CLIENT_AUTH_NONE || s->client_auth == WEB_CLIENT_AUTH_REQUEST)
-		return true;
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!info || !info->tls_session)
-		return false;
-	session = (gnutls_session_t)info->tls_session;
-	given = gnutls_certificate_get_peers(session, &n) && n > 0;
-	switch (s->client_auth) {
-	case WEB_CLIENT_AUTH_REQUIRE_ANY:
-		return given;
-	case WEB_CLIENT_AUTH_VERIFY_IF_GIVEN:
-		return !given ||
-		       (gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0);
-	case WEB_CLIENT_AUTH_REQUIRE_AND_VERIFY:
-		return given && gnutls_certificate_verify_peers2(session, &status) == 0 &&
-		       status == 0;
-	default:
-		return false;
-	}
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-			      const char *method, const char *version, const char *upload_data,
-			      size_t *upload_data_size, void **con_cls)
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *s = cls;
+	struct http_conn_deadline *d = conn_deadline(c);
 
-	(void)upload_data;
-	(void)upload_data_size;
 	(void)con_cls;
+	(void)toe;
+	if (d)
+		http_deadlines_idle(s->deadlines, d);
+}
 
-	/* Every route answers on the first call; a request body, if any, is never read. */
-	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
-	deadline_set(s, c, true);
-	if (!client_cert_ok(s, c))
-		return MHD_NO; /* closes the connection: no answer without the certificate */
+/* Whether the request announces a body (never read: no route takes one). */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+	       (cl && strtoull(cl, NULL, 10) != 0);
+}
+
+static enum MHD_Result answer(struct http_server *s, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version)
+{
 	/* RFC 9112 section 3.2: an HTTP/1.1 request without Host is answered 400. */
 	if (version && streq(version, MHD_HTTP_VERSION_1_1) &&
 	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)) {
@@ -859,7 +512,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return queue_static(s, c, MHD_HTTP_BAD_REQUEST, CONTENT_TYPE_TEXT,
 				    "missing Host header\n");
 	}
-	if (s->auth && !authorized(s, c))
+	if (s->auth && !http_auth_request_ok(s->auth, c))
 		return queue_unauthorized(s, c);
 	switch (http_route(method, url)) {
 	case HTTP_ROUTE_METRICS:
@@ -877,6 +530,39 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		__atomic_add_fetch(&s->errors_4xx, 1, __ATOMIC_RELAXED);
 		return queue_static(s, c, MHD_HTTP_NOT_FOUND, CONTENT_TYPE_TEXT, "not found\n");
 	}
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	static char header_seen;
+	struct http_server *s = cls;
+	struct http_conn_deadline *d;
+
+	(void)upload_data;
+	(void)upload_data_size;
+	if (*con_cls)
+		return answer(s, c, url, method, version);
+
+	/* First call: the request header is complete. */
+	__atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+	d = conn_deadline(c);
+	if (d)
+		http_deadlines_answering(s->deadlines, d);
+	if (!http_client_cert_ok(s->client_auth, c))
+		return MHD_NO; /* closes the connection: no answer without the certificate */
+	/*
+	 * libmicrohttpd closes the connection after an answer queued on this first call,
+	 * before it knows the request is complete; answered on the next call, a keep-alive
+	 * connection stays open. A request that announces a body is answered now and its
+	 * connection closed: the body is never read, however slowly it comes.
+	 */
+	if (!has_body(c)) {
+		*con_cls = &header_seen;
+		return MHD_YES;
+	}
+	return answer(s, c, url, method, version);
 }
 
 static int listen_on(const struct sockaddr *sa, socklen_t sa_len, bool dual_stack)
@@ -1014,7 +700,7 @@ static int apply_web_config(struct http_server *s, const struct web_config *wc, 
 	int r;
 
 	if (wc->n_users) {
-		s->auth = auth_new(wc);
+		s->auth = http_auth_new(wc->users, wc->n_users);
 		if (!s->auth)
 			oom = true;
 	}
@@ -1052,11 +738,49 @@ static int apply_web_config(struct http_server *s, const struct web_config *wc, 
 	return 0;
 }
 
+unsigned http_fit_connection_limit(unsigned want, size_t n_listen, uint64_t nofile)
+{
+	uint64_t per;
+
+	if (!n_listen)
+		return want;
+	if (nofile <= FD_RESERVE)
+		return 1;
+	per = (nofile - FD_RESERVE) / n_listen;
+	per = per > FDS_PER_LISTENER ? per - FDS_PER_LISTENER : 1;
+	return per < want ? (unsigned)per : want;
+}
+
+/*
+ * Raises the soft RLIMIT_NOFILE to the hard one when it is short of what
+ * max_conn connections on each of n_listen addresses need (no privilege is
+ * needed for that), and returns the connection limit that fits what there is,
+ * so that the agent's own files never fail for want of a descriptor.
+ */
+static unsigned fit_descriptors(unsigned max_conn, size_t n_listen)
+{
+	uint64_t need = (uint64_t)n_listen * (max_conn + FDS_PER_LISTENER) + FD_RESERVE;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return max_conn;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		struct rlimit raised = {.rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max};
+
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl = raised;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return max_conn;
+	return http_fit_connection_limit(max_conn, n_listen, rl.rlim_cur);
+}
+
 int http_server_new(struct http_server **ret, const struct http_options *opt, char *err,
 		    size_t errsz)
 {
 	struct http_server *s;
 	unsigned max_conn, timeout_s, per_ip;
+	uint64_t header_ns;
 	size_t mem_limit;
 	int r;
 
@@ -1071,6 +795,10 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 	    opt->connection_timeout_s ? opt->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
 	per_ip = opt->max_connections_per_ip ? opt->max_connections_per_ip
 					     : DEFAULT_MAX_CONNECTIONS_PER_IP;
+	header_ns = opt->header_timeout_ns ? opt->header_timeout_ns : DEFAULT_HEADER_TIMEOUT_NS;
+	/* The connection timeout bounds every stall, the header's too. */
+	if (header_ns > (uint64_t)timeout_s * NSEC_PER_SEC)
+		header_ns = (uint64_t)timeout_s * NSEC_PER_SEC;
 	mem_limit =
 	    opt->request_memory_limit ? opt->request_memory_limit : DEFAULT_REQUEST_MEMORY_LIMIT;
 	if (mem_limit < MIN_REQUEST_MEMORY_LIMIT)
@@ -1079,6 +807,7 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		snprintf(err, errsz, "web.configFile: this libmicrohttpd is built without TLS");
 		return -EOPNOTSUPP;
 	}
+	max_conn = fit_descriptors(max_conn, opt->n_listen);
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1094,24 +823,11 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 		free(s);
 		return -r;
 	}
-	r = pthread_mutex_init(&s->conn_lock, NULL);
-	if (r) {
-		pthread_mutex_destroy(&s->lock);
-		free(s->listeners);
-		free(s);
-		return -r;
-	}
 	s->stale_after_ns = opt->stale_after_ns;
-	s->request_timeout_ns = (uint64_t)timeout_s * NSEC_PER_SEC;
-	/* Cut within an eighth of the timeout, waking at most ten times a second. */
-	s->reap_period_ns = s->request_timeout_ns / 8;
-	if (s->reap_period_ns < NSEC_PER_SEC / 10)
-		s->reap_period_ns = NSEC_PER_SEC / 10;
-	if (s->reap_period_ns > NSEC_PER_SEC)
-		s->reap_period_ns = NSEC_PER_SEC;
-	r = reaper_start(s);
+	s->now_ns = opt->now_ns ? opt->now_ns : mono_ns;
+	r = http_deadlines_new(&s->deadlines, header_ns);
 	if (r < 0) {
-		snprintf(err, errsz, "web: cannot start the request timeout thread: %s",
+		snprintf(err, errsz, "web: cannot start the request header deadline thread: %s",
 			 strerror(-r));
 		goto fail;
 	}
@@ -1123,7 +839,7 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 
 	for (size_t i = 0; i < opt->n_listen; i++) {
 		struct listener *l = &s->listeners[i];
-		unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+		unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD;
 		struct MHD_OptionItem mo[12];
 		size_t n = 0;
 		struct stat st;
@@ -1160,7 +876,8 @@ int http_server_new(struct http_server **ret, const struct http_options *opt, ch
 								  s->ca_pem};
 		}
 		mo[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-		/* One epoll thread per address: a scrape is a memory copy, nothing blocks. */
+		/* One epoll thread per address: a scrape is a memory copy, nothing blocks, and
+		 * a held connection costs no thread. */
 		errno = 0;
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_ARRAY, mo,
 					     MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
@@ -1190,13 +907,12 @@ void http_server_free(struct http_server *s)
 	/* Stopping a daemon closes its listen socket and releases what its responses held. */
 	for (size_t i = 0; i < s->n_listeners; i++)
 		MHD_stop_daemon(s->listeners[i].daemon);
-	/* After the daemons: every connection is closed, the list is empty. */
-	reaper_stop(s);
+	/* After the daemons: every connection is closed, no deadline is left. */
+	http_deadlines_free(s->deadlines);
 	snapshot_unref(s->cur);
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->conn_lock);
 	free(s->listeners);
-	auth_free(s->auth);
+	http_auth_free(s->auth);
 	for (size_t i = 0; i < s->n_headers; i++) {
 		free(s->headers[i].name);
 		free(s->headers[i].value);
@@ -1217,7 +933,8 @@ void http_server_stats(const struct http_server *s, struct http_stats *ret)
 	ret->errors_4xx = __atomic_load_n(&s->errors_4xx, __ATOMIC_RELAXED);
 	ret->metrics_scrapes = __atomic_load_n(&s->metrics_scrapes, __ATOMIC_RELAXED);
 	ret->auth_failures = __atomic_load_n(&s->auth_failures, __ATOMIC_RELAXED);
-	ret->auth_hash_checks = __atomic_load_n(&s->auth_hash_checks, __ATOMIC_RELAXED);
+	ret->auth_hash_checks = http_auth_hash_checks(s->auth);
+	ret->header_timeouts = http_deadlines_cut(s->deadlines);
 }
 
 int http_server_port(const struct http_server *s, size_t i)

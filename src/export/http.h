@@ -20,15 +20,25 @@ struct http_options {
 	/* "host:port", ":port" (all addresses, IPv4 + IPv6 if available), "[::1]:port". */
 	const char *const *listen;
 	size_t n_listen;
-	uint64_t stale_after_ns;	 /* /healthz fails when no publish happened within this
-					    long; 0: never stale once something was published */
-	unsigned max_connections;	 /* per listen address; default 64 if 0 */
-	unsigned connection_timeout_s;	 /* default 10 if 0 */
-	unsigned max_connections_per_ip; /* per listen address and client address; default 16
-					    if 0 */
+	uint64_t stale_after_ns; /* /healthz fails when no publish happened within this
+				    long; 0: never stale once something was published */
+	/* Per listen address; default 4096 if 0. Lowered to what RLIMIT_NOFILE allows, after
+	 * raising its soft limit to the hard one where that is short. */
+	unsigned max_connections;
+	/* A connection idle this long is closed; default 10 if 0. */
+	unsigned connection_timeout_s;
+	/* A connection is closed when its whole request header has not arrived within this long
+	 * of its start (on a keep-alive connection: of the next request's first bytes), however
+	 * it trickles. Default 3 s if 0; at most connection_timeout_s. */
+	uint64_t header_timeout_ns;
+	unsigned max_connections_per_ip; /* per listen address and client address; default
+					    256 if 0 */
 	size_t request_memory_limit;	 /* bytes per connection for the request line and headers
 					    (bigger requests get 431); default 32 KiB if 0,
 					    at least 4 KiB */
+	/* The clock /healthz compares publishes with, in the now_ns of http_server_publish;
+	 * NULL: CLOCK_MONOTONIC. Tests set their own. */
+	uint64_t (*now_ns)(void);
 	/* TLS, client certificates, basic auth, headers; NULL: plain HTTP, no auth. Used by
 	 * http_server_new only: the server keeps copies of what it needs. */
 	const struct web_config *web;
@@ -61,6 +71,7 @@ struct http_stats {
 	uint64_t metrics_scrapes;  /* /metrics answered 200 (GET or HEAD) */
 	uint64_t auth_failures;	   /* 401: missing or wrong credentials */
 	uint64_t auth_hash_checks; /* bcrypt runs: credentials not found in the cache */
+	uint64_t header_timeouts;  /* connections closed for missing the header deadline */
 };
 
 void http_server_stats(const struct http_server *s, struct http_stats *ret);
@@ -94,3 +105,18 @@ enum http_route {
 
 /* Routes a request; the query string and fragment are ignored. */
 enum http_route http_route(const char *method, const char *url);
+
+/*
+ * What /healthz answers: fresh (200) once something was published, as long as
+ * the last publish (CLOCK_MONOTONIC) is less than stale_after_ns before now_ns;
+ * stale_after_ns 0 means never stale.
+ */
+bool http_healthz_fresh(bool published, uint64_t last_publish_ns, uint64_t now_ns,
+			uint64_t stale_after_ns);
+
+/*
+ * The connections per listen address, at most want, that n_listen addresses
+ * can hold within nofile descriptors while leaving the rest of the agent 256.
+ * At least 1.
+ */
+unsigned http_fit_connection_limit(unsigned want, size_t n_listen, uint64_t nofile);

@@ -15,11 +15,20 @@
   - malformed requests (garbage bytes, HTTP/0.9, HTTP/1.1 without Host, a bad
     chunked body, a bad version, NUL bytes) -> a clean 4xx or a close, never a hang
   - memory stays bounded: VmRSS grows by less than 8 MiB over the whole test
+  - a flood: 1,000 connections from 127.0.0.2-9 that send half a request header and
+    wait, plus junk requests, with the default header deadline (3 s) and connection
+    limits of 4,096 per listen address and 256 per client address: while they are
+    held, every scrape from 127.0.0.1 answers within 1 s; the agent closes every slow
+    connection within the deadline plus 1.5 s; VmRSS during the flood stays under
+    FLOOD_RSS_MAX_KIB; the agent raised its soft RLIMIT_NOFILE to the hard limit
+  - keep-alive: a connection idle for longer than the header deadline is not cut
 """
 
 import http.client
 import os
+import resource
 import select
+import selectors
 import socket
 import threading
 import time
@@ -33,6 +42,13 @@ os.environ.pop("MALLOC_PERTURB_", None)
 N_CONCURRENT = 500
 SLOWLORIS_SOCKETS = 48  # 3 source addresses x 16 (web.maxConnectionsPerIP)
 RSS_GROWTH_MAX_KIB = 8 * 1024
+FLOOD = 1000
+FLOOD_SOURCES = [f"127.0.0.{i}" for i in range(2, 10)]
+FLOOD_JUNK = 48  # 6 per source
+HEADER_TIMEOUT = 3.0  # the default web.headerTimeout
+CUT_MARGIN = 1.5  # the watchdog looks every 375 ms; the rest is for a busy machine
+SCRAPE_MAX = 1.0  # the issue's requirement
+FLOOD_RSS_MAX_KIB = 24 * 1024  # measured 14.9 MiB: 9.2 idle + 5.6 KiB per connection
 
 
 def rss_kib(pid):
@@ -169,6 +185,39 @@ def slowloris(port, n, duration, first_timeout=5.0):
     return lat, cut
 
 
+def read_response(s):
+    """One whole response (Content-Length body) from socket s: (status, headers) or
+    (None, b"") when the connection ended first."""
+    buf = b""
+    while not complete(buf):
+        chunk = s.recv(65536)
+        if not chunk:
+            return None, b""
+        buf += chunk
+    head = buf.partition(b"\r\n\r\n")[0]
+    return int(head.split(b" ", 2)[1]), head.lower()
+
+
+def keep_alive_pair(port, idle):
+    """Two GET /metrics on one connection, idle seconds apart (http.client would reconnect
+    silently). Returns both statuses, None where the connection was gone."""
+    req = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    statuses = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        try:
+            for i in range(2):
+                if i:
+                    time.sleep(idle)
+                s.sendall(req)
+                status, head = read_response(s)
+                statuses.append(status)
+                if b"connection: close" in head:
+                    break
+        except OSError:
+            pass
+    return (statuses + [None, None])[:2]
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
@@ -212,9 +261,11 @@ def still_serving(agent, what):
     check(agent.proc.poll() is None, f"{what}: the agent is running")
 
 
-# ---- 500 concurrent scrapes, default limits ----
+# ---- 500 concurrent scrapes, 64 connections, 16 per address ----
+# The limits of the slowloris cases below are explicit: "every slot" means 64 here.
 with Agent("--monitor.interval=1s", "--activity.source=procfs",
-           config="web: {connectionTimeout: 2s}\n") as agent:
+           config="web: {connectionTimeout: 2s, maxConnections: 64, "
+                  "maxConnectionsPerIP: 16}\n") as agent:
     agent.wait_ready()
     time.sleep(1.5)
     for _ in range(20):
@@ -226,11 +277,11 @@ with Agent("--monitor.interval=1s", "--activity.source=procfs",
     t = time.monotonic()
     served, refused, bad, odd = classify(concurrent_scrapes(agent.port, N_CONCURRENT),
                                          body_len // 2)
-    print(f"{N_CONCURRENT} concurrent, default limits: {served} served, {refused} refused, "
+    print(f"{N_CONCURRENT} concurrent, limits 64/16: {served} served, {refused} refused, "
           f"{bad} other in {time.monotonic() - t:.2f} s")
-    check(bad == 0, f"default limits: every request served in full or cleanly refused {odd[:5]}")
-    check(served >= 16, f"default limits: at least web.maxConnectionsPerIP served ({served})")
-    still_serving(agent, "500 concurrent, default limits")
+    check(bad == 0, f"limits 64/16: every request served in full or cleanly refused {odd[:5]}")
+    check(served >= 16, f"limits 64/16: at least web.maxConnectionsPerIP served ({served})")
+    still_serving(agent, "500 concurrent, limits 64/16")
 
     # ---- slowloris from other loopback addresses ----
     # 48 slow senders (3 addresses x web.maxConnectionsPerIP) leave 16 of the 64 slots.
@@ -261,18 +312,9 @@ with Agent("--monitor.interval=1s", "--activity.source=procfs",
 
     # A keep-alive client (as Prometheus is) is not mistaken for a slow one: a second
     # request on the same connection, sent 1.5 s after the first answer, is served.
-    c = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=5)
-    c.request("GET", "/metrics")
-    r1 = c.getresponse()
-    r1.read()
-    time.sleep(1.5)
-    c.request("GET", "/metrics")
-    r2 = c.getresponse()
-    r2.read()
-    c.close()
-    check(r1.status == 200 and r2.status == 200,
-          f"keep-alive: a second request 1.5 s later on the same connection ({r1.status}, "
-          f"{r2.status})")
+    s1, s2 = keep_alive_pair(agent.port, 1.5)
+    check(s1 == 200 and s2 == 200,
+          f"keep-alive: a second request 1.5 s later on the same connection ({s1}, {s2})")
 
     # ---- oversized requests ----
     big_header = f"X-Big: {'a' * 65536}\r\n"
@@ -354,6 +396,149 @@ with Agent("--monitor.interval=1s", "--activity.source=procfs",
           f"{bad} other in {time.monotonic() - t:.2f} s")
     check(served == N_CONCURRENT, f"limits 1000: all {N_CONCURRENT} served ({served}; {odd[:5]})")
     still_serving(agent, "500 concurrent, limits 1000")
+    check(agent.stop() == 0, f"clean exit on SIGTERM ({agent.proc.returncode})")
+
+
+# ---- a flood of slow connections from several addresses ----
+def open_files_limits(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return tuple(int(x) for x in line.split()[3:5])
+    return (0, 0)
+
+
+def flood(port, pid, n, junk, duration_max):
+    """n connections, bound round robin to FLOOD_SOURCES, opened non-blocking from this
+    thread, each sending half a request header once connected; junk more that send
+    garbage, an HTTP/0.9 line or a bad header. Meanwhile a thread scrapes /metrics from
+    127.0.0.1 ten times. Returns (seconds from connect to the agent's close, per slow
+    connection; slow ones still open at the end; scrape latencies; peak agent VmRSS;
+    how the junk ended)."""
+    half = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\nX-Wait: "
+    junk_payloads = [bytes(range(256)) * 2 + b"\r\n\r\n", b"GET /metrics\r\n\r\n",
+                     b"GET /metrics HTTP/1.1\r\nHost x\r\n\r\n",
+                     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"]
+    sel = selectors.DefaultSelector()
+    conns = {}
+    for i in range(n + junk):
+        s = socket.socket()
+        s.setblocking(False)
+        s.bind((FLOOD_SOURCES[i % len(FLOOD_SOURCES)], 0))
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        is_junk = i >= n
+        conns[s] = {"junk": is_junk, "sent": False, "t0": None, "end": None,
+                    "data": junk_payloads[i % len(junk_payloads)] if is_junk else half}
+        sel.register(s, selectors.EVENT_WRITE)
+
+    lat, scraping = [], [True]
+
+    def scraper():
+        time.sleep(0.5)  # the flood connected and sending
+        for _ in range(10):
+            lat.append(timed_scrape(port, timeout=5.0))
+            time.sleep(0.1)
+        scraping[0] = False
+
+    th = threading.Thread(target=scraper)
+    rss_peak, t_start = 0, time.monotonic()
+    th.start()
+    open_n = n + junk
+    while open_n and time.monotonic() - t_start < duration_max:
+        for key, ev in sel.select(timeout=0.1):
+            s, c = key.fileobj, conns[key.fileobj]
+            now = time.monotonic()
+            if not c["sent"]:
+                try:
+                    s.send(c["data"])
+                    c["sent"], c["t0"] = True, now
+                    sel.modify(s, selectors.EVENT_READ)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    c["end"], c["t0"] = "refused", c["t0"] or now
+                    c["closed"] = now
+                    sel.unregister(s)
+                    open_n -= 1
+                continue
+            try:
+                data = s.recv(65536)
+                if data:
+                    c["answer"] = c.get("answer", b"") + data
+                    continue
+                c["end"] = "closed"
+            except OSError:
+                c["end"] = "reset"
+            c["closed"] = now
+            sel.unregister(s)
+            open_n -= 1
+        if scraping[0]:
+            rss_peak = max(rss_peak, rss_kib(pid))
+    th.join()
+    cut = [c["closed"] - c["t0"] for c in conns.values() if not c["junk"] and c["end"]]
+    still_open = sum(1 for c in conns.values() if not c["end"])
+    junk_ends = [(c["answer"][:12] if c.get("answer") else b"", c["end"])
+                 for c in conns.values() if c["junk"]]
+    for s in conns:
+        s.close()
+    sel.close()
+    return cut, still_open, lat, rss_peak, junk_ends
+
+
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+# The agent starts with a soft limit short of what 4,096 connections need, as under
+# systemd (1024); it raises it itself.
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+agent = Agent("--monitor.interval=1s", "--activity.source=procfs",
+              config="web: {maxConnections: 4096, maxConnectionsPerIP: 256}\n")
+# The client side: 1,000 sockets and more in this process.
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+with agent:
+    agent.wait_ready()
+    time.sleep(1.5)
+    for _ in range(10):
+        agent.get("/metrics")
+    a_soft, a_hard = open_files_limits(agent.proc.pid)
+    print(f"agent RLIMIT_NOFILE: soft {a_soft}, hard {a_hard} (started with soft "
+          f"{min(1024, hard)})")
+    check(a_soft == a_hard or a_soft >= 4096 + 3 + 256,
+          f"flood: the agent raised its soft RLIMIT_NOFILE to the hard limit ({a_soft}/{a_hard})")
+    rss0 = rss_kib(agent.proc.pid)
+    cut, still_open, lat, rss_peak, junk_ends = flood(
+        agent.port, agent.proc.pid, FLOOD, FLOOD_JUNK, duration_max=HEADER_TIMEOUT + CUT_MARGIN + 3)
+    ok_lat = [x for x in lat if x is not None]
+    print(f"flood: {FLOOD} slow connections from {len(FLOOD_SOURCES)} addresses + "
+          f"{FLOOD_JUNK} junk; scrapes from 127.0.0.1 meanwhile: {len(ok_lat)}/{len(lat)} "
+          f"answered, slowest {max(ok_lat, default=0) * 1000:.1f} ms, median "
+          f"{pct(ok_lat, 50) * 1000 if ok_lat else 0:.1f} ms")
+    print(f"flood: slow connections closed by the agent: {len(cut)}/{FLOOD}, "
+          f"{min(cut, default=0):.2f}-{max(cut, default=0):.2f} s after their header began; "
+          f"{still_open} still open")
+    print(f"flood: VmRSS {rss0} KiB before, {rss_peak} KiB at the peak "
+          f"(+{(rss_peak - rss0) / FLOOD:.1f} KiB per slow connection)")
+    print(f"flood: junk ended as {sorted(set(junk_ends))}")
+    check(len(ok_lat) == len(lat) == 10 and max(ok_lat) < SCRAPE_MAX,
+          f"flood: every scrape from another address answered within {SCRAPE_MAX} s "
+          f"({len(ok_lat)}/{len(lat)}, slowest {max(ok_lat, default=0):.3f} s)")
+    check(len(cut) == FLOOD and max(cut) < HEADER_TIMEOUT + CUT_MARGIN,
+          f"flood: every slow connection closed within {HEADER_TIMEOUT} s + {CUT_MARGIN} s "
+          f"({len(cut)}/{FLOOD}, latest {max(cut, default=0):.2f} s)")
+    check(min(cut, default=0) >= HEADER_TIMEOUT - 0.5,
+          f"flood: none closed well before the deadline (earliest {min(cut, default=0):.2f} s)")
+    check(all(end in ("closed", "reset") for _, end in junk_ends),
+          "flood: every junk request answered and closed, or closed")
+    check(rss_peak < FLOOD_RSS_MAX_KIB,
+          f"flood: VmRSS at the peak {rss_peak} KiB < {FLOOD_RSS_MAX_KIB} KiB")
+    still_serving(agent, "flood")
+
+    # Idle on a keep-alive connection longer than the header deadline is not a slow header.
+    s1, s2 = keep_alive_pair(agent.port, HEADER_TIMEOUT + 1)
+    check(s1 == 200 and s2 == 200,
+          f"keep-alive: a second request {HEADER_TIMEOUT + 1:.0f} s later on the same "
+          f"connection ({s1}, {s2})")
     check(agent.stop() == 0, f"clean exit on SIGTERM ({agent.proc.returncode})")
 
 finish()

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include <zlib.h>
 
 #include "export/http.h"
+#include "export/http_deadline.h"
 #include "export/webconfig.h"
 #include "util/timeutil.h"
 #include "util/util.h"
@@ -170,6 +173,141 @@ static void test_route(void **state)
 			fail_msg("case %zu (%s %s)", i, c->method, c->url);
 	}
 }
+
+struct fresh_case {
+	bool published;
+	uint64_t last, now, stale_after;
+	bool fresh;
+};
+
+#define S NSEC_PER_SEC
+static const struct fresh_case fresh_cases[] = {
+    {false, 0, 0, 0, false}, /* nothing published yet: stale, whatever the window */
+    {false, 5 * S, 5 * S, 10 * S, false},
+    {true, 0, 0, 10 * S, true},
+    {true, 100 * S, 100 * S, 10 * S, true},
+    {true, 100 * S, 110 * S - 1, 10 * S, true},
+    {true, 100 * S, 110 * S, 10 * S, false}, /* exactly the window: stale */
+    {true, 100 * S, 500 * S, 10 * S, false},
+    {true, 100 * S, 50 * S, 10 * S, true},    /* stamped after now (another thread's clock) */
+    {true, 100 * S, UINT64_MAX, 0, true},     /* 0: never stale once published */
+    {true, 0, UINT64_MAX, UINT64_MAX, false}, /* exactly the window, at the top */
+};
+
+static void test_healthz_fresh(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(fresh_cases); i++) {
+		const struct fresh_case *c = &fresh_cases[i];
+
+		if (http_healthz_fresh(c->published, c->last, c->now, c->stale_after) != c->fresh)
+			fail_msg("case %zu: want %s", i, c->fresh ? "fresh" : "stale");
+	}
+}
+
+struct fit_case {
+	unsigned want;
+	size_t n_listen;
+	uint64_t nofile;
+	unsigned got;
+};
+
+static const struct fit_case fit_cases[] = {
+    {4096, 1, 1048576, 4096},	     /* a container's usual limit: room for everything */
+    {4096, 1, 4096 + 3 + 256, 4096}, /* exactly enough */
+    {4096, 1, 4096 + 2 + 256, 4095},
+    {4096, 1, 1024, 1024 - 256 - 3}, /* a soft limit that could not be raised */
+    {4096, 2, 1024, (1024 - 256) / 2 - 3},
+    {4096, 1, 256, 1}, /* nothing left: still one */
+    {4096, 1, 0, 1},
+    {4096, 4, 260, 1},
+    {64, 1, 1024, 64},
+    {64, 0, 0, 64}, /* no listener: nothing to fit */
+};
+
+static void test_fit_connection_limit(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(fit_cases); i++) {
+		const struct fit_case *c = &fit_cases[i];
+		unsigned got = http_fit_connection_limit(c->want, c->n_listen, c->nofile);
+
+		if (got != c->got)
+			fail_msg("case %zu: %u, want %u", i, got, c->got);
+	}
+}
+
+/* One look of the watchdog at a connection, and what the clock must say after it. */
+struct tick {
+	uint64_t now, rx;
+	bool cut;
+	enum http_conn_phase phase;
+	uint64_t deadline; /* checked in HEADER only */
+};
+
+struct clock_case {
+	const char *what;
+	struct http_conn_clock start;
+	struct tick ticks[4];
+	size_t n;
+};
+
+#define T (3 * S) /* the header timeout */
+static const struct clock_case clock_cases[] = {
+    {"header in time",
+     {HTTP_CONN_HEADER, 10 * S, 0},
+     {{7 * S, 0, false, HTTP_CONN_HEADER, 10 * S},
+      {10 * S - 1, 0, false, HTTP_CONN_HEADER, 10 * S}},
+     2},
+    {"header late, whatever it trickles",
+     {HTTP_CONN_HEADER, 10 * S, 0},
+     {{9 * S, 50, false, HTTP_CONN_HEADER, 10 * S}, {10 * S, 60, true, HTTP_CONN_HEADER, 10 * S}},
+     2},
+    {"answering: no deadline",
+     {HTTP_CONN_ANSWERING, 0, 0},
+     {{1000 * S, 7, false, HTTP_CONN_ANSWERING, 0}},
+     1},
+    {"keep-alive idle longer than the timeout",
+     {HTTP_CONN_IDLE, 0, 500},
+     {{100 * S, 500, false, HTTP_CONN_IDLE, 0}, {900 * S, 500, false, HTTP_CONN_IDLE, 0}},
+     2},
+    {"the next request starts: its clock from then",
+     {HTTP_CONN_IDLE, 0, 500},
+     {{100 * S, 500, false, HTTP_CONN_IDLE, 0},
+      {200 * S, 501, false, HTTP_CONN_HEADER, 200 * S + T},
+      {200 * S + T - 1, 900, false, HTTP_CONN_HEADER, 200 * S + T},
+      {200 * S + T, 901, true, HTTP_CONN_HEADER, 200 * S + T}},
+     4},
+    {"closing: cut once",
+     {HTTP_CONN_CLOSING, 1, 0},
+     {{1000 * S, 9, false, HTTP_CONN_CLOSING, 0}},
+     1},
+};
+
+static void test_conn_clock(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(clock_cases); i++) {
+		const struct clock_case *cc = &clock_cases[i];
+		struct http_conn_clock c = cc->start;
+
+		for (size_t k = 0; k < cc->n; k++) {
+			const struct tick *t = &cc->ticks[k];
+			bool cut = http_conn_clock_tick(&c, t->now, t->rx, T);
+
+			if (cut != t->cut || c.phase != t->phase ||
+			    (c.phase == HTTP_CONN_HEADER && c.deadline_ns != t->deadline))
+				fail_msg("%s, look %zu: cut %d phase %d deadline %" PRIu64,
+					 cc->what, k, cut, c.phase, c.deadline_ns);
+		}
+	}
+	/* The watchdog looks an eighth of the timeout apart, within 50 ms and 1 s. */
+	assert_int_equal(http_deadline_period(T), T / 8);
+	assert_int_equal(http_deadline_period(100 * NSEC_PER_MSEC), 50 * NSEC_PER_MSEC);
+	assert_int_equal(http_deadline_period(3600 * S), S);
+}
+#undef T
+#undef S
 
 /* ---- a real server ---- */
 
@@ -327,9 +465,19 @@ static int count_fds(void)
 	return n;
 }
 
-static struct http_server *start(const char *const *listen, size_t n, uint64_t stale_ns)
+/* The clock /healthz reads in test_endpoints: it moves only when the test says. */
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
 {
-	struct http_options o = {.listen = listen, .n_listen = n, .stale_after_ns = stale_ns};
+	return __atomic_load_n(&fake_now, __ATOMIC_RELAXED);
+}
+
+static struct http_server *start_clock(const char *const *listen, size_t n, uint64_t stale_ns,
+				       uint64_t (*now_ns)(void))
+{
+	struct http_options o = {
+	    .listen = listen, .n_listen = n, .stale_after_ns = stale_ns, .now_ns = now_ns};
 	struct http_server *s = NULL;
 	char err[256];
 	int r = http_server_new(&s, &o, err, sizeof(err));
@@ -337,6 +485,11 @@ static struct http_server *start(const char *const *listen, size_t n, uint64_t s
 	if (r < 0)
 		fail_msg("http_server_new: %d %s", r, err);
 	return s;
+}
+
+static struct http_server *start(const char *const *listen, size_t n, uint64_t stale_ns)
+{
+	return start_clock(listen, n, stale_ns, NULL);
 }
 
 static char *dup_str(const char *s)
@@ -403,7 +556,10 @@ static void test_endpoints(void **state)
 	int port;
 
 	(void)state;
-	s = start(listen, 1, 300 * NSEC_PER_MSEC);
+	/* /healthz on a clock the test moves: nothing here depends on how fast the requests go
+	 * (http_healthz_fresh has the edges). */
+	__atomic_store_n(&fake_now, 1000 * NSEC_PER_SEC, __ATOMIC_RELAXED);
+	s = start_clock(listen, 1, 300 * NSEC_PER_MSEC, fake_clock);
 	port = http_server_port(s, 0);
 	assert_true(port > 0);
 	assert_int_equal(http_server_port(s, 1), -EINVAL);
@@ -415,7 +571,7 @@ static void test_endpoints(void **state)
 	resp_free(&r);
 	expect_status(port, "GET", "/healthz", 503, "stale\n");
 
-	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	http_server_publish(s, dup_str(doc), strlen(doc), fake_clock());
 	check_metrics_ok(port, NULL, false, doc);
 	check_metrics_ok(port, "gzip", true, doc);
 	check_metrics_ok(port, "gzip, deflate, br", true, doc);
@@ -455,24 +611,24 @@ static void test_endpoints(void **state)
 	}
 
 	/* A new publish replaces the body. */
-	http_server_publish(s, dup_str("b 2\n"), 4, mono_ns());
+	http_server_publish(s, dup_str("b 2\n"), 4, fake_clock());
 	check_metrics_ok(port, NULL, false, "b 2\n");
 	check_metrics_ok(port, "x-gzip", true, "b 2\n");
 
 	/* An empty body is a valid (if useless) exposition. */
-	http_server_publish(s, NULL, 0, mono_ns());
+	http_server_publish(s, NULL, 0, fake_clock());
 	check_metrics_ok(port, NULL, false, "");
 	check_metrics_ok(port, "gzip", true, "");
 
 	/* /healthz goes stale once stale_after_ns passes without a publish. */
 	expect_status(port, "GET", "/healthz", 200, "ok\n");
-	usleep(450 * 1000);
+	__atomic_store_n(&fake_now, 1000 * NSEC_PER_SEC + 300 * NSEC_PER_MSEC, __ATOMIC_RELAXED);
 	expect_status(port, "GET", "/healthz", 503, "stale\n");
 	expect_status(port, "HEAD", "/healthz", 503, NULL);
-	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	http_server_publish(s, dup_str(doc), strlen(doc), fake_clock());
 	expect_status(port, "GET", "/healthz", 200, "ok\n");
 	/* A publish stamped in the past is stale at once. */
-	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns() - 10 * NSEC_PER_SEC);
+	http_server_publish(s, dup_str(doc), strlen(doc), fake_clock() - 10 * NSEC_PER_SEC);
 	expect_status(port, "GET", "/healthz", 503, "stale\n");
 
 	http_server_stats(s, &st);
@@ -612,9 +768,11 @@ static void *scrape_worker(void *cls)
 static void test_concurrent_scrapes(void **state)
 {
 	const char *listen[] = {"127.0.0.1:0"};
-	/* Every scraper here comes from 127.0.0.1: allow them all. */
-	struct http_options o = {
-	    .listen = listen, .n_listen = 1, .max_connections_per_ip = N_THREADS};
+	/* Every scraper here comes from 127.0.0.1: allow them all, and the connections they
+	 * closed that the server has not yet seen closing (keep-alive: the client closes). */
+	struct http_options o = {.listen = listen,
+				 .n_listen = 1,
+				 .max_connections_per_ip = N_THREADS * SCRAPES_PER_THREAD};
 	struct worker w[N_THREADS];
 	struct http_server *s = NULL;
 	struct http_stats st;
@@ -1203,6 +1361,95 @@ static void test_limits(void **state)
 	http_server_free(s);
 }
 
+/* Sends text whole; false when the connection is gone. */
+static bool send_all(int fd, const char *text)
+{
+	size_t n = strlen(text);
+
+	return send(fd, text, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+/* Reads one /healthz answer on a keep-alive connection: true when it is 200 "ok". */
+static bool read_healthz_ok(int fd)
+{
+	char buf[2048];
+	size_t n = 0;
+	ssize_t k;
+
+	while (n < sizeof(buf) - 1 && (k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0)) > 0) {
+		n += (size_t)k;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\nok\n"))
+			return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+	}
+	return false;
+}
+
+/*
+ * Sends a header one byte every 20 ms until the server closes the connection,
+ * at most 2,000 bytes (40 s): true when the server closed it.
+ */
+static bool trickle_until_closed(int fd)
+{
+	for (int i = 0; i < 2000; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char c;
+
+		if (!send_all(fd, "X"))
+			return true;
+		if (poll(&p, 1, 20) > 0 && recv(fd, &c, 1, 0) <= 0)
+			return true;
+	}
+	return false;
+}
+
+static void test_header_deadline(void **state)
+{
+	const char *listen[] = {"127.0.0.1:0"};
+	/* The idle timeout far away: only the header deadline can close anything here. */
+	struct http_options o = {.listen = listen,
+				 .n_listen = 1,
+				 .connection_timeout_s = 600,
+				 .header_timeout_ns = NSEC_PER_SEC};
+	const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct timeval tv = {.tv_sec = 20};
+	struct http_server *s = NULL;
+	struct http_stats st;
+	char err[256];
+	int port, fd;
+
+	(void)state;
+	assert_int_equal(http_server_new(&s, &o, err, sizeof(err)), 0);
+	http_server_publish(s, dup_str(doc), strlen(doc), mono_ns());
+	port = http_server_port(s, 0);
+
+	/* A header that keeps trickling is cut, although bytes keep coming. */
+	fd = connect_idle(port);
+	assert_true(send_all(fd, "GET /metrics HTTP/1.1\r\nX-Slow: "));
+	assert_true(trickle_until_closed(fd));
+	close(fd);
+	http_server_stats(s, &st);
+	assert_int_equal(st.header_timeouts, 1);
+
+	/* Keep-alive: waiting for the next request longer than the header timeout is idling,
+	 * not a slow header; the next request is served, and its header clock starts with its
+	 * first bytes: trickled, it is cut. */
+	fd = connect_idle(port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_true(send_all(fd, req));
+	assert_true(read_healthz_ok(fd));
+	usleep(2500 * 1000);
+	assert_true(send_all(fd, req));
+	assert_true(read_healthz_ok(fd));
+	assert_true(send_all(fd, "GET /healthz HTTP/1.1\r\n"));
+	assert_true(trickle_until_closed(fd));
+	close(fd);
+	http_server_stats(s, &st);
+	assert_int_equal(st.header_timeouts, 2);
+	assert_int_equal(st.requests, 2);
+	http_server_free(s);
+}
+
 static void test_web_errors(void **state)
 {
 	const char *listen[] = {"127.0.0.1:0"};
@@ -1243,6 +1490,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_accept_encoding),
 	    cmocka_unit_test(test_route),
+	    cmocka_unit_test(test_healthz_fresh),
+	    cmocka_unit_test(test_fit_connection_limit),
+	    cmocka_unit_test(test_conn_clock),
 	    cmocka_unit_test(test_endpoints),
 	    cmocka_unit_test(test_publish_during_scrape),
 	    cmocka_unit_test(test_concurrent_scrapes),
@@ -1253,6 +1503,7 @@ int main(void)
 	    cmocka_unit_test(test_basic_auth),
 	    cmocka_unit_test(test_auth_cache_bound),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_header_deadline),
 	    cmocka_unit_test(test_web_errors),
 	};
 
