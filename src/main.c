@@ -343,6 +343,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		ho.web = a->web;
 		ho.max_connections = a->cfg.web_max_connections;
 		ho.max_connections_per_ip = a->cfg.web_max_connections_per_ip;
+		ho.header_timeout_ns = a->cfg.web_header_timeout_ns;
 		ho.connection_timeout_s =
 		    (unsigned)((a->cfg.web_connection_timeout_ns + NSEC_PER_SEC - 1) /
 			       NSEC_PER_SEC);

@@ -492,8 +492,8 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 # The agent starts with a soft limit short of what 4,096 connections need, as under
 # systemd (1024); it raises it itself.
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
-agent = Agent("--monitor.interval=1s", "--activity.source=procfs",
-              config="web: {maxConnections: 4096, maxConnectionsPerIP: 256}\n")
+# The default limits: 4,096 connections per listen address, 256 per client address.
+agent = Agent("--monitor.interval=1s", "--activity.source=procfs")
 # The client side: 1,000 sockets and more in this process.
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 with agent:
