@@ -141,6 +141,7 @@ static void publish(struct agent *a)
 		http_server_stats(a->http, &hs);
 		a->stats.scrapes = hs.metrics_scrapes;
 		a->stats.http_requests = hs.requests;
+		a->stats.http_header_timeouts = hs.header_timeouts;
 	}
 	r = snapshot_build(&snap, &in);
 	/* Without a snapshot the outputs keep the last one: /healthz goes stale if it lasts. */
@@ -283,7 +284,8 @@ static uint64_t privileged_port_cap(const struct kepler_config *cfg)
 	uint16_t port;
 
 	for (size_t i = 0; i < cfg->n_listen; i++)
-		if (parse_listen_address(cfg->listen_addresses[i], host, sizeof(host), &port) == 0 &&
+		if (parse_listen_address(cfg->listen_addresses[i], host, sizeof(host), &port) ==
+			0 &&
 		    port < 1024)
 			return CAPBIT(10); /* CAP_NET_BIND_SERVICE */
 	return 0;

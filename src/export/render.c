@@ -327,6 +327,11 @@ static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 	prom_sample(w, "kepler_exporter_bpf_unseen_switches_total", NULL, 0, (double)s->bpf_unseen);
 	prom_family(w, "kepler_exporter_scrapes_total", PROM_COUNTER, "Scrapes of /metrics served");
 	prom_sample(w, "kepler_exporter_scrapes_total", NULL, 0, (double)s->scrapes);
+	prom_family(w, "kepler_exporter_http_header_timeouts_total", PROM_COUNTER,
+		    "HTTP connections closed because their request header did not arrive within "
+		    "web.headerTimeout");
+	prom_sample(w, "kepler_exporter_http_header_timeouts_total", NULL, 0,
+		    (double)s->http_header_timeouts);
 	prom_family(w, "kepler_exporter_processes", PROM_GAUGE,
 		    "Processes the agent tracks, running and terminated");
 	prom_sample(w, "kepler_exporter_processes", NULL, 0, (double)in->n_tracked);

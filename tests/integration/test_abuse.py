@@ -33,7 +33,7 @@ import socket
 import threading
 import time
 
-from kepler_test import Agent, check, finish
+from kepler_test import Agent, check, finish, value
 
 # meson test sets MALLOC_PERTURB_, which writes every allocation and so makes memory
 # resident that would not be: the VmRSS figures here are for the agent as it runs.
@@ -533,6 +533,10 @@ with agent:
     check(rss_peak < FLOOD_RSS_MAX_KIB,
           f"flood: VmRSS at the peak {rss_peak} KiB < {FLOOD_RSS_MAX_KIB} KiB")
     still_serving(agent, "flood")
+    time.sleep(1.5)  # the next interval publishes the server's counts
+    cut_total = value(agent.scrape(), "kepler_exporter_http_header_timeouts_total")
+    check(cut_total is not None and cut_total >= FLOOD,
+          f"flood: kepler_exporter_http_header_timeouts_total counts the cut ({cut_total})")
 
     # Idle on a keep-alive connection longer than the header deadline is not a slow header.
     s1, s2 = keep_alive_pair(agent.port, HEADER_TIMEOUT + 1)
