@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from kepler_test import Agent, check, copy_fixture, finish
+from kepler_test import Agent, check, copy_fixture, finish, parse, value
 
 promtool = shutil.which("promtool")
 if not promtool:
@@ -22,6 +22,25 @@ def promtool_check(text, what):
     findings = (p.stdout + p.stderr).strip()
     check(p.returncode == 0 and not findings, f"promtool on {what}: {findings[:500] or 'clean'}")
 
+
+# The agent's own process_* families, as docs/metrics.md lists them, against what the
+# kernel says about the same process.
+with Agent("--monitor.interval=500ms") as agent:
+    started = time.time()
+    agent.wait_ready()
+    time.sleep(1.3)
+    m = parse(agent.scrape_text()[2])
+    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                 "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                 "process_start_time_seconds"):
+        check(value(m, name) is not None, f"{name} is exported")
+    start = value(m, "process_start_time_seconds") or 0
+    check(abs(start - started) < 5, f"process_start_time_seconds {start:.1f} is when the agent "
+          f"started ({started:.1f})")
+    with open(f"/proc/{agent.proc.pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) * 1024
+    got = value(m, "process_resident_memory_bytes") or 0
+    check(0.5 < got / rss < 2, f"process_resident_memory_bytes {got:.0f} ~ VmRSS {rss}")
 
 for what, args in (
     ("this machine (default sources)", ["--monitor.interval=500ms"]),
