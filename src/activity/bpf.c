@@ -576,7 +576,6 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	while ((e = pidtab_next(s->tab, &pos)))
 		if (e->gen != s->gen)
 			pidtab_remove_at(s->tab, &pos);
-	pidtab_shrink(s->tab);
 
 	*out = (struct activity_delta){
 	    .procs = s->out.v,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A small open-addressing hash table keyed by (pid, start time), for the
- * per-process "last value seen" state of both activity sources. Entries are
- * fixed-size records that begin with struct pidtab_hdr.
+ * The per-process "last value seen" state of both activity sources, keyed by
+ * (pid, start time): a record table of util/hashmap.h whose fixed-size records
+ * begin with struct pidtab_hdr.
  */
 #pragma once
 
@@ -11,7 +11,6 @@
 
 struct pidtab_hdr {
 	uint32_t pid;
-	uint32_t used; /* internal: slot occupied */
 	uint64_t start;
 };
 
@@ -33,13 +32,9 @@ void *pidtab_get(const struct pidtab *t, uint32_t pid, uint64_t start);
 int pidtab_put(struct pidtab *t, uint32_t pid, uint64_t start, void **ret);
 
 /*
- * Iterate: *pos starts at 0; returns the next record or NULL at the end.
- * pidtab_remove_at() removes the record just returned and rewinds *pos so
- * that iteration continues without skipping a record (a record may be
- * returned twice when removal wraps around the table's end).
+ * Iterate: *pos starts at 0; returns the next record or NULL at the end, each
+ * record once. pidtab_remove_at() removes the record just returned; a walk
+ * that removed records gives memory back when it ends.
  */
-void *pidtab_next(const struct pidtab *t, size_t *pos);
+void *pidtab_next(struct pidtab *t, size_t *pos);
 void pidtab_remove_at(struct pidtab *t, size_t *pos);
-
-/* After a burst: give memory back when under an eighth of the table is used. */
-void pidtab_shrink(struct pidtab *t);

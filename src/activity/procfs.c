@@ -287,7 +287,6 @@ static int scan(struct procfs_source *s, bool emit)
 		}
 		pidtab_remove_at(s->tab, &pos);
 	}
-	pidtab_shrink(s->tab);
 	s->prev_scan_boot_ns = now_boot;
 	return 0;
 }

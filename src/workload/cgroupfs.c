@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "util/fileio.h"
+#include "util/hashmap.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -121,87 +122,55 @@ int cgroup2_find_mount(const char *procfs, char *ret, size_t size)
 }
 
 struct entry {
-	struct entry *next;
 	uint64_t id;
 	char path[]; /* relative to the mount, "/" for its root */
 };
 
-struct table {
-	struct entry **bucket;
-	size_t nbuckets; /* power of two */
-	size_t n;
-};
+static const struct hashmap_ops by_id_ops = HASHMAP_OPS_U64(struct entry, id);
+
+/* A walk starts a table this large: the cgroups of a small node fit without growing. */
+#define TABLE_MIN_ENTRIES 1024
 
 struct cgroup_resolver {
 	int mount_fd;
-	struct table t;
+	struct hashmap *t; /* id -> struct entry */
 	size_t max_entries;
 	uint64_t rescan_ns;
 	uint64_t last_walk_ns;
 	struct cgroup_resolver_stats stats;
 };
 
-static size_t bucket_of(const struct table *t, uint64_t id)
+/* Frees the entries too. NULL is a no-op. */
+static void table_free(struct hashmap *t)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ULL) >> 32) & (t->nbuckets - 1);
-}
-
-static int table_init(struct table *t, size_t nbuckets)
-{
-	t->bucket = calloc(nbuckets, sizeof(*t->bucket));
-	if (!t->bucket)
-		return -ENOMEM;
-	t->nbuckets = nbuckets;
-	t->n = 0;
-	return 0;
-}
-
-static void table_clear(struct table *t)
-{
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct entry *e = t->bucket ? t->bucket[i] : NULL;
-
-		while (e) {
-			struct entry *next = e->next;
-
-			free(e);
-			e = next;
-		}
-	}
-	free(t->bucket);
-	*t = (struct table){};
-}
-
-static struct entry **table_find(struct table *t, uint64_t id)
-{
-	struct entry **pe = &t->bucket[bucket_of(t, id)];
-
-	while (*pe && (*pe)->id != id)
-		pe = &(*pe)->next;
-	return pe;
-}
-
-static int table_add(struct table *t, uint64_t id, const char *path)
-{
-	struct entry **pe = table_find(t, id);
-	size_t len = strlen(path);
+	struct hashmap_iter it = {};
 	struct entry *e;
 
-	if (*pe)
-		return 0; /* a second mount of the same directory: keep the first path */
-	e = malloc(sizeof(*e) + len + 1);
+	if (!t)
+		return;
+	while ((e = hashmap_next(t, &it)))
+		free(e);
+	hashmap_free(t);
+}
+
+static int table_add(struct hashmap *t, uint64_t id, const char *path)
+{
+	size_t len = strlen(path);
+	struct entry *e = malloc(sizeof(*e) + len + 1);
+	int r;
+
 	if (!e)
 		return -ENOMEM;
-	e->next = NULL;
 	e->id = id;
 	memcpy(e->path, path, len + 1);
-	*pe = e;
-	t->n++;
-	return 0;
+	r = hashmap_put(t, e, NULL);
+	if (r <= 0)
+		free(e); /* 0: a second mount of the same directory: keep the first path */
+	return r < 0 ? r : 0;
 }
 
 struct walk {
-	struct table *t;
+	struct hashmap *t;
 	size_t max_entries;
 	uint64_t want; /* the id asked for: reported even when the cache is full */
 	char *found;   /* its path, when seen */
@@ -222,7 +191,7 @@ static int walk_record(struct walk *w, uint64_t id)
 			w->found_r = -ENAMETOOLONG;
 		}
 	}
-	if (w->t->n >= w->max_entries)
+	if (hashmap_size(w->t) >= w->max_entries)
 		return 0;
 	return table_add(w->t, id, p);
 }
@@ -281,7 +250,7 @@ static int walk_dir(struct walk *w, int dfd, size_t len, unsigned int depth)
 /* Rebuild the cache from the hierarchy; entries gone from it are dropped with the old table. */
 static int resolver_walk(struct cgroup_resolver *r, uint64_t want, char *found, size_t found_size)
 {
-	struct table t;
+	struct hashmap *t;
 	struct walk *w;
 	struct stat st;
 	int fd, k;
@@ -291,12 +260,12 @@ static int resolver_walk(struct cgroup_resolver *r, uint64_t want, char *found, 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	k = table_init(&t, r->t.nbuckets);
-	if (k < 0) {
+	t = hashmap_new(&by_id_ops, TABLE_MIN_ENTRIES);
+	if (!t) {
 		free(w);
-		return k;
+		return -ENOMEM;
 	}
-	*w = (struct walk){.t = &t,
+	*w = (struct walk){.t = t,
 			   .max_entries = r->max_entries,
 			   .want = want,
 			   .found = found,
@@ -317,13 +286,13 @@ static int resolver_walk(struct cgroup_resolver *r, uint64_t want, char *found, 
 	k = walk_dir(w, fd, 0, 0);
 	if (k < 0)
 		goto fail;
-	table_clear(&r->t);
+	table_free(r->t);
 	r->t = t;
 	k = w->found_r;
 	free(w);
 	return k;
 fail:
-	table_clear(&t);
+	table_free(t);
 	free(w);
 	return k;
 }
@@ -347,9 +316,11 @@ struct cgroup_resolver *cgroup_resolver_new(const char *mount)
 		k = -errno;
 		goto fail;
 	}
-	k = table_init(&r->t, 4096);
-	if (k < 0)
+	r->t = hashmap_new(&by_id_ops, 0); /* until a walk succeeds */
+	if (!r->t) {
+		k = -errno;
 		goto fail;
+	}
 	k = resolver_walk(r, 0, NULL, 0);
 	if (k < 0 && k != -ENOENT)
 		goto fail;
@@ -364,7 +335,7 @@ void cgroup_resolver_free(struct cgroup_resolver *r)
 {
 	if (!r)
 		return;
-	table_clear(&r->t);
+	table_free(r->t);
 	if (r->mount_fd >= 0)
 		close(r->mount_fd);
 	free(r);
@@ -380,7 +351,7 @@ void cgroup_resolver_set_limits(struct cgroup_resolver *r, size_t max_entries, u
 void cgroup_resolver_get_stats(const struct cgroup_resolver *r, struct cgroup_resolver_stats *ret)
 {
 	*ret = r->stats;
-	ret->entries = r->t.n;
+	ret->entries = hashmap_size(r->t);
 }
 
 /* The cached directory is still there and is the same cgroup (kernfs ids are never reused). */
@@ -396,26 +367,23 @@ static bool entry_valid(const struct cgroup_resolver *r, const struct entry *e)
 
 int cgroup_resolver_path(struct cgroup_resolver *r, uint64_t cgroup_id, char *ret, size_t size)
 {
-	struct entry **pe;
+	struct entry *e;
 	char buf[PATH_MAX];
 	int k;
 
 	if (!r || !ret)
 		return -EINVAL;
-	pe = table_find(&r->t, cgroup_id);
-	if (*pe) {
-		if (entry_valid(r, *pe)) {
+	e = hashmap_get(r->t, &cgroup_id);
+	if (e) {
+		if (entry_valid(r, e)) {
 			r->stats.hits++;
-			if (strlen((*pe)->path) >= size)
+			if (strlen(e->path) >= size)
 				return -ENAMETOOLONG;
-			strcpy(ret, (*pe)->path);
+			strcpy(ret, e->path);
 			return 0;
 		}
-		struct entry *e = *pe;
-
-		*pe = e->next;
+		hashmap_remove(r->t, e);
 		free(e);
-		r->t.n--;
 		r->stats.evictions++;
 	}
 	r->stats.misses++;

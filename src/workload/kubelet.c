@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "util/fileio.h"
+#include "util/hashmap.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -28,13 +29,14 @@
 #define TOKEN_MAX (64 * 1024)
 #define URL_MAX 2048
 
-/* An immutable snapshot: the containers and an open-addressing table of indexes into them. */
+/* An immutable snapshot: the containers and a table of pointers into them by container id. */
 struct pod_index {
 	struct pod_container *v;
 	size_t n;
-	uint32_t *slot; /* index + 1; 0 is empty */
-	size_t cap;	/* power of two, > 2n */
+	struct hashmap *by_id;
 };
+
+static const struct hashmap_ops by_id_ops = HASHMAP_OPS_STR(struct pod_container, container_id);
 
 struct kubelet {
 	struct kubelet_opts opts;
@@ -89,21 +91,12 @@ static void seterr(char *err, size_t errsz, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 static void index_free(struct pod_index *ix)
 {
 	if (!ix)
 		return;
+	hashmap_free(ix->by_id);
 	free(ix->v);
-	free(ix->slot);
 	free(ix);
 }
 
@@ -118,40 +111,19 @@ static struct pod_index *index_build(struct pod_container *v, size_t n)
 	}
 	ix->v = v;
 	ix->n = n;
-	ix->cap = 16;
-	while (ix->cap < 2 * n + 1)
-		ix->cap *= 2;
-	ix->slot = calloc(ix->cap, sizeof(*ix->slot));
-	if (!ix->slot) {
+	ix->by_id = hashmap_new(&by_id_ops, n); /* sized for n: no growth while filling */
+	if (!ix->by_id) {
 		index_free(ix);
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		size_t s = hash_id(v[i].container_id) & (ix->cap - 1);
-
-		while (ix->slot[s] && !streq(v[ix->slot[s] - 1].container_id, v[i].container_id))
-			s = (s + 1) & (ix->cap - 1);
-		if (!ix->slot[s])
-			ix->slot[s] = (uint32_t)i + 1;
-	}
+	for (size_t i = 0; i < n; i++)
+		hashmap_put(ix->by_id, &v[i], NULL); /* cannot fail: no growth */
 	return ix;
 }
 
 static const struct pod_container *index_find(const struct pod_index *ix, const char *id)
 {
-	size_t s;
-
-	if (!ix)
-		return NULL;
-	s = hash_id(id) & (ix->cap - 1);
-	while (ix->slot[s]) {
-		const struct pod_container *c = &ix->v[ix->slot[s] - 1];
-
-		if (streq(c->container_id, id))
-			return c;
-		s = (s + 1) & (ix->cap - 1);
-	}
-	return NULL;
+	return ix ? hashmap_get(ix->by_id, id) : NULL;
 }
 
 int kubelet_base_url(const struct kepler_config *cfg, char *buf, size_t size, char *err,
