@@ -3,34 +3,20 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "util/hashmap.h"
 #include "util/intern.h"
 
-/* Open addressing on pid, no tombstones: a removal shifts its chain back. */
 #define TABLE_MIN 1024
+
 struct proc_table {
-	struct process **slot;
-	size_t cap; /* power of two */
-	size_t n;
+	struct hashmap *by_pid;
 	struct intern *strings;
 	struct process **list; /* proc_table_list's, reused */
 	size_t list_cap;
 };
 
-static size_t home(const struct proc_table *t, uint32_t pid)
-{
-	return (pid * 2654435761u) & (t->cap - 1);
-}
-
-static size_t slot_of(const struct proc_table *t, uint32_t pid)
-{
-	size_t i = home(t, pid);
-
-	while (t->slot[i] && t->slot[i]->pid != pid)
-		i = (i + 1) & (t->cap - 1);
-	return i;
-}
+static const struct hashmap_ops by_pid_ops = HASHMAP_OPS_U32(struct process, pid);
 
 struct proc_table *proc_table_new(void)
 {
@@ -38,13 +24,10 @@ struct proc_table *proc_table_new(void)
 
 	if (!t)
 		return NULL;
-	t->cap = TABLE_MIN;
-	t->slot = calloc(t->cap, sizeof(*t->slot));
+	t->by_pid = hashmap_new(&by_pid_ops, TABLE_MIN);
 	t->strings = intern_new();
-	if (!t->slot || !t->strings) {
-		free(t->slot);
-		intern_free(t->strings);
-		free(t);
+	if (!t->by_pid || !t->strings) {
+		proc_table_free(t);
 		return NULL;
 	}
 	return t;
@@ -52,92 +35,47 @@ struct proc_table *proc_table_new(void)
 
 void proc_table_free(struct proc_table *t)
 {
+	struct hashmap_iter it = {0};
+	struct process *p;
+
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->slot[i]);
-	free(t->slot);
+	while (t->by_pid && (p = hashmap_next(t->by_pid, &it)))
+		free(p);
+	hashmap_free(t->by_pid);
 	intern_free(t->strings);
 	free(t->list);
 	free(t);
 }
 
-static int rehash(struct proc_table *t, size_t cap)
-{
-	struct process **old = t->slot;
-	size_t oldcap = t->cap;
-
-	t->slot = calloc(cap, sizeof(*t->slot));
-	if (!t->slot) {
-		t->slot = old;
-		return -ENOMEM;
-	}
-	t->cap = cap;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			t->slot[slot_of(t, old[i]->pid)] = old[i];
-	free(old);
-	return 0;
-}
-
-int proc_table_reserve(struct proc_table *t, size_t n)
-{
-	size_t cap = t->cap;
-
-	while ((t->n + n) * 4 > cap * 3)
-		cap *= 2;
-	return cap == t->cap ? 0 : rehash(t, cap);
-}
-
 struct process *proc_table_get(struct proc_table *t, uint32_t pid)
 {
-	return t->slot[slot_of(t, pid)];
+	return hashmap_get(t->by_pid, &pid);
 }
 
 struct process *proc_table_add(struct proc_table *t, uint32_t pid)
 {
-	struct process *p;
+	struct process *p = calloc(1, sizeof(*p));
 
-	if (proc_table_reserve(t, 1) < 0)
-		return NULL;
-	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	t->slot[slot_of(t, pid)] = p;
-	t->n++;
+	if (hashmap_put(t->by_pid, p, NULL) < 0) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 
 void proc_table_remove(struct proc_table *t, struct process *p)
 {
-	size_t i = slot_of(t, p->pid), j = i;
-
-	/* Backward shift: move later members of the chain into the hole. */
-	for (;;) {
-		size_t h;
-
-		j = (j + 1) & (t->cap - 1);
-		if (!t->slot[j])
-			break;
-		h = home(t, t->slot[j]->pid);
-		/* Movable when its home is not cyclically in (i, j]. */
-		if (i <= j ? (h <= i || h > j) : (h <= i && h > j)) {
-			t->slot[i] = t->slot[j];
-			i = j;
-		}
-	}
-	t->slot[i] = NULL;
-	t->n--;
+	hashmap_remove(t->by_pid, p);
 	free(p);
-	/* Shrink after a burst, so that resident memory returns. */
-	if (t->cap > TABLE_MIN && t->n * 8 < t->cap)
-		(void)rehash(t, t->cap / 2); /* a failed shrink keeps the larger table */
 }
 
 size_t proc_table_count(const struct proc_table *t)
 {
-	return t->n;
+	return hashmap_size(t->by_pid);
 }
 
 struct intern *proc_table_strings(struct proc_table *t)
@@ -147,14 +85,17 @@ struct intern *proc_table_strings(struct proc_table *t)
 
 int proc_table_list(struct proc_table *t, struct process ***ret, size_t *ret_n)
 {
-	size_t n = 0;
+	size_t n = hashmap_size(t->by_pid), k = 0;
+	struct hashmap_iter it = {0};
+	struct process *p;
 
-	if (t->n > t->list_cap || (t->list_cap > TABLE_MIN && t->n * 8 < t->list_cap)) {
-		size_t cap = t->n + t->n / 4 > TABLE_MIN ? t->n + t->n / 4 : TABLE_MIN;
+	/* Shrunk once mostly unused, so that memory returns after a burst. */
+	if (n > t->list_cap || (t->list_cap > TABLE_MIN && n * 8 < t->list_cap)) {
+		size_t cap = n + n / 4 > TABLE_MIN ? n + n / 4 : TABLE_MIN;
 		struct process **l = malloc(cap * sizeof(*l));
 
 		if (!l) {
-			if (t->n > t->list_cap)
+			if (n > t->list_cap)
 				return -ENOMEM;
 		} else {
 			free(t->list);
@@ -162,10 +103,9 @@ int proc_table_list(struct proc_table *t, struct process ***ret, size_t *ret_n)
 			t->list_cap = cap;
 		}
 	}
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slot[i])
-			t->list[n++] = t->slot[i];
+	while ((p = hashmap_next(t->by_pid, &it)))
+		t->list[k++] = p;
 	*ret = t->list;
-	*ret_n = n;
+	*ret_n = k;
 	return 0;
 }

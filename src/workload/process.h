@@ -54,8 +54,6 @@ struct process *proc_table_get(struct proc_table *t, uint32_t pid);
 struct process *proc_table_add(struct proc_table *t, uint32_t pid);
 /* Remove and free p; its identity must have been released. */
 void proc_table_remove(struct proc_table *t, struct process *p);
-/* Make room for n more processes without a rehash during an interval. Returns 0 or -ENOMEM. */
-int proc_table_reserve(struct proc_table *t, size_t n);
 
 size_t proc_table_count(const struct proc_table *t);
 /* Where process identities keep their strings. */

@@ -404,8 +404,6 @@ int workloads_update(struct workloads *w, const struct activity_delta *d,
 	w->interval++;
 	r = expire_processes(w, scrapes);
 	if (r >= 0)
-		r = proc_table_reserve(w->procs, d->n);
-	if (r >= 0)
 		r = proc_table_list(w->procs, &list, &n);
 	if (r < 0)
 		return r;
