@@ -8,9 +8,10 @@
  * An entry is either a pointer to a caller-owned object (hashmap_new) or a
  * fixed-size record stored in the table itself (hashmap_new_inline). Either
  * way its key lives inside it, at ops->key_offset, so the table allocates
- * nothing per entry. Each slot keeps 31 bits of its key's hash next to the
- * entry: probes compare those before calling ops->equal, and resizing or
- * removing never calls ops->hash or touches an entry.
+ * nothing per entry; the key must not change while the entry is in the table.
+ * Each slot keeps 31 bits of its key's hash next to the entry: probes compare
+ * those before calling ops->equal, and resizing or a walk (removals included)
+ * never calls ops->hash or touches an entry, so a walk may free what it sees.
  *
  * Not thread-safe; lookups on a table nobody changes may run concurrently.
  */
