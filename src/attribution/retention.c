@@ -27,11 +27,11 @@ bool lifecycle_expired(const struct lifecycle *l, uint64_t interval, uint64_t sc
 	return lifecycle_settled(l, interval) && scrapes > l->scrape_mark;
 }
 
-size_t retention_trim(void **items, size_t n, size_t max,
+size_t retention_trim(void *base, size_t n, size_t size, size_t max,
 		      int (*keep_first)(const void *, const void *))
 {
 	if (n <= max)
 		return 0;
-	qsort(items, n, sizeof(*items), keep_first);
+	qsort(base, n, size, keep_first);
 	return n - max;
 }

@@ -28,9 +28,9 @@ bool lifecycle_expired(const struct lifecycle *l, uint64_t interval, uint64_t sc
 bool lifecycle_settled(const struct lifecycle *l, uint64_t interval);
 
 /*
- * Keep at most max of the n ended workloads in items: sorts items so that the
- * ones to keep come first (keep_first orders them, as for qsort) and returns
- * how many to evict, items[n - return .. n).
+ * Keep at most max of the n ended workloads in the array base (elements of
+ * size bytes, as for qsort): sorts it so that the ones to keep come first
+ * (keep_first orders them) and returns how many to evict, the last ones.
  */
-size_t retention_trim(void **items, size_t n, size_t max,
+size_t retention_trim(void *base, size_t n, size_t size, size_t max,
 		      int (*keep_first)(const void *, const void *));

@@ -27,7 +27,7 @@ struct workloads {
 	uint64_t interval;
 	/* Scratch reused across intervals. */
 	struct attr_proc **attr_list;
-	void **ended;
+	struct process **ended;
 	size_t scratch_cap;
 };
 
@@ -244,7 +244,7 @@ static int reserve_scratch(struct workloads *w, size_t n)
 		return n <= w->scratch_cap ? 0 : -ENOMEM; /* a failed shrink keeps the old */
 	free(w->attr_list);
 	w->attr_list = block;
-	w->ended = (void **)(w->attr_list + cap);
+	w->ended = (struct process **)(w->attr_list + cap);
 	w->scratch_cap = cap;
 	return 0;
 }
@@ -288,7 +288,8 @@ static int expire_processes(struct workloads *w, uint64_t scrapes)
 			w->ended[n_ended++] = p;
 		}
 	}
-	evict = retention_trim(w->ended, n_ended, w->max_terminated, keep_largest);
+	evict =
+	    retention_trim(w->ended, n_ended, sizeof(*w->ended), w->max_terminated, keep_largest);
 	for (size_t i = n_ended - evict; i < n_ended; i++) {
 		forget(w, w->ended[i]);
 		proc_table_remove(w->procs, w->ended[i]);
@@ -366,9 +367,7 @@ static int end_groups(struct workloads *w, enum group_kind k, uint64_t scrapes)
 	r = group_table_list(w->groups[k], &list, &n);
 	if (r < 0)
 		return r;
-	r = reserve_scratch(w, n);
-	if (r < 0)
-		return r;
+	/* The candidates gather at the front of the list, a scratch copy. */
 	for (size_t i = 0; i < n; i++) {
 		struct group *g = list[i];
 
@@ -378,14 +377,15 @@ static int end_groups(struct workloads *w, enum group_kind k, uint64_t scrapes)
 			continue;
 		n_ended++;
 		if (!g->nprocs && lifecycle_settled(&g->life, w->interval))
-			w->ended[n_cand++] = g;
+			list[n_cand++] = g;
 	}
 	if (n_ended <= w->max_terminated)
 		return 0;
 	evict = n_ended - w->max_terminated;
-	evict = retention_trim(w->ended, n_cand, evict < n_cand ? n_cand - evict : 0, keep_recent);
+	evict = retention_trim(list, n_cand, sizeof(*list), evict < n_cand ? n_cand - evict : 0,
+			       keep_recent);
 	for (size_t i = n_cand - evict; i < n_cand; i++) {
-		struct group *g = w->ended[i];
+		struct group *g = list[i];
 
 		attributor_absorb(w->attr, &g->other);
 		group_table_remove(w->groups[k], g);

@@ -389,11 +389,11 @@ static void test_trim(void **state)
 	void *items[] = {(void *)3, (void *)9, (void *)1, (void *)7};
 
 	(void)state;
-	assert_int_equal(retention_trim(items, 4, 4, cmp_desc), 0);
-	assert_int_equal(retention_trim(items, 4, 9, cmp_desc), 0);
-	assert_int_equal(retention_trim(items, 4, 1, cmp_desc), 3);
+	assert_int_equal(retention_trim(items, 4, sizeof(*items), 4, cmp_desc), 0);
+	assert_int_equal(retention_trim(items, 4, sizeof(*items), 9, cmp_desc), 0);
+	assert_int_equal(retention_trim(items, 4, sizeof(*items), 1, cmp_desc), 3);
 	assert_true(items[0] == (void *)9);
-	assert_int_equal(retention_trim(items, 4, 0, cmp_desc), 4);
+	assert_int_equal(retention_trim(items, 4, sizeof(*items), 0, cmp_desc), 4);
 }
 
 int main(void)
