@@ -18,10 +18,7 @@ errors_total{stage=...}), never exports a decreasing counter, a negative, NaN or
 absurd value (absurd: a watts gauge above 100 kW, or a joules counter rising faster
 than 100 kW between two scrapes), and resumes when the fault clears. Where the
 meter recovers, the energy the fault hid is carried by the next good read: the
-exported total matches the fixture's true energy within 5 %.
-
-A FIFO in place of energy_uj is not tested here: the agent's open() blocks on it
-forever (see docs/reliability.md)."""
+exported total matches the fixture's true energy within 5 %."""
 
 import datetime
 import math
