@@ -7,9 +7,11 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SHORT_SECONDS ?= 10
 SOAK_SECONDS ?= 300
+# make test-loaded: busy loops beside the suite, one per CPU by default.
+TEST_LOAD ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps build run test fuzz soak bench clean format
+.PHONY: all deps build run test test-loaded fuzz soak bench clean format
 
 all: build
 
@@ -32,10 +34,12 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/src/kepler --web.listen-address=127.0.0.1:28282 $(ARGS)
 
-test: build $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
+# test-loaded: the same suite beside a CPU load (scripts/test.sh, TEST_LOAD).
+test test-loaded: build $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ninja -C $(FUZZ_BUILD) fuzz
-	FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) ./scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	TEST_LOAD=$(if $(filter test-loaded,$@),$(TEST_LOAD),0) \
+		FUZZ_SHORT_SECONDS=$(FUZZ_SHORT_SECONDS) ./scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 fuzz: deps $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD) fuzz

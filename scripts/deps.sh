@@ -7,7 +7,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 libmicrohttpd-dev libcurl4-gnutls-dev libjansson-dev libyaml-dev libcmocka-dev libgnutls28-dev
 libcrypt-dev libclang-rt-14-dev
-prometheus python3 curl procps libcap2-bin util-linux valgrind"
+prometheus python3 curl procps libcap2-bin util-linux valgrind faketime"
 
 missing=""
 for p in $PKGS; do

@@ -53,7 +53,8 @@ def copy_fixture(name):
 class Agent:
     """The real kepler binary on a free loopback port."""
 
-    def __init__(self, *args, port=None, config=None):
+    def __init__(self, *args, port=None, config=None, env=None):
+        """env: variables added to this environment for the agent alone."""
         self.port = port or free_port()
         self.args = [KEPLER, f"--web.listen-address=127.0.0.1:{self.port}", *args]
         if config is not None:
@@ -62,7 +63,8 @@ class Agent:
                 f.write(config)
             self.args.append(f"--config.file={self.config_path}")
         self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **env} if env else None)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout=10):
