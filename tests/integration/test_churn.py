@@ -16,7 +16,10 @@ What it checks:
 
   - energy is conserved at every scrape: the sum of kepler_process_cpu_watts over
     every series (running, terminated and comm="other") equals
-    kepler_node_cpu_active_watts within 0.1 %, per zone
+    kepler_node_cpu_active_watts within 0.1 %, per zone; and on counters: the sum of
+    kepler_process_cpu_joules_total equals kepler_node_cpu_active_joules_total to the
+    microjoule per series (the text's resolution), though processes get their own
+    series, lose them when dropped, and pids are reused
   - no counter decreases, no eBPF map drops, no stage errors
   - memory returns to its baseline: terminated processes are dropped once scraped,
     so VmRSS a few intervals after a churn is within 4 MiB of VmRSS before it, and
@@ -104,6 +107,13 @@ def conservation(m, zone):
     return procs, value(m, "kepler_node_cpu_active_watts", zone=zone)
 
 
+def counter_conservation(m, zone):
+    """(sum of process joules, node active joules, process series) for zone."""
+    procs = [v for ls, v in series(m, "kepler_process_cpu_joules_total").items()
+             if ("zone", zone) in ls]
+    return sum(procs), value(m, "kepler_node_cpu_active_joules_total", zone=zone), len(procs)
+
+
 root = copy_fixture("rapl-1socket")
 # eBPF looks for the kernel's BTF and online CPUs under host.sysfs: the real ones.
 os.symlink("/sys/kernel", os.path.join(root, "kernel"))
@@ -121,6 +131,7 @@ with Agent(f"--host.sysfs={root}", "--monitor.interval=1s", "--activity.source=e
     pid = agent.proc.pid
     scrapes = []
     bad_conservation = []
+    bad_counters = []
     stop = threading.Event()
 
     def scraper():
@@ -136,6 +147,9 @@ with Agent(f"--host.sysfs={root}", "--monitor.interval=1s", "--activity.source=e
                 if node is None or (node > 0 and abs(procs - node) / node > CONSERVATION_TOL) \
                         or (node == 0 and procs != 0):
                     bad_conservation.append((zone, procs, node))
+                procs, node, n = counter_conservation(m, zone)
+                if node is None or abs(procs - node) > 1e-6 * (n + 1):
+                    bad_counters.append((zone, procs, node))
 
     th = threading.Thread(target=scraper, daemon=True)
     th.start()
@@ -276,6 +290,9 @@ with Agent(f"--host.sysfs={root}", "--monitor.interval=1s", "--activity.source=e
     check(not bad_conservation,
           f"energy conserved at every scrape: sum of process watts = node active watts "
           f"within {CONSERVATION_TOL:.1%} ({len(bad_conservation)} off: {bad_conservation[:3]})")
+    check(not bad_counters,
+          f"and on counters: sum of process joules = node active joules at every scrape "
+          f"({len(bad_counters)} off: {bad_counters[:3]})")
     # A process series is keyed by pid: once pid_max wraps (checked above), a new process can take the pid, comm and state of
     # one dropped since the last scrape, and its series starts again from zero, as a
     # counter of a new process must (Prometheus reads it as a counter reset). Every
