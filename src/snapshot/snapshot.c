@@ -135,15 +135,21 @@ static int copy_other(struct snapshot *s, struct snap_process *sp, const struct 
 	return sp->container_id && sp->vm_id ? 0 : -ENOMEM;
 }
 
+static uint64_t all_zones(const uint64_t uj[ZONE_MAX])
+{
+	uint64_t e = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++)
+		e += uj[z];
+	return e;
+}
+
+/* Largest energy first, then the most CPU time, then pid: a stable order for readers. */
 static int cmp_series(const void *a, const void *b)
 {
 	const struct snap_process *x = a, *y = b;
-	uint64_t ex = 0, ey = 0;
+	uint64_t ex = all_zones(x->energy_uj), ey = all_zones(y->energy_uj);
 
-	for (int z = 0; z < ZONE_MAX; z++) {
-		ex += x->energy_uj[z];
-		ey += y->energy_uj[z];
-	}
 	if (ex != ey)
 		return ex > ey ? -1 : 1;
 	if (x->cpu_ns != y->cpu_ns)
@@ -204,12 +210,8 @@ static int copy_processes(struct snapshot *s, struct workloads *w)
 static int cmp_group(const void *a, const void *b)
 {
 	const struct snap_group *x = a, *y = b;
-	uint64_t ex = 0, ey = 0;
+	uint64_t ex = all_zones(x->energy_uj), ey = all_zones(y->energy_uj);
 
-	for (int z = 0; z < ZONE_MAX; z++) {
-		ex += x->energy_uj[z];
-		ey += y->energy_uj[z];
-	}
 	if (ex != ey)
 		return ex > ey ? -1 : 1;
 	return strcmp(x->id, y->id);
