@@ -1010,20 +1010,12 @@ static const struct key *key_lookup(const char *path)
 int config_format_value(const struct kepler_config *cfg, const char *key, char *buf, size_t size)
 {
 	struct strbuf sb = STRBUF_INIT;
-	_cleanup_free_ char *s = NULL;
 	const struct key *k = key_lookup(key);
-	size_t len;
 
 	if (!k)
 		return -ENOENT;
 	render(cfg, k, false, &sb);
-	s = strbuf_detach(&sb, &len);
-	if (!s)
-		return -ENOMEM;
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, s, len + 1);
-	return 0;
+	return strbuf_copy_out(&sb, buf, size);
 }
 
 bool config_key_reloadable(const char *key)

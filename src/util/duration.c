@@ -87,8 +87,6 @@ int parse_duration(const char *s, uint64_t *ret_ns)
 int format_duration(uint64_t ns, char *buf, size_t size)
 {
 	struct strbuf sb = STRBUF_INIT;
-	_cleanup_free_ char *s = NULL;
-	size_t len;
 
 	if (ns == 0) {
 		strbuf_puts(&sb, "0s");
@@ -108,11 +106,5 @@ int format_duration(uint64_t ns, char *buf, size_t size)
 	} else {
 		strbuf_printf(&sb, "%" PRIu64 "ns", ns);
 	}
-	s = strbuf_detach(&sb, &len);
-	if (!s)
-		return -ENOMEM;
-	if (len >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, s, len + 1);
-	return 0;
+	return strbuf_copy_out(&sb, buf, size);
 }

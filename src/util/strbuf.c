@@ -104,3 +104,19 @@ char *strbuf_detach(struct strbuf *sb, size_t *ret_len)
 	*sb = (struct strbuf)STRBUF_INIT;
 	return p;
 }
+
+int strbuf_copy_out(struct strbuf *sb, char *buf, size_t size)
+{
+	size_t len;
+	char *s = strbuf_detach(sb, &len);
+	int r = 0;
+
+	if (!s)
+		return -ENOMEM;
+	if (len < size)
+		memcpy(buf, s, len + 1);
+	else
+		r = -ENAMETOOLONG;
+	free(s);
+	return r;
+}

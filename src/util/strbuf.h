@@ -29,6 +29,11 @@ void strbuf_release(struct strbuf *sb);
 /* Hand the buffer to the caller (never NULL unless the buffer failed); the strbuf is empty after.
  */
 char *strbuf_detach(struct strbuf *sb, size_t *ret_len);
+/*
+ * Copy the text into buf (NUL-terminated) and release the strbuf: 0, -ENOMEM
+ * (the buffer failed) or -ENAMETOOLONG (it does not fit; buf untouched).
+ */
+int strbuf_copy_out(struct strbuf *sb, char *buf, size_t size);
 
 static inline int strbuf_error(const struct strbuf *sb)
 {

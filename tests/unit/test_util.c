@@ -382,6 +382,22 @@ static void test_strbuf_detach_empty(void **state)
 	free(s);
 }
 
+static void test_strbuf_copy_out(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[6] = "xxxxx";
+
+	(void)state;
+	strbuf_puts(&sb, "hello!");
+	assert_int_equal(strbuf_copy_out(&sb, buf, sizeof(buf)), -ENAMETOOLONG);
+	assert_string_equal(buf, "xxxxx");
+	assert_null(sb.buf);
+	strbuf_puts(&sb, "hello");
+	assert_int_equal(strbuf_copy_out(&sb, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "hello");
+	assert_null(sb.buf);
+}
+
 static void test_strbuf_sticky_error(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -413,6 +429,7 @@ int main(void)
 	    cmocka_unit_test(test_read_u64_at),
 	    cmocka_unit_test(test_strbuf_growth),
 	    cmocka_unit_test(test_strbuf_detach_empty),
+	    cmocka_unit_test(test_strbuf_copy_out),
 	    cmocka_unit_test(test_strbuf_sticky_error),
 	};
 
