@@ -516,11 +516,4 @@ int BPF_PROG(softirq_raw, unsigned int vec_nr)
 	return count_softirq(vec_nr);
 }
 
-/* Not loaded by the agent: the floor that bench/ measures the real program against. */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(switch_empty, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return 0;
-}
-
 char LICENSE[] SEC("license") = "GPL";

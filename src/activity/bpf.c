@@ -233,7 +233,6 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	bpf_program__set_autoload(skel->progs.switch_raw, raw);
 	bpf_program__set_autoload(skel->progs.softirq_btf, s->softirq && !raw);
 	bpf_program__set_autoload(skel->progs.softirq_raw, s->softirq && raw);
-	bpf_program__set_autoload(skel->progs.switch_empty, false);
 
 	r = kepler_bpf__load(skel);
 	if (r < 0) {
