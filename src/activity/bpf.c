@@ -65,21 +65,10 @@
 
 #define BATCH_CHUNK 1024
 
-enum {
-	F_CPU,
-	F_CTX,
-	F_CYCLES,
-	F_INSTR,
-	F_CMISS,
-	F_SIRQ_TX,
-	F_SIRQ_RX,
-	F_SIRQ_BLOCK,
-	F_MAX,
-};
-
 /*
  * What the previous drain saw of one process. Only the fields the program
- * fills are kept (s->nlast of last[]): without counters or softirqs, two.
+ * fills are kept (s->nlast of last[], bpf_last_fields()): without counters,
+ * the CPU time alone.
  */
 struct bpf_ent {
 	struct pidtab_hdr h; /* tgid, start_time */
@@ -89,13 +78,12 @@ struct bpf_ent {
 	uint64_t last[];
 };
 
-enum { EV_CYCLES, EV_INSTRUCTIONS, EV_CACHE_MISSES, EV_MAX };
+enum { EV_CYCLES, EV_CACHE_MISSES, EV_MAX };
 
 struct bpf_source {
 	struct kepler_bpf *skel;
 	bool raw_tp;
 	bool have_counters;
-	bool softirq;
 	char note[512];
 	int ncpus; /* possible CPUs: the size of per-CPU values */
 	uint32_t max_entries;
@@ -149,7 +137,6 @@ static void open_counters(struct bpf_source *s)
 		const char *name;
 	} ev[EV_MAX] = {
 	    [EV_CYCLES] = {PERF_COUNT_HW_CPU_CYCLES, "cycles"},
-	    [EV_INSTRUCTIONS] = {PERF_COUNT_HW_INSTRUCTIONS, "instructions"},
 	    [EV_CACHE_MISSES] = {PERF_COUNT_HW_CACHE_MISSES, "cache-misses"},
 	};
 	int opened = 0;
@@ -176,7 +163,7 @@ static void open_counters(struct bpf_source *s)
 				snprintf(
 				    s->note, sizeof(s->note),
 				    "hardware counters unavailable (perf_event_open %s on cpu %d: "
-				    "%s); running without cycles, instructions and cache misses",
+				    "%s); running without cycles and cache misses",
 				    ev[e].name, cpu, strerror(errno));
 				close_counters(s);
 				return;
@@ -228,11 +215,8 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	}
 	bpf_map__set_max_entries(skel->maps.procs, s->max_entries);
 	skel->rodata->have_counters = s->have_counters;
-	skel->rodata->enable_softirq = s->softirq;
 	bpf_program__set_autoload(skel->progs.switch_btf, !raw);
 	bpf_program__set_autoload(skel->progs.switch_raw, raw);
-	bpf_program__set_autoload(skel->progs.softirq_btf, s->softirq && !raw);
-	bpf_program__set_autoload(skel->progs.softirq_raw, s->softirq && raw);
 
 	r = kepler_bpf__load(skel);
 	if (r < 0) {
@@ -241,7 +225,6 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	}
 	if (s->have_counters) {
 		struct bpf_map *maps[EV_MAX] = {skel->maps.cycles_events,
-						skel->maps.instructions_events,
 						skel->maps.cache_misses_events};
 
 		for (int e = 0; e < EV_MAX; e++)
@@ -266,13 +249,6 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	r = attach(skel->progs.on_exec, &skel->links.on_exec);
 	if (r < 0)
 		goto fail;
-	if (s->softirq) {
-		step = "attach softirq_entry";
-		r = raw ? attach(skel->progs.softirq_raw, &skel->links.softirq_raw)
-			: attach(skel->progs.softirq_btf, &skel->links.softirq_btf);
-		if (r < 0)
-			goto fail;
-	}
 	step = raw ? "attach raw_tp/sched_switch" : "attach tp_btf/sched_switch";
 	r = raw ? attach(skel->progs.switch_raw, &skel->links.switch_raw)
 		: attach(skel->progs.switch_btf, &skel->links.switch_btf);
@@ -328,7 +304,6 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	if (!s)
 		return -ENOMEM;
 	s->max_entries = opts->max_processes ? opts->max_processes : ACTIVITY_DEFAULT_MAX_PROCESSES;
-	s->softirq = opts->enable_softirq;
 	s->sysfs = strdup(cfg->host_sysfs ? cfg->host_sysfs : "/sys");
 	s->procfs = strdup(cfg->host_procfs ? cfg->host_procfs : "/proc");
 	s->tick_ns = NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK);
@@ -375,7 +350,7 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	}
 	/* The counters now live in the map; our fds are not needed any more. */
 	close_counters(s);
-	s->nlast = s->softirq ? F_MAX : s->have_counters ? F_CMISS + 1 : F_CYCLES;
+	s->nlast = bpf_last_fields(s->have_counters);
 	r = pidtab_new(&s->tab, sizeof(struct bpf_ent) + s->nlast * sizeof(uint64_t), 1024);
 	if (r < 0)
 		goto fail;
@@ -403,19 +378,58 @@ static int queue_delete(struct bpf_source *s, const struct proc_key *k)
 	return 0;
 }
 
+int bpf_record_account(const struct proc_key *k, const struct proc_stats *v, bool has_counters,
+		       uint64_t *last, bool *exit_seen, struct proc_activity *ret)
+{
+	const uint64_t cur[BPF_LAST_MAX] = {
+	    [BPF_LAST_CPU] = v->cpu_ns,
+	    [BPF_LAST_CYCLES] = v->cycles,
+	    [BPF_LAST_CACHE_MISSES] = v->cache_misses,
+	};
+	uint64_t d[BPF_LAST_MAX] = {0};
+	bool any = false;
+	int flags = 0;
+
+	for (int i = 0; i < bpf_last_fields(has_counters); i++) {
+		if (cur[i] > last[i]) {
+			d[i] = cur[i] - last[i];
+			last[i] = cur[i];
+		}
+		any |= d[i] != 0;
+	}
+	if (v->flags & KEPLER_PROC_EXITED) {
+		if (*exit_seen) {
+			flags |= BPF_RECORD_DELETE;
+		} else {
+			*exit_seen = true;
+			any = true; /* report the exit even without activity */
+		}
+	}
+	if (!any)
+		return flags;
+	*ret = (struct proc_activity){
+	    .pid = k->tgid,
+	    .ppid = v->ppid,
+	    .cgroup_id = v->cgroup_id,
+	    .kernel_thread = v->flags & KEPLER_PROC_KTHREAD,
+	    .exited = v->flags & KEPLER_PROC_EXITED,
+	    .start_time_ns = k->start_time,
+	    .cpu_ns = d[BPF_LAST_CPU],
+	    .cycles = d[BPF_LAST_CYCLES],
+	    .cache_misses = d[BPF_LAST_CACHE_MISSES],
+	};
+	memcpy(ret->comm, v->comm, sizeof(ret->comm));
+	ret->comm[sizeof(ret->comm) - 1] = '\0';
+	return flags | BPF_RECORD_EMIT;
+}
+
 /* One map entry: the delta since the previous drain (points 1, 3, 4 at the top). */
 static int account(struct bpf_source *s, const struct proc_key *k, const struct proc_stats *v)
 {
-	uint64_t cur[F_MAX] = {
-	    v->cpu_ns,	     v->ctx_switches, v->cycles,     v->instructions,
-	    v->cache_misses, v->softirq[0],   v->softirq[1], v->softirq[2],
-	};
-	uint64_t d[F_MAX] = {0};
-	struct proc_activity *o;
+	struct proc_activity a, *o;
 	struct bpf_ent *e;
-	bool any = false;
 	void *p;
-	int r;
+	int flags, r;
 
 	r = pidtab_put(s->tab, k->tgid, k->start_time, &p);
 	if (r < 0)
@@ -424,43 +438,18 @@ static int account(struct bpf_source *s, const struct proc_key *k, const struct 
 	if (e->gen == s->gen)
 		return 0;
 	e->gen = s->gen;
-	for (int i = 0; i < s->nlast; i++) {
-		d[i] = cur[i] > e->last[i] ? cur[i] - e->last[i] : 0;
-		if (cur[i] > e->last[i])
-			e->last[i] = cur[i];
-		any |= d[i] != 0;
+	flags = bpf_record_account(k, v, s->have_counters, e->last, &e->exit_seen, &a);
+	if (flags & BPF_RECORD_DELETE) {
+		r = queue_delete(s, k);
+		if (r < 0)
+			return r;
 	}
-	if (v->flags & KEPLER_PROC_EXITED) {
-		if (e->exit_seen) {
-			r = queue_delete(s, k);
-			if (r < 0)
-				return r;
-		} else {
-			e->exit_seen = true;
-			any = true; /* report the exit even without activity */
-		}
-	}
-	if (!any)
+	if (!(flags & BPF_RECORD_EMIT))
 		return 0;
 	r = proc_out_push(&s->out, &o);
 	if (r < 0)
 		return r;
-	o->pid = k->tgid;
-	o->ppid = v->ppid;
-	o->cgroup_id = v->cgroup_id;
-	memcpy(o->comm, v->comm, sizeof(o->comm));
-	o->comm[sizeof(o->comm) - 1] = '\0';
-	o->kernel_thread = v->flags & KEPLER_PROC_KTHREAD;
-	o->exited = v->flags & KEPLER_PROC_EXITED;
-	o->start_time_ns = k->start_time;
-	o->cpu_ns = d[F_CPU];
-	o->ctx_switches = d[F_CTX];
-	o->cycles = d[F_CYCLES];
-	o->instructions = d[F_INSTR];
-	o->cache_misses = d[F_CMISS];
-	o->softirq_net_tx = d[F_SIRQ_TX];
-	o->softirq_net_rx = d[F_SIRQ_RX];
-	o->softirq_block = d[F_SIRQ_BLOCK];
+	*o = a;
 	return 0;
 }
 
