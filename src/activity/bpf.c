@@ -24,7 +24,11 @@
  *    by its CPU's switch and flush programs, which never interleave. A
  *    process spinning for seconds without a context switch is therefore seen
  *    interval by interval, and busy + idle covers the elapsed time of every
- *    CPU.
+ *    CPU. This needs the flush to run on every online CPU: it is run once at
+ *    load, and a kernel where it cannot run (before 5.10, no
+ *    BPF_F_TEST_RUN_ON_CPU) fails the load, so that the agent falls back to
+ *    procfs instead of under-counting; a drain whose flush fails on a CPU
+ *    fails, and the next drain emits what it did not.
  * 3. Entries are deleted only by user space, and only for a process that the
  *    kernel marked exited (its last thread passed do_exit()) at an earlier
  *    drain, at least one interval ago. By then the dying thread's final
@@ -43,10 +47,12 @@
 #include <linux/types.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/perf_event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +70,8 @@
 #include "util/util.h"
 
 #define BATCH_CHUNK 1024
+/* The kernel's own ENOTSUPP, which the bpf syscall returns for some unsupported requests. */
+#define ENOTSUPP_KERNEL 524
 
 /*
  * What the previous drain saw of one process. Only the fields the program
@@ -84,8 +92,8 @@ struct bpf_source {
 	struct kepler_bpf *skel;
 	bool raw_tp;
 	bool have_counters;
-	char note[512];
-	int ncpus; /* possible CPUs: the size of per-CPU values */
+	char note[512]; /* what it runs without, and why: parts joined by "; " */
+	int ncpus;	/* possible CPUs: the size of per-CPU values */
 	uint32_t max_entries;
 	char *sysfs;
 	int *perf_fds; /* EV_MAX * ncpus, -1 where none */
@@ -109,6 +117,22 @@ struct bpf_source {
 	uint32_t gen;
 	struct proc_out out;
 };
+
+/* Add one part to the note (bpf_source_note). */
+__attribute__((format(printf, 2, 3))) static void note_add(struct bpf_source *s, const char *fmt,
+							   ...)
+{
+	size_t n = strlen(s->note);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(s->note)) {
+		memcpy(s->note + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->note + n, sizeof(s->note) - n, fmt, ap);
+	va_end(ap);
+}
 
 static int perf_event_open(struct perf_event_attr *attr, int cpu)
 {
@@ -143,7 +167,7 @@ static void open_counters(struct bpf_source *s)
 
 	s->perf_fds = malloc(sizeof(int) * EV_MAX * (size_t)s->ncpus);
 	if (!s->perf_fds) {
-		snprintf(s->note, sizeof(s->note), "hardware counters: out of memory");
+		note_add(s, "hardware counters: out of memory");
 		return;
 	}
 	for (int i = 0; i < EV_MAX * s->ncpus; i++)
@@ -160,8 +184,8 @@ static void open_counters(struct bpf_source *s)
 			if (fd < 0 && errno == ENODEV)
 				continue; /* offline CPU */
 			if (fd < 0) {
-				snprintf(
-				    s->note, sizeof(s->note),
+				note_add(
+				    s,
 				    "hardware counters unavailable (perf_event_open %s on cpu %d: "
 				    "%s); running without cycles and cache misses",
 				    ev[e].name, cpu, strerror(errno));
@@ -173,8 +197,7 @@ static void open_counters(struct bpf_source *s)
 		}
 	}
 	if (!opened) {
-		snprintf(s->note, sizeof(s->note),
-			 "hardware counters unavailable (no online CPU); running without");
+		note_add(s, "hardware counters unavailable (no online CPU); running without");
 		close_counters(s);
 		return;
 	}
@@ -189,16 +212,68 @@ static int attach(struct bpf_program *prog, struct bpf_link **link)
 	return 0;
 }
 
-/* Run the flush program on every CPU (see the comment at the top, point 2). */
-static void flush_cpus(struct bpf_source *s)
+/*
+ * Run the flush program on every CPU (the comment at the top, point 2). An
+ * offline CPU (-ENXIO) has nothing to flush. Any other error is returned, with
+ * the CPU in *ret_cpu: that CPU still holds its pending charges and slice.
+ */
+static int flush_cpus(struct bpf_source *s, int *ret_cpu)
 {
 	int fd = bpf_program__fd(s->skel->progs.flush);
 
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+		int r = bpf_prog_test_run_opts(fd, &o);
 
-		(void)bpf_prog_test_run_opts(fd, &o); /* -ENXIO: offline CPU, nothing to flush */
+		if (r == -ENXIO)
+			continue;
+		if (r < 0) {
+			*ret_cpu = cpu;
+			return r == -ENOTSUPP_KERNEL ? -EOPNOTSUPP : r;
+		}
 	}
+	return 0;
+}
+
+/*
+ * Whether tp_btf can carry the switch program here, decided before the one
+ * load: the kernel BTF must have the tracepoint's typedef (what libbpf
+ * resolves a tp_btf section to), and the kernel must load a tracing program
+ * attached there (two instructions). libbpf_probe_bpf_prog_type() is no
+ * answer: libbpf 1.1 says 0 for BPF_PROG_TYPE_TRACING where tp_btf works. 1,
+ * or 0 with the reason for raw_tp in why.
+ */
+static int probe_tp_btf(char *why, size_t whysz)
+{
+	static const char *type = "btf_trace_sched_switch";
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id, fd;
+
+	if (!btf) {
+		snprintf(why, whysz, "cannot read the kernel BTF: %s", strerror(errno));
+		return 0;
+	}
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id < 0) {
+		snprintf(why, whysz, "the kernel BTF has no %s", type);
+		return 0;
+	}
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &o);
+	if (fd < 0) {
+		snprintf(why, whysz,
+			 "the kernel does not load a tp_btf program on sched_switch: %s",
+			 strerror(fd == -ENOTSUPP_KERNEL ? EOPNOTSUPP : -fd));
+		return 0;
+	}
+	close(fd);
+	return 1;
 }
 
 static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t whysz)
@@ -293,8 +368,9 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		   const struct activity_opts *opts, char *why, size_t whysz)
 {
 	struct bpf_source *s;
-	char why_btf[256] = "";
-	int r;
+	char why_raw[256] = "forced (activity_opts.force_raw_tp)";
+	bool raw;
+	int cpu = 0, r;
 
 	r = check_environment(why, whysz);
 	if (r < 0)
@@ -325,29 +401,19 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	open_counters(s);
 	s->have_cpu = procstat_read(s->procfs, &s->last_cpu, NULL) == 0;
 
-	r = -EINVAL;
-	if (!opts->force_raw_tp) {
-		r = load_and_attach(s, false, why_btf, sizeof(why_btf));
-		if (r < 0 && s->have_counters) {
-			/* A PMU the verifier or the map will not take: try once without. */
-			close_counters(s);
-			s->have_counters = false;
-			snprintf(s->note, sizeof(s->note),
-				 "hardware counters rejected (%s); running without", why_btf);
-			r = load_and_attach(s, false, why_btf, sizeof(why_btf));
-		}
+	raw = opts->force_raw_tp || !probe_tp_btf(why_raw, sizeof(why_raw));
+	if (raw)
+		note_add(s, "attached with raw_tp: %s", why_raw);
+	r = load_and_attach(s, raw, why, whysz);
+	if (r < 0 && s->have_counters) {
+		/* A PMU the verifier or the perf-event map will not take: once more without. */
+		close_counters(s);
+		s->have_counters = false;
+		note_add(s, "hardware counters rejected (%s); running without", why);
+		r = load_and_attach(s, raw, why, whysz);
 	}
-	if (r < 0) {
-		r = load_and_attach(s, true, why, whysz);
-		if (r < 0 && why_btf[0]) {
-			char raw[256];
-
-			snprintf(raw, sizeof(raw), "%s", why);
-			snprintf(why, whysz, "%s; %s", why_btf, raw);
-		}
-		if (r < 0)
-			goto fail;
-	}
+	if (r < 0)
+		goto fail;
 	/* The counters now live in the map; our fds are not needed any more. */
 	close_counters(s);
 	s->nlast = bpf_last_fields(s->have_counters);
@@ -355,7 +421,16 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	if (r < 0)
 		goto fail;
 	s->batch_ok = true;
-	flush_cpus(s); /* start every CPU's clock now */
+	/* Start every CPU's clock now, and learn whether the drain can flush at all. */
+	r = flush_cpus(s, &cpu);
+	if (r < 0) {
+		snprintf(why, whysz,
+			 "the flush program cannot run on CPU %d (BPF_PROG_TEST_RUN with "
+			 "BPF_F_TEST_RUN_ON_CPU, Linux 5.10 or newer: %s): each CPU's latest "
+			 "slices would go uncounted",
+			 cpu, strerror(-r));
+		goto fail;
+	}
 	*ret = s;
 	return 0;
 fail:
@@ -535,12 +610,15 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	__u32 zero = 0;
 	bool have_cpu;
 	size_t pos;
-	int r;
+	int cpu_failed, r;
 
 	proc_out_reset(&s->out);
 	s->n_del = 0;
 	s->gen++;
-	flush_cpus(s);
+	/* A CPU not flushed would under-count this interval: fail it, the next one has it all. */
+	r = flush_cpus(s, &cpu_failed);
+	if (r < 0)
+		return r;
 
 	r = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpus), &zero, s->percpu);
 	if (r < 0)

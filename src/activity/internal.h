@@ -113,9 +113,12 @@ struct bpf_source;
 int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		   const struct activity_opts *opts, char *why, size_t whysz);
 int bpf_source_read(struct bpf_source *s, struct activity_delta *out);
-/* "tp_btf" or "raw_tp" */
+/* "tp_btf" or "raw_tp" (why raw_tp: in bpf_source_note) */
 const char *bpf_source_attach_mode(const struct bpf_source *s);
-/* Non-empty when the source runs with less than it could (no hardware counters). */
+/*
+ * Non-empty when the source runs with less than it could: raw_tp and why, no
+ * hardware counters and why.
+ */
 const char *bpf_source_note(const struct bpf_source *s);
 void bpf_source_free(struct bpf_source *s);
 
