@@ -25,10 +25,11 @@
  *    process spinning for seconds without a context switch is therefore seen
  *    interval by interval, and busy + idle covers the elapsed time of every
  *    CPU. This needs the flush to run on every online CPU: it is run once at
- *    load, and a kernel where it cannot run (before 5.10, no
- *    BPF_F_TEST_RUN_ON_CPU) fails the load, so that the agent falls back to
- *    procfs instead of under-counting; a drain whose flush fails on a CPU
- *    fails, and the next drain emits what it did not.
+ *    load, and a kernel where it cannot run (BPF_F_TEST_RUN_ON_CPU came with
+ *    commit 1b4d60ec162f, v5.10; a kernel without CONFIG_NET has no test run
+ *    for raw_tp) fails the load, so that the agent falls back to procfs
+ *    instead of under-counting; a drain whose flush fails on a CPU fails, and
+ *    the next drain emits what it did not.
  * 3. Entries are deleted only by user space, and only for a process that the
  *    kernel marked exited (its last thread passed do_exit()) at an earlier
  *    drain, at least one interval ago. By then the dying thread's final
