@@ -28,6 +28,7 @@
 
 #include "kepler.h"
 
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
 #define EEXIST 17
 /* Longest slice the fallback of an unseen switch will believe (a bound, not a budget). */
@@ -59,7 +60,8 @@ struct {
  * Charges not yet in the process map, per CPU. Slots are claimed on first use
  * in an interval and all freed by the flush: the processes that switch most
  * often claim them first after each flush. A process whose slot is taken by
- * another is charged in the map directly.
+ * another is charged in the map directly. An exiting task claims none: user
+ * space may delete its process's entry before the next flush.
  */
 #define PENDING_SLOTS 64 /* a power of two */
 
@@ -153,7 +155,12 @@ static __always_inline void add_pending(struct charge *p, const struct charge *c
 
 /*
  * First sight of a process: create its entry holding this first charge.
- * Kept out of line so the common path (entry exists) stays short.
+ * Kept out of line so the common path (entry exists) stays short. A process
+ * whose every thread has passed do_exit() is created exited: it is a thread's
+ * last switches after user space deleted the entry (a zombie preempted after
+ * its exit waits for a CPU, as long as a throttled cgroup or a saturated CPU
+ * keeps it waiting) or after an exit that found the map full, and user space
+ * deletes this entry one drain after it emits the residue.
  */
 static __noinline int first_sight(struct task_struct *task, struct proc_key *key,
 				  const struct charge *c, __u32 flags)
@@ -165,6 +172,8 @@ static __noinline int first_sight(struct task_struct *task, struct proc_key *key
 	if (!key)
 		return 0;
 	read_identity(&st, task);
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+		flags |= KEPLER_PROC_EXITED;
 	st.flags |= flags;
 	if (c) {
 		st.cpu_ns = c->cpu_ns;
@@ -236,7 +245,7 @@ static __always_inline void charge_proc(struct cpu_stats *cs, struct task_struct
 		cs->dropped++;
 		return;
 	}
-	if (slot && !slot->used) {
+	if (slot && !slot->used && !(BPF_CORE_READ(task, flags) & PF_EXITING)) {
 		slot->tgid = tgid;
 		slot->start_time = start_time;
 		slot->used = 1;

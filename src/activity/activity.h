@@ -20,10 +20,12 @@ struct proc_activity {
 	char comm[ACTIVITY_COMM_LEN];
 	bool kernel_thread;
 	/*
-	 * Ended during the interval. eBPF: at most one more record for the same
-	 * (pid, start_time), also exited, follows at the next read with the
-	 * residue of its final context switch, then the process is gone. procfs:
-	 * its delta is 0 (the last slice before it vanished is not visible).
+	 * Ended during the interval. eBPF: usually at most one more record for
+	 * the same (pid, start_time), also exited, follows at the next read with
+	 * the residue of its final context switch, then the process is gone; a
+	 * thread whose last switch comes later (a zombie waiting for a CPU on a
+	 * busy machine) yields one more such record when it does. procfs: its
+	 * delta is 0 (the last slice before it vanished is not visible).
 	 */
 	bool exited;
 	/*

@@ -32,12 +32,18 @@
  *    the next drain emits what it did not.
  * 3. Entries are deleted only by user space, and only for a process that the
  *    kernel marked exited (its last thread passed do_exit()) at an earlier
- *    drain, at least one interval ago. By then the dying thread's final
- *    context switch has been charged and flushed (every slot is emptied
- *    before every read, so before every delete), and no task can add to that entry
- *    again: the key contains the group leader's start time, so a process
- *    that recycles the tgid gets a new key. The final residue is read in the
- *    same drain that deletes the entry, so it is emitted too.
+ *    drain, at least one interval ago. What was charged until the delete's
+ *    drain is read in that drain, so it is emitted too: every slot is emptied
+ *    before every read, and a slot cannot hold charges of a deleted entry (an
+ *    exiting task claims no slot, and a slot claimed before the exit is
+ *    emptied by a flush before the delete). A thread of the dead process can
+ *    still switch out after the delete (a zombie preempted after do_exit()
+ *    waits for a CPU, on a busy machine, for drains): the program then finds
+ *    no entry and creates it again, marked exited; user space, which set the
+ *    key's last values back to 0 at the delete, emits that residue and
+ *    deletes the entry one drain later, like any exited one. No other task
+ *    can add to the key: it contains the group leader's start time, so a
+ *    process that recycles the tgid gets a new key.
  * 4. A key is accounted at most once per drain (a generation number per
  *    entry), so an iteration that revisits a key cannot double-count it; a
  *    key first seen late (created while the iteration passed its bucket) has
@@ -587,18 +593,38 @@ static int read_procs(struct bpf_source *s)
 	}
 }
 
+/*
+ * A deleted entry's last values go back to 0: should the kernel create the
+ * key again (a thread's last switches after the delete, created exited, see
+ * first_sight in the program), its residue counts from 0 (point 3).
+ */
+static void forget_last(struct bpf_source *s, const struct proc_key *k)
+{
+	struct bpf_ent *e = pidtab_get(s->tab, k->tgid, k->start_time);
+
+	if (e)
+		memset(e->last, 0, s->nlast * sizeof(e->last[0]));
+}
+
 static void delete_exited(struct bpf_source *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.procs);
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	__u32 count = (__u32)s->n_del;
+	int r;
 
 	if (!s->n_del)
 		return;
-	if (bpf_map_delete_batch(fd, s->del, &count, &bo) < 0) {
-		/* Deletes stop at the first failure: finish one by one (-ENOENT is fine). */
-		for (size_t i = count; i < s->n_del; i++)
-			(void)bpf_map_delete_elem(fd, &s->del[i]);
+	r = bpf_map_delete_batch(fd, s->del, &count, &bo);
+	for (size_t i = 0; i < s->n_del; i++) {
+		/* Deletes stop at the first failure: finish one by one (-ENOENT: gone already). */
+		if (r < 0 && i >= count) {
+			int rr = bpf_map_delete_elem(fd, &s->del[i]);
+
+			if (rr < 0 && rr != -ENOENT)
+				continue; /* still there: its last values still hold */
+		}
+		forget_last(s, &s->del[i]);
 	}
 	s->n_del = 0;
 }
