@@ -49,7 +49,9 @@
  *    key first seen late (created while the iteration passed its bucket) has
  *    no "last value" and is emitted in full at the next drain.
  * 5. An event that finds the map full is counted per CPU (dropped_total);
- *    its time is still in the node's busy time but in no process.
+ *    its time is still in the node's busy time but in no process. An exit
+ *    that found the map full leaves no mark: a later switch of the dead
+ *    process that finds room creates its entry exited (as in point 3).
  */
 #include <linux/types.h>
 
