@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * ebpf_bench: cost of the eBPF activity collector, each figure next to its
- * baseline measured in the same run (built by tests/tools/meson.build).
+ * baseline measured in the same run (built by bench/meson.build).
  *
  *   ebpf_bench switch-cost SECONDS [same-cpu|two-cpus] [ROUNDS]
  *       The agent's sched_switch program (loaded by activity_new, as the agent
@@ -31,8 +31,8 @@
 #include <unistd.h>
 
 #include "activity/activity.h"
-#include "bpf/kepler.skel.h"
 #include "config.h"
+#include "empty.skel.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -148,32 +148,24 @@ static int prog_stats(int fd, __u64 *ns, __u64 *cnt)
 	return 0;
 }
 
-/* The empty program alone on the tracepoint: the floor any program there costs. */
-static struct kepler_bpf *attach_empty(void)
+/* The empty program (empty.bpf.c) alone on the tracepoint: the floor any program there costs. */
+static struct empty_bpf *attach_empty(void)
 {
-	struct kepler_bpf *empty = kepler_bpf__open();
-	struct bpf_program *p;
+	struct empty_bpf *empty = empty_bpf__open_and_load();
 
 	if (!empty)
 		return NULL;
-	bpf_object__for_each_program(p, empty->obj)
-	    bpf_program__set_autoload(p, p == empty->progs.switch_empty);
-	bpf_map__set_max_entries(empty->maps.procs, 1);
-	if (kepler_bpf__load(empty) < 0)
-		goto fail;
-	empty->links.switch_empty = bpf_program__attach(empty->progs.switch_empty);
-	if (!empty->links.switch_empty)
-		goto fail;
+	if (empty_bpf__attach(empty) < 0) {
+		empty_bpf__destroy(empty);
+		return NULL;
+	}
 	return empty;
-fail:
-	kepler_bpf__destroy(empty);
-	return NULL;
 }
 
 /* Attach the empty program, say "ready" on stderr, hold it until SIGINT or SIGTERM. */
 static int hold_empty(void)
 {
-	struct kepler_bpf *empty = attach_empty();
+	struct empty_bpf *empty = attach_empty();
 	sigset_t set;
 	int sig;
 
@@ -185,7 +177,7 @@ static int hold_empty(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fprintf(stderr, "ready\n");
 	sigwait(&set, &sig);
-	kepler_bpf__destroy(empty);
+	empty_bpf__destroy(empty);
 	return 0;
 }
 
@@ -232,16 +224,16 @@ static int measure_real(double secs, bool pinned, double *ns, const char **mode)
 	return r;
 }
 
-/* The floor: the same object's empty program, alone on the same tracepoint. */
+/* The floor: the empty program, alone on the same tracepoint. */
 static int measure_empty(double secs, bool pinned, double *ns)
 {
-	struct kepler_bpf *empty = attach_empty();
+	struct empty_bpf *empty = attach_empty();
 	int r;
 
 	if (!empty)
 		return -EIO;
 	r = measure(bpf_program__fd(empty->progs.switch_empty), NULL, secs, pinned, ns);
-	kepler_bpf__destroy(empty);
+	empty_bpf__destroy(empty);
 	return r;
 }
 

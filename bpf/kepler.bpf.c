@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only)
 /*
- * Kernel side of the activity collector: per-process on-CPU time, context
- * switches and (when the PMU exists) hardware counters, charged at every
- * context switch to the task going off the CPU.
+ * Kernel side of the activity collector: per-process on-CPU time and (when
+ * the PMU exists) cycles and cache misses, charged at every context switch to
+ * the task going off the CPU. Only what user space consumes is counted: each
+ * add here is paid on every switch.
  *
  * Cost model: one per-CPU baseline (the scheduler runtime of the task that
  * got the CPU at the previous switch), no per-thread map, no clock read (it
@@ -27,10 +28,8 @@
 
 #include "kepler.h"
 
+#define PF_EXITING 0x00000004
 #define PF_KTHREAD 0x00200000
-#define NET_TX_SOFTIRQ 2
-#define NET_RX_SOFTIRQ 3
-#define BLOCK_SOFTIRQ 4
 #define EEXIST 17
 /* Longest slice the fallback of an unseen switch will believe (a bound, not a budget). */
 #define MAX_SLICE_NS (10ULL * 1000 * 1000 * 1000)
@@ -41,7 +40,6 @@
 
 /* Set by user space before load. */
 const volatile bool have_counters = false; /* the perf_event arrays hold an event per CPU */
-const volatile bool enable_softirq = false;
 
 /* Process map; user space sizes it with bpf_map__set_max_entries. */
 struct {
@@ -62,16 +60,15 @@ struct {
  * Charges not yet in the process map, per CPU. Slots are claimed on first use
  * in an interval and all freed by the flush: the processes that switch most
  * often claim them first after each flush. A process whose slot is taken by
- * another is charged in the map directly.
+ * another is charged in the map directly. An exiting task claims none: user
+ * space may delete its process's entry before the next flush.
  */
 #define PENDING_SLOTS 64 /* a power of two */
 
 /* What one switch (or flush) charges to a process. */
 struct charge {
 	__u64 cpu_ns;
-	__u64 nswitch;
 	__u64 cycles;
-	__u64 instructions;
 	__u64 cache_misses;
 };
 
@@ -99,12 +96,6 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } cycles_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} instructions_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -143,11 +134,8 @@ static __always_inline void read_identity(struct proc_stats *st, struct task_str
 static __always_inline void add(struct proc_stats *v, const struct charge *c)
 {
 	__sync_fetch_and_add(&v->cpu_ns, c->cpu_ns);
-	if (c->nswitch)
-		__sync_fetch_and_add(&v->ctx_switches, c->nswitch);
 	if (have_counters) {
 		__sync_fetch_and_add(&v->cycles, c->cycles);
-		__sync_fetch_and_add(&v->instructions, c->instructions);
 		__sync_fetch_and_add(&v->cache_misses, c->cache_misses);
 	}
 }
@@ -159,17 +147,20 @@ static __always_inline void add(struct proc_stats *v, const struct charge *c)
 static __always_inline void add_pending(struct charge *p, const struct charge *c)
 {
 	p->cpu_ns += c->cpu_ns;
-	p->nswitch += c->nswitch;
 	if (have_counters) {
 		p->cycles += c->cycles;
-		p->instructions += c->instructions;
 		p->cache_misses += c->cache_misses;
 	}
 }
 
 /*
  * First sight of a process: create its entry holding this first charge.
- * Kept out of line so the common path (entry exists) stays short.
+ * Kept out of line so the common path (entry exists) stays short. A process
+ * whose every thread has passed do_exit() is created exited: it is a thread's
+ * last switches after user space deleted the entry (a zombie preempted after
+ * its exit waits for a CPU, as long as a throttled cgroup or a saturated CPU
+ * keeps it waiting) or after an exit that found the map full, and user space
+ * deletes this entry one drain after it emits the residue.
  */
 static __noinline int first_sight(struct task_struct *task, struct proc_key *key,
 				  const struct charge *c, __u32 flags)
@@ -181,13 +172,13 @@ static __noinline int first_sight(struct task_struct *task, struct proc_key *key
 	if (!key)
 		return 0;
 	read_identity(&st, task);
+	if (BPF_CORE_READ(task, signal, live.counter) == 0)
+		flags |= KEPLER_PROC_EXITED;
 	st.flags |= flags;
 	if (c) {
 		st.cpu_ns = c->cpu_ns;
-		st.ctx_switches = c->nswitch;
 		if (have_counters) {
 			st.cycles = c->cycles;
-			st.instructions = c->instructions;
 			st.cache_misses = c->cache_misses;
 		}
 	}
@@ -214,10 +205,6 @@ static __always_inline void read_counters(struct cpu_stats *cs, struct charge *c
 	if (!bpf_perf_event_read_value(&cycles_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
 		c->cycles = cs->last_cycles ? v.counter - cs->last_cycles : 0;
 		cs->last_cycles = v.counter;
-	}
-	if (!bpf_perf_event_read_value(&instructions_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
-		c->instructions = cs->last_instructions ? v.counter - cs->last_instructions : 0;
-		cs->last_instructions = v.counter;
 	}
 	if (!bpf_perf_event_read_value(&cache_misses_events, BPF_F_CURRENT_CPU, &v, sizeof(v))) {
 		c->cache_misses = cs->last_cache_misses ? v.counter - cs->last_cache_misses : 0;
@@ -258,7 +245,7 @@ static __always_inline void charge_proc(struct cpu_stats *cs, struct task_struct
 		cs->dropped++;
 		return;
 	}
-	if (slot && !slot->used) {
+	if (slot && !slot->used && !(BPF_CORE_READ(task, flags) & PF_EXITING)) {
 		slot->tgid = tgid;
 		slot->start_time = start_time;
 		slot->used = 1;
@@ -311,110 +298,95 @@ static __always_inline __u64 unseen_slice(__u32 policy, __u64 sum, __u64 slice_s
 }
 
 /*
- * A context switch on this CPU: prev leaves, next gets the CPU.
- *
- * prev is charged the scheduler's own runtime for the slice it just ended:
- * se.sum_exec_runtime now (the scheduler updated it for prev before this
- * tracepoint) minus its value when prev got the CPU, which the previous switch
- * on this CPU recorded. That is one per-CPU value, no per-thread state, no
- * clock read, and exactly what getrusage() and /proc/<pid>/stat report. The
- * idle task is not work: its time is the kernel's idle time, not counted here.
+ * A field of a task: a plain load where tp_btf typed the pointer, a CO-RE
+ * probe read in the raw_tp variant. btf is a constant in every caller of
+ * charge_cpu, so each program compiles to one kind.
  */
-static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, __u32 prev_tgid,
-				     __u64 prev_start, __u32 prev_policy, __u64 prev_sum,
-				     __u64 prev_slice_start, struct task_struct *next,
-				     __u64 next_sum)
+#define TASK_READ(btf, t, field) ((btf) ? (t)->field : BPF_CORE_READ(t, field))
+
+/*
+ * This CPU goes from prev to next: at a context switch, or at a flush (the
+ * running task to itself).
+ *
+ * prev is charged the scheduler's own runtime for the slice it ran since this
+ * CPU's previous event: se.sum_exec_runtime now (the scheduler updated it for
+ * prev before the switch tracepoint; a flush sees it as of the last tick)
+ * minus its value then, which that event recorded as the CPU's baseline. That
+ * is one per-CPU value, no per-thread state, no clock read, and exactly what
+ * getrusage() and /proc/<pid>/stat report. The idle task is not work: its time
+ * is the kernel's idle time, not counted here. The fields only an unseen
+ * switch needs are read only then.
+ */
+static __always_inline void charge_cpu(bool btf, struct task_struct *prev, struct task_struct *next)
 {
 	struct charge c = {};
 	struct cpu_stats *cs;
 	__u32 zero = 0;
+	bool unseen;
 
 	cs = bpf_map_lookup_elem(&cpus, &zero);
 	if (!cs)
-		return 0;
+		return;
 	if (have_counters)
 		read_counters(cs, &c);
-	if (cs->valid && (__u64)prev != cs->cur_task) {
+	unseen = cs->valid && (__u64)prev != cs->cur_task;
+	if (unseen)
 		cs->unseen++;
-		if (prev_pid != 0) {
-			c.cpu_ns = unseen_slice(prev_policy, prev_sum, prev_slice_start);
-			c.nswitch = 1;
-			cs->busy_ns += c.cpu_ns;
-			charge_proc(cs, prev, prev_tgid, prev_start, &c);
-		}
-	} else if (cs->valid && prev_pid != 0) {
-		c.cpu_ns = prev_sum > cs->base ? prev_sum - cs->base : 0;
-		c.nswitch = 1;
+	if (cs->valid && TASK_READ(btf, prev, pid) != 0) {
+		struct task_struct *leader = TASK_READ(btf, prev, group_leader);
+		__u64 sum = TASK_READ(btf, prev, se.sum_exec_runtime);
+
+		if (unseen)
+			c.cpu_ns = unseen_slice(TASK_READ(btf, prev, policy), sum,
+						TASK_READ(btf, prev, se.prev_sum_exec_runtime));
+		else
+			c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
 		cs->busy_ns += c.cpu_ns;
-		charge_proc(cs, prev, prev_tgid, prev_start, &c);
+		charge_proc(cs, prev, TASK_READ(btf, prev, tgid),
+			    TASK_READ(btf, leader, start_time), &c);
 	}
-	cs->base = next_sum;
+	cs->base = TASK_READ(btf, next, se.sum_exec_runtime);
 	cs->cur_task = (__u64)next;
 	cs->valid = 1;
-	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(prev, prev->pid, prev->tgid, prev->group_leader->start_time, prev->policy,
-			 prev->se.sum_exec_runtime, prev->se.prev_sum_exec_runtime, next,
-			 next->se.sum_exec_runtime);
+	charge_cpu(true, prev, next);
+	return 0;
 }
 
-/* For kernels where tp_btf cannot attach: the same with CO-RE probe reads. */
+/* For kernels without tp_btf on sched_switch (user space probes which): CO-RE probe reads. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(prev, BPF_CORE_READ(prev, pid), BPF_CORE_READ(prev, tgid),
-			 BPF_CORE_READ(prev, group_leader, start_time), BPF_CORE_READ(prev, policy),
-			 BPF_CORE_READ(prev, se.sum_exec_runtime),
-			 BPF_CORE_READ(prev, se.prev_sum_exec_runtime), next,
-			 BPF_CORE_READ(next, se.sum_exec_runtime));
+	charge_cpu(false, prev, next);
+	return 0;
 }
 
 /*
  * Run by user space on every CPU (BPF_PROG_TEST_RUN with
- * BPF_F_TEST_RUN_ON_CPU: an IPI, or directly on the caller's CPU) just before
- * a drain: charges what the task on that CPU has run since it got the CPU (as
- * of the scheduler's last update of its runtime, at most a tick ago), moves
- * the CPU's baseline there, and moves the CPU's pending charges into the
- * process map. A process spinning for seconds without a switch is so seen
- * interval by interval. It cannot interleave with a switch on the same CPU:
- * the switch tracepoint runs with interrupts off, and the local case with
- * preemption off.
+ * BPF_F_TEST_RUN_ON_CPU: an IPI, or directly on the caller's CPU) at load and
+ * just before each drain: charges what the task on that CPU has run since it
+ * got the CPU (as of the scheduler's last update of its runtime, at most a
+ * tick ago), moves the CPU's baseline there, and moves the CPU's pending
+ * charges into the process map. A process spinning for seconds without a
+ * switch is so seen interval by interval. It cannot interleave with a switch
+ * on the same CPU: the switch tracepoint runs with interrupts off, and the
+ * local case with preemption off.
  */
 SEC("raw_tp")
 int flush(void *ctx)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid();
-	struct charge c = {};
 	struct cpu_stats *cs;
 	__u32 zero = 0;
-	__u64 sum;
 
+	charge_cpu(false, task, task);
 	cs = bpf_map_lookup_elem(&cpus, &zero);
-	if (!cs)
-		return 0;
-	if (have_counters)
-		read_counters(cs, &c);
-	sum = BPF_CORE_READ(task, se.sum_exec_runtime);
-	if (cs->valid && (__u64)task != cs->cur_task)
-		cs->unseen++;
-	if (cs->valid && (__u32)id != 0) {
-		if ((__u64)task == cs->cur_task)
-			c.cpu_ns = sum > cs->base ? sum - cs->base : 0;
-		else
-			c.cpu_ns = unseen_slice(BPF_CORE_READ(task, policy), sum,
-						BPF_CORE_READ(task, se.prev_sum_exec_runtime));
-		cs->busy_ns += c.cpu_ns;
-		charge_proc(cs, task, id >> 32, BPF_CORE_READ(task, group_leader, start_time), &c);
-	}
-	cs->base = sum;
-	cs->cur_task = (__u64)task;
-	cs->valid = 1;
-	flush_pending(cs);
+	if (cs)
+		flush_pending(cs);
 	return 0;
 }
 
@@ -467,59 +439,6 @@ int on_exec(void *ctx)
 		return 0;
 	bpf_get_current_comm(&v->comm, sizeof(v->comm));
 	v->cgroup_id = task_cgroup_id(task);
-	return 0;
-}
-
-static __always_inline int count_softirq(unsigned int vec)
-{
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct proc_key key = {};
-	struct proc_stats *v;
-	__u64 id;
-	int idx;
-
-	if (!enable_softirq)
-		return 0;
-	switch (vec) {
-	case NET_TX_SOFTIRQ:
-		idx = KEPLER_SOFTIRQ_NET_TX;
-		break;
-	case NET_RX_SOFTIRQ:
-		idx = KEPLER_SOFTIRQ_NET_RX;
-		break;
-	case BLOCK_SOFTIRQ:
-		idx = KEPLER_SOFTIRQ_BLOCK;
-		break;
-	default:
-		return 0;
-	}
-	id = bpf_get_current_pid_tgid();
-	if ((__u32)id == 0)
-		return 0;
-	key.tgid = id >> 32;
-	key.start_time = BPF_CORE_READ(task, group_leader, start_time);
-	v = bpf_map_lookup_elem(&procs, &key);
-	if (v)
-		__sync_fetch_and_add(&v->softirq[idx], 1);
-	return 0;
-}
-
-SEC("tp_btf/softirq_entry")
-int BPF_PROG(softirq_btf, unsigned int vec_nr)
-{
-	return count_softirq(vec_nr);
-}
-
-SEC("raw_tp/softirq_entry")
-int BPF_PROG(softirq_raw, unsigned int vec_nr)
-{
-	return count_softirq(vec_nr);
-}
-
-/* Not loaded by the agent: the floor that bench/ measures the real program against. */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(switch_empty, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
 	return 0;
 }
 

@@ -12,14 +12,6 @@
 #define KEPLER_PROC_EXITED (1u << 0)  /* the whole thread group has passed do_exit() */
 #define KEPLER_PROC_KTHREAD (1u << 1) /* PF_KTHREAD */
 
-/* Softirq vectors counted per process (enable_softirq). */
-enum kepler_softirq {
-	KEPLER_SOFTIRQ_NET_TX,
-	KEPLER_SOFTIRQ_NET_RX,
-	KEPLER_SOFTIRQ_BLOCK,
-	KEPLER_SOFTIRQ_MAX,
-};
-
 /*
  * A process: its tgid and the start time of its group leader
  * (task->group_leader->start_time, CLOCK_MONOTONIC ns). A recycled tgid is a
@@ -33,15 +25,14 @@ struct proc_key {
 
 /*
  * Per process, cumulative since the entry was created. The kernel only ever
- * adds to the counters; user space emits differences.
+ * adds to the counters; user space emits differences. Every field has a
+ * consumer: the counters feed attribution (cycles and cache misses only with
+ * have_counters), the identity the workload layer.
  */
 struct proc_stats {
 	__u64 cpu_ns;
-	__u64 ctx_switches; /* times a thread of the process was switched out */
 	__u64 cycles;
-	__u64 instructions;
 	__u64 cache_misses;
-	__u64 softirq[KEPLER_SOFTIRQ_MAX];
 	__u64 cgroup_id; /* cgroup v2 id (kernfs node id) at first sight, updated at exec */
 	__u32 ppid;	 /* real_parent->tgid at first sight */
 	__u32 flags;	 /* KEPLER_PROC_* */
@@ -57,7 +48,6 @@ struct cpu_stats {
 	__u64 busy_ns; /* runtime of every task but the idle task */
 	__u64 dropped; /* events lost because the process map was full */
 	__u64 last_cycles;
-	__u64 last_instructions;
 	__u64 last_cache_misses;
 	__u64 cur_task; /* the task on the CPU (its address): a switch whose prev differs
 			   was preceded by an unseen one */

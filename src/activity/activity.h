@@ -20,10 +20,12 @@ struct proc_activity {
 	char comm[ACTIVITY_COMM_LEN];
 	bool kernel_thread;
 	/*
-	 * Ended during the interval. eBPF: at most one more record for the same
-	 * (pid, start_time), also exited, follows at the next read with the
-	 * residue of its final context switch, then the process is gone. procfs:
-	 * its delta is 0 (the last slice before it vanished is not visible).
+	 * Ended during the interval. eBPF: usually at most one more record for
+	 * the same (pid, start_time), also exited, follows at the next read with
+	 * the residue of its final context switch, then the process is gone; a
+	 * thread whose last switch comes later (a zombie waiting for a CPU on a
+	 * busy machine) yields one more such record when it does. procfs: its
+	 * delta is 0 (the last slice before it vanished is not visible).
 	 */
 	bool exited;
 	/*
@@ -34,14 +36,8 @@ struct proc_activity {
 	uint64_t start_time_ns;
 	/* Deltas over the interval. */
 	uint64_t cpu_ns;
-	uint64_t ctx_switches; /* eBPF only; 0 from procfs */
 	uint64_t cycles;       /* 0 without hardware counters */
-	uint64_t instructions; /* 0 without hardware counters */
 	uint64_t cache_misses; /* 0 without hardware counters */
-	/* Softirqs raised while the process ran: eBPF with enable_softirq only, else 0. */
-	uint64_t softirq_net_tx;
-	uint64_t softirq_net_rx;
-	uint64_t softirq_block;
 };
 
 /*
@@ -54,7 +50,7 @@ struct activity_delta {
 	uint64_t busy_ns;	/* on-CPU time of every task but the idle tasks, all CPUs */
 	uint64_t idle_ns;	/* time the CPUs spent idle */
 	uint32_t ncpus;		/* online CPUs: busy_ns + idle_ns is about elapsed * ncpus */
-	bool has_counters;	/* cycles/instructions/cache_misses are real */
+	bool has_counters;	/* cycles and cache_misses are real */
 	uint64_t dropped_total; /* cumulative: events lost because a map was full */
 	uint64_t unseen_total;	/* cumulative, eBPF: switches the kernel did not report */
 };
@@ -67,7 +63,6 @@ struct activity;
 struct activity_opts {
 	uint32_t max_processes; /* eBPF process map entries; 0: ACTIVITY_DEFAULT_MAX_PROCESSES */
 	bool force_raw_tp;	/* load the raw_tp variant even where tp_btf works (tests) */
-	bool enable_softirq;	/* count softirqs per process (eBPF) */
 };
 
 /*

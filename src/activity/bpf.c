@@ -24,29 +24,44 @@
  *    by its CPU's switch and flush programs, which never interleave. A
  *    process spinning for seconds without a context switch is therefore seen
  *    interval by interval, and busy + idle covers the elapsed time of every
- *    CPU.
+ *    CPU. This needs the flush to run on every online CPU: it is run once at
+ *    load, and a kernel where it cannot run (BPF_F_TEST_RUN_ON_CPU came with
+ *    commit 1b4d60ec162f, v5.10; a kernel without CONFIG_NET has no test run
+ *    for raw_tp) fails the load, so that the agent falls back to procfs
+ *    instead of under-counting; a drain whose flush fails on a CPU fails, and
+ *    the next drain emits what it did not.
  * 3. Entries are deleted only by user space, and only for a process that the
  *    kernel marked exited (its last thread passed do_exit()) at an earlier
- *    drain, at least one interval ago. By then the dying thread's final
- *    context switch has been charged and flushed (every slot is emptied
- *    before every read, so before every delete), and no task can add to that entry
- *    again: the key contains the group leader's start time, so a process
- *    that recycles the tgid gets a new key. The final residue is read in the
- *    same drain that deletes the entry, so it is emitted too.
+ *    drain, at least one interval ago. What was charged until the delete's
+ *    drain is read in that drain, so it is emitted too: every slot is emptied
+ *    before every read, and a slot cannot hold charges of a deleted entry (an
+ *    exiting task claims no slot, and a slot claimed before the exit is
+ *    emptied by a flush before the delete). A thread of the dead process can
+ *    still switch out after the delete (a zombie preempted after do_exit()
+ *    waits for a CPU, on a busy machine, for drains): the program then finds
+ *    no entry and creates it again, marked exited; user space, which set the
+ *    key's last values back to 0 at the delete, emits that residue and
+ *    deletes the entry one drain later, like any exited one. No other task
+ *    can add to the key: it contains the group leader's start time, so a
+ *    process that recycles the tgid gets a new key.
  * 4. A key is accounted at most once per drain (a generation number per
  *    entry), so an iteration that revisits a key cannot double-count it; a
  *    key first seen late (created while the iteration passed its bucket) has
  *    no "last value" and is emitted in full at the next drain.
  * 5. An event that finds the map full is counted per CPU (dropped_total);
- *    its time is still in the node's busy time but in no process.
+ *    its time is still in the node's busy time but in no process. An exit
+ *    that found the map full leaves no mark: a later switch of the dead
+ *    process that finds room creates its entry exited (as in point 3).
  */
 #include <linux/types.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/perf_event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,22 +79,13 @@
 #include "util/util.h"
 
 #define BATCH_CHUNK 1024
-
-enum {
-	F_CPU,
-	F_CTX,
-	F_CYCLES,
-	F_INSTR,
-	F_CMISS,
-	F_SIRQ_TX,
-	F_SIRQ_RX,
-	F_SIRQ_BLOCK,
-	F_MAX,
-};
+/* The kernel's own ENOTSUPP, which the bpf syscall returns for some unsupported requests. */
+#define ENOTSUPP_KERNEL 524
 
 /*
  * What the previous drain saw of one process. Only the fields the program
- * fills are kept (s->nlast of last[]): without counters or softirqs, two.
+ * fills are kept (s->nlast of last[], bpf_last_fields()): without counters,
+ * the CPU time alone.
  */
 struct bpf_ent {
 	struct pidtab_hdr h; /* tgid, start_time */
@@ -89,15 +95,14 @@ struct bpf_ent {
 	uint64_t last[];
 };
 
-enum { EV_CYCLES, EV_INSTRUCTIONS, EV_CACHE_MISSES, EV_MAX };
+enum { EV_CYCLES, EV_CACHE_MISSES, EV_MAX };
 
 struct bpf_source {
 	struct kepler_bpf *skel;
 	bool raw_tp;
 	bool have_counters;
-	bool softirq;
-	char note[512];
-	int ncpus; /* possible CPUs: the size of per-CPU values */
+	char note[512]; /* what it runs without, and why: parts joined by "; " */
+	int ncpus;	/* possible CPUs: the size of per-CPU values */
 	uint32_t max_entries;
 	char *sysfs;
 	int *perf_fds; /* EV_MAX * ncpus, -1 where none */
@@ -121,6 +126,22 @@ struct bpf_source {
 	uint32_t gen;
 	struct proc_out out;
 };
+
+/* Add one part to the note (bpf_source_note). */
+__attribute__((format(printf, 2, 3))) static void note_add(struct bpf_source *s, const char *fmt,
+							   ...)
+{
+	size_t n = strlen(s->note);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(s->note)) {
+		memcpy(s->note + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->note + n, sizeof(s->note) - n, fmt, ap);
+	va_end(ap);
+}
 
 static int perf_event_open(struct perf_event_attr *attr, int cpu)
 {
@@ -149,14 +170,13 @@ static void open_counters(struct bpf_source *s)
 		const char *name;
 	} ev[EV_MAX] = {
 	    [EV_CYCLES] = {PERF_COUNT_HW_CPU_CYCLES, "cycles"},
-	    [EV_INSTRUCTIONS] = {PERF_COUNT_HW_INSTRUCTIONS, "instructions"},
 	    [EV_CACHE_MISSES] = {PERF_COUNT_HW_CACHE_MISSES, "cache-misses"},
 	};
 	int opened = 0;
 
 	s->perf_fds = malloc(sizeof(int) * EV_MAX * (size_t)s->ncpus);
 	if (!s->perf_fds) {
-		snprintf(s->note, sizeof(s->note), "hardware counters: out of memory");
+		note_add(s, "hardware counters: out of memory");
 		return;
 	}
 	for (int i = 0; i < EV_MAX * s->ncpus; i++)
@@ -173,10 +193,10 @@ static void open_counters(struct bpf_source *s)
 			if (fd < 0 && errno == ENODEV)
 				continue; /* offline CPU */
 			if (fd < 0) {
-				snprintf(
-				    s->note, sizeof(s->note),
+				note_add(
+				    s,
 				    "hardware counters unavailable (perf_event_open %s on cpu %d: "
-				    "%s); running without cycles, instructions and cache misses",
+				    "%s); running without cycles and cache misses",
 				    ev[e].name, cpu, strerror(errno));
 				close_counters(s);
 				return;
@@ -186,8 +206,7 @@ static void open_counters(struct bpf_source *s)
 		}
 	}
 	if (!opened) {
-		snprintf(s->note, sizeof(s->note),
-			 "hardware counters unavailable (no online CPU); running without");
+		note_add(s, "hardware counters unavailable (no online CPU); running without");
 		close_counters(s);
 		return;
 	}
@@ -202,16 +221,68 @@ static int attach(struct bpf_program *prog, struct bpf_link **link)
 	return 0;
 }
 
-/* Run the flush program on every CPU (see the comment at the top, point 2). */
-static void flush_cpus(struct bpf_source *s)
+/*
+ * Run the flush program on every CPU (the comment at the top, point 2). An
+ * offline CPU (-ENXIO) has nothing to flush. Any other error is returned, with
+ * the CPU in *ret_cpu: that CPU still holds its pending charges and slice.
+ */
+static int flush_cpus(struct bpf_source *s, int *ret_cpu)
 {
 	int fd = bpf_program__fd(s->skel->progs.flush);
 
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+		int r = bpf_prog_test_run_opts(fd, &o);
 
-		(void)bpf_prog_test_run_opts(fd, &o); /* -ENXIO: offline CPU, nothing to flush */
+		if (r == -ENXIO)
+			continue;
+		if (r < 0) {
+			*ret_cpu = cpu;
+			return r == -ENOTSUPP_KERNEL ? -EOPNOTSUPP : r;
+		}
 	}
+	return 0;
+}
+
+/*
+ * Whether tp_btf can carry the switch program here, decided before the one
+ * load: the kernel BTF must have the tracepoint's typedef (what libbpf
+ * resolves a tp_btf section to), and the kernel must load a tracing program
+ * attached there (two instructions). libbpf_probe_bpf_prog_type() is no
+ * answer: libbpf 1.1 says 0 for BPF_PROG_TYPE_TRACING where tp_btf works. 1,
+ * or 0 with the reason for raw_tp in why.
+ */
+static int probe_tp_btf(char *why, size_t whysz)
+{
+	static const char *type = "btf_trace_sched_switch";
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id, fd;
+
+	if (!btf) {
+		snprintf(why, whysz, "cannot read the kernel BTF: %s", strerror(errno));
+		return 0;
+	}
+	id = btf__find_by_name_kind(btf, type, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id < 0) {
+		snprintf(why, whysz, "the kernel BTF has no %s", type);
+		return 0;
+	}
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &o);
+	if (fd < 0) {
+		snprintf(why, whysz,
+			 "the kernel does not load a tp_btf program on sched_switch: %s",
+			 strerror(fd == -ENOTSUPP_KERNEL ? EOPNOTSUPP : -fd));
+		return 0;
+	}
+	close(fd);
+	return 1;
 }
 
 static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t whysz)
@@ -228,12 +299,8 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	}
 	bpf_map__set_max_entries(skel->maps.procs, s->max_entries);
 	skel->rodata->have_counters = s->have_counters;
-	skel->rodata->enable_softirq = s->softirq;
 	bpf_program__set_autoload(skel->progs.switch_btf, !raw);
 	bpf_program__set_autoload(skel->progs.switch_raw, raw);
-	bpf_program__set_autoload(skel->progs.softirq_btf, s->softirq && !raw);
-	bpf_program__set_autoload(skel->progs.softirq_raw, s->softirq && raw);
-	bpf_program__set_autoload(skel->progs.switch_empty, false);
 
 	r = kepler_bpf__load(skel);
 	if (r < 0) {
@@ -242,7 +309,6 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	}
 	if (s->have_counters) {
 		struct bpf_map *maps[EV_MAX] = {skel->maps.cycles_events,
-						skel->maps.instructions_events,
 						skel->maps.cache_misses_events};
 
 		for (int e = 0; e < EV_MAX; e++)
@@ -267,13 +333,6 @@ static int load_and_attach(struct bpf_source *s, bool raw, char *why, size_t why
 	r = attach(skel->progs.on_exec, &skel->links.on_exec);
 	if (r < 0)
 		goto fail;
-	if (s->softirq) {
-		step = "attach softirq_entry";
-		r = raw ? attach(skel->progs.softirq_raw, &skel->links.softirq_raw)
-			: attach(skel->progs.softirq_btf, &skel->links.softirq_btf);
-		if (r < 0)
-			goto fail;
-	}
 	step = raw ? "attach raw_tp/sched_switch" : "attach tp_btf/sched_switch";
 	r = raw ? attach(skel->progs.switch_raw, &skel->links.switch_raw)
 		: attach(skel->progs.switch_btf, &skel->links.switch_btf);
@@ -318,8 +377,9 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		   const struct activity_opts *opts, char *why, size_t whysz)
 {
 	struct bpf_source *s;
-	char why_btf[256] = "";
-	int r;
+	char why_raw[256] = "forced (activity_opts.force_raw_tp)";
+	bool raw;
+	int cpu = 0, r;
 
 	r = check_environment(why, whysz);
 	if (r < 0)
@@ -329,7 +389,6 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	if (!s)
 		return -ENOMEM;
 	s->max_entries = opts->max_processes ? opts->max_processes : ACTIVITY_DEFAULT_MAX_PROCESSES;
-	s->softirq = opts->enable_softirq;
 	s->sysfs = strdup(cfg->host_sysfs ? cfg->host_sysfs : "/sys");
 	s->procfs = strdup(cfg->host_procfs ? cfg->host_procfs : "/proc");
 	s->tick_ns = NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK);
@@ -351,37 +410,36 @@ int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 	open_counters(s);
 	s->have_cpu = procstat_read(s->procfs, &s->last_cpu, NULL) == 0;
 
-	r = -EINVAL;
-	if (!opts->force_raw_tp) {
-		r = load_and_attach(s, false, why_btf, sizeof(why_btf));
-		if (r < 0 && s->have_counters) {
-			/* A PMU the verifier or the map will not take: try once without. */
-			close_counters(s);
-			s->have_counters = false;
-			snprintf(s->note, sizeof(s->note),
-				 "hardware counters rejected (%s); running without", why_btf);
-			r = load_and_attach(s, false, why_btf, sizeof(why_btf));
-		}
+	raw = opts->force_raw_tp || !probe_tp_btf(why_raw, sizeof(why_raw));
+	if (raw)
+		note_add(s, "attached with raw_tp: %s", why_raw);
+	r = load_and_attach(s, raw, why, whysz);
+	if (r < 0 && s->have_counters) {
+		/* A PMU the verifier or the perf-event map will not take: once more without. */
+		close_counters(s);
+		s->have_counters = false;
+		note_add(s, "hardware counters rejected (%s); running without", why);
+		r = load_and_attach(s, raw, why, whysz);
 	}
-	if (r < 0) {
-		r = load_and_attach(s, true, why, whysz);
-		if (r < 0 && why_btf[0]) {
-			char raw[256];
-
-			snprintf(raw, sizeof(raw), "%s", why);
-			snprintf(why, whysz, "%s; %s", why_btf, raw);
-		}
-		if (r < 0)
-			goto fail;
-	}
+	if (r < 0)
+		goto fail;
 	/* The counters now live in the map; our fds are not needed any more. */
 	close_counters(s);
-	s->nlast = s->softirq ? F_MAX : s->have_counters ? F_CMISS + 1 : F_CYCLES;
+	s->nlast = bpf_last_fields(s->have_counters);
 	r = pidtab_new(&s->tab, sizeof(struct bpf_ent) + s->nlast * sizeof(uint64_t), 1024);
 	if (r < 0)
 		goto fail;
 	s->batch_ok = true;
-	flush_cpus(s); /* start every CPU's clock now */
+	/* Start every CPU's clock now, and learn whether the drain can flush at all. */
+	r = flush_cpus(s, &cpu);
+	if (r < 0) {
+		snprintf(why, whysz,
+			 "the flush program cannot run on CPU %d (BPF_PROG_TEST_RUN with "
+			 "BPF_F_TEST_RUN_ON_CPU, Linux 5.10 or newer: %s): each CPU's latest "
+			 "slices would go uncounted",
+			 cpu, strerror(-r));
+		goto fail;
+	}
 	*ret = s;
 	return 0;
 fail:
@@ -404,19 +462,58 @@ static int queue_delete(struct bpf_source *s, const struct proc_key *k)
 	return 0;
 }
 
+int bpf_record_account(const struct proc_key *k, const struct proc_stats *v, bool has_counters,
+		       uint64_t *last, bool *exit_seen, struct proc_activity *ret)
+{
+	const uint64_t cur[BPF_LAST_MAX] = {
+	    [BPF_LAST_CPU] = v->cpu_ns,
+	    [BPF_LAST_CYCLES] = v->cycles,
+	    [BPF_LAST_CACHE_MISSES] = v->cache_misses,
+	};
+	uint64_t d[BPF_LAST_MAX] = {0};
+	bool any = false;
+	int flags = 0;
+
+	for (int i = 0; i < bpf_last_fields(has_counters); i++) {
+		if (cur[i] > last[i]) {
+			d[i] = cur[i] - last[i];
+			last[i] = cur[i];
+		}
+		any |= d[i] != 0;
+	}
+	if (v->flags & KEPLER_PROC_EXITED) {
+		if (*exit_seen) {
+			flags |= BPF_RECORD_DELETE;
+		} else {
+			*exit_seen = true;
+			any = true; /* report the exit even without activity */
+		}
+	}
+	if (!any)
+		return flags;
+	*ret = (struct proc_activity){
+	    .pid = k->tgid,
+	    .ppid = v->ppid,
+	    .cgroup_id = v->cgroup_id,
+	    .kernel_thread = v->flags & KEPLER_PROC_KTHREAD,
+	    .exited = v->flags & KEPLER_PROC_EXITED,
+	    .start_time_ns = k->start_time,
+	    .cpu_ns = d[BPF_LAST_CPU],
+	    .cycles = d[BPF_LAST_CYCLES],
+	    .cache_misses = d[BPF_LAST_CACHE_MISSES],
+	};
+	memcpy(ret->comm, v->comm, sizeof(ret->comm));
+	ret->comm[sizeof(ret->comm) - 1] = '\0';
+	return flags | BPF_RECORD_EMIT;
+}
+
 /* One map entry: the delta since the previous drain (points 1, 3, 4 at the top). */
 static int account(struct bpf_source *s, const struct proc_key *k, const struct proc_stats *v)
 {
-	uint64_t cur[F_MAX] = {
-	    v->cpu_ns,	     v->ctx_switches, v->cycles,     v->instructions,
-	    v->cache_misses, v->softirq[0],   v->softirq[1], v->softirq[2],
-	};
-	uint64_t d[F_MAX] = {0};
-	struct proc_activity *o;
+	struct proc_activity a, *o;
 	struct bpf_ent *e;
-	bool any = false;
 	void *p;
-	int r;
+	int flags, r;
 
 	r = pidtab_put(s->tab, k->tgid, k->start_time, &p);
 	if (r < 0)
@@ -425,43 +522,18 @@ static int account(struct bpf_source *s, const struct proc_key *k, const struct 
 	if (e->gen == s->gen)
 		return 0;
 	e->gen = s->gen;
-	for (int i = 0; i < s->nlast; i++) {
-		d[i] = cur[i] > e->last[i] ? cur[i] - e->last[i] : 0;
-		if (cur[i] > e->last[i])
-			e->last[i] = cur[i];
-		any |= d[i] != 0;
+	flags = bpf_record_account(k, v, s->have_counters, e->last, &e->exit_seen, &a);
+	if (flags & BPF_RECORD_DELETE) {
+		r = queue_delete(s, k);
+		if (r < 0)
+			return r;
 	}
-	if (v->flags & KEPLER_PROC_EXITED) {
-		if (e->exit_seen) {
-			r = queue_delete(s, k);
-			if (r < 0)
-				return r;
-		} else {
-			e->exit_seen = true;
-			any = true; /* report the exit even without activity */
-		}
-	}
-	if (!any)
+	if (!(flags & BPF_RECORD_EMIT))
 		return 0;
 	r = proc_out_push(&s->out, &o);
 	if (r < 0)
 		return r;
-	o->pid = k->tgid;
-	o->ppid = v->ppid;
-	o->cgroup_id = v->cgroup_id;
-	memcpy(o->comm, v->comm, sizeof(o->comm));
-	o->comm[sizeof(o->comm) - 1] = '\0';
-	o->kernel_thread = v->flags & KEPLER_PROC_KTHREAD;
-	o->exited = v->flags & KEPLER_PROC_EXITED;
-	o->start_time_ns = k->start_time;
-	o->cpu_ns = d[F_CPU];
-	o->ctx_switches = d[F_CTX];
-	o->cycles = d[F_CYCLES];
-	o->instructions = d[F_INSTR];
-	o->cache_misses = d[F_CMISS];
-	o->softirq_net_tx = d[F_SIRQ_TX];
-	o->softirq_net_rx = d[F_SIRQ_RX];
-	o->softirq_block = d[F_SIRQ_BLOCK];
+	*o = a;
 	return 0;
 }
 
@@ -523,18 +595,38 @@ static int read_procs(struct bpf_source *s)
 	}
 }
 
+/*
+ * A deleted entry's last values go back to 0: should the kernel create the
+ * key again (a thread's last switches after the delete, created exited, see
+ * first_sight in the program), its residue counts from 0 (point 3).
+ */
+static void forget_last(struct bpf_source *s, const struct proc_key *k)
+{
+	struct bpf_ent *e = pidtab_get(s->tab, k->tgid, k->start_time);
+
+	if (e)
+		memset(e->last, 0, s->nlast * sizeof(e->last[0]));
+}
+
 static void delete_exited(struct bpf_source *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.procs);
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	__u32 count = (__u32)s->n_del;
+	int r;
 
 	if (!s->n_del)
 		return;
-	if (bpf_map_delete_batch(fd, s->del, &count, &bo) < 0) {
-		/* Deletes stop at the first failure: finish one by one (-ENOENT is fine). */
-		for (size_t i = count; i < s->n_del; i++)
-			(void)bpf_map_delete_elem(fd, &s->del[i]);
+	r = bpf_map_delete_batch(fd, s->del, &count, &bo);
+	for (size_t i = 0; i < s->n_del; i++) {
+		/* Deletes stop at the first failure: finish one by one (-ENOENT: gone already). */
+		if (r < 0 && i >= count) {
+			int rr = bpf_map_delete_elem(fd, &s->del[i]);
+
+			if (rr < 0 && rr != -ENOENT)
+				continue; /* still there: its last values still hold */
+		}
+		forget_last(s, &s->del[i]);
 	}
 	s->n_del = 0;
 }
@@ -547,12 +639,15 @@ int bpf_source_read(struct bpf_source *s, struct activity_delta *out)
 	__u32 zero = 0;
 	bool have_cpu;
 	size_t pos;
-	int r;
+	int cpu_failed, r;
 
 	proc_out_reset(&s->out);
 	s->n_del = 0;
 	s->gen++;
-	flush_cpus(s);
+	/* A CPU not flushed would under-count this interval: fail it, the next one has it all. */
+	r = flush_cpus(s, &cpu_failed);
+	if (r < 0)
+		return r;
 
 	r = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.cpus), &zero, s->percpu);
 	if (r < 0)

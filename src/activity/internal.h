@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inside the activity subsystem: the two sources behind activity.c and the
- * pure parsers they use (tested from tables in tests/unit/test_procfs.c).
+ * pure functions they use (tested from tables in tests/unit/test_procfs.c and
+ * tests/unit/test_bpf.c).
  */
 #pragma once
+
+#include <linux/types.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "activity/activity.h"
+#include "bpf/kepler.h"
 #include "config.h"
 
 /* ---- pure parsers (procfs.c) ---- */
@@ -36,6 +40,36 @@ int parse_pid_stat(const char *line, struct pid_stat *ret);
 
 /* Number of CPUs in a list such as "0-3,6,8-9" (sysfs cpu/online). */
 int parse_cpu_list(const char *s, uint32_t *ret_count);
+
+/* ---- the eBPF drain's accounting (bpf.c) ---- */
+
+/*
+ * The cumulative fields of a drain record (struct proc_stats) that user space
+ * differences, in this order in the last[] of a process; the counters only
+ * with has_counters.
+ */
+enum { BPF_LAST_CPU, BPF_LAST_CYCLES, BPF_LAST_CACHE_MISSES, BPF_LAST_MAX };
+
+static inline int bpf_last_fields(bool has_counters)
+{
+	return has_counters ? BPF_LAST_MAX : BPF_LAST_CPU + 1;
+}
+
+#define BPF_RECORD_EMIT (1 << 0)   /* *ret holds the process's activity */
+#define BPF_RECORD_DELETE (1 << 1) /* exited at an earlier drain: delete its map entry */
+
+/*
+ * One record of the eBPF process map turned into the process's activity since
+ * the previous drain (the comment at the top of bpf.c, points 1 and 3): each
+ * cumulative field minus the value last read, last[] (bpf_last_fields() of
+ * them, zeros for a process not seen before), which is advanced; a value
+ * lower than the last emits 0 and keeps the last. *exit_seen tells whether an
+ * earlier drain reported the exit, and is set when this one does. Returns
+ * BPF_RECORD_* flags: EMIT for any activity or a first-reported exit (*ret is
+ * written only then), DELETE for an exit reported before.
+ */
+int bpf_record_account(const struct proc_key *k, const struct proc_stats *v, bool has_counters,
+		       uint64_t *last, bool *exit_seen, struct proc_activity *ret);
 
 /* ---- the per-read output array (activity.c) ---- */
 
@@ -79,9 +113,12 @@ struct bpf_source;
 int bpf_source_new(struct bpf_source **ret, const struct kepler_config *cfg,
 		   const struct activity_opts *opts, char *why, size_t whysz);
 int bpf_source_read(struct bpf_source *s, struct activity_delta *out);
-/* "tp_btf" or "raw_tp" */
+/* "tp_btf" or "raw_tp" (why raw_tp: in bpf_source_note) */
 const char *bpf_source_attach_mode(const struct bpf_source *s);
-/* Non-empty when the source runs with less than it could (no hardware counters). */
+/*
+ * Non-empty when the source runs with less than it could: raw_tp and why, no
+ * hardware counters and why.
+ */
 const char *bpf_source_note(const struct bpf_source *s);
 void bpf_source_free(struct bpf_source *s);
 

@@ -4,7 +4,7 @@
  * saw, for the integration tests and bench/.
  *
  *   activity_probe [--source auto|ebpf|procfs] [--interval 200ms] [--duration 5s]
- *                  [--max-processes N] [--raw-tp] [--softirq]
+ *                  [--max-processes N] [--raw-tp]
  *                  [--procfs DIR] [--sysfs DIR]
  *
  * After the first read it writes "ready" to stderr; it stops after --duration
@@ -34,7 +34,7 @@ struct rec {
 	uint64_t cgroup_id;
 	char comm[ACTIVITY_COMM_LEN];
 	bool kthread, exited;
-	uint64_t cpu_ns, ctx_switches, cycles, instructions, cache_misses;
+	uint64_t cpu_ns, cycles, cache_misses;
 };
 
 static volatile sig_atomic_t stop;
@@ -48,7 +48,7 @@ static void on_signal(int sig)
 static int usage(void)
 {
 	fprintf(stderr, "usage: activity_probe [--source auto|ebpf|procfs] [--interval DUR] "
-			"[--duration DUR] [--max-processes N] [--raw-tp] [--softirq] "
+			"[--duration DUR] [--max-processes N] [--raw-tp] "
 			"[--procfs DIR] [--sysfs DIR]\n");
 	return 2;
 }
@@ -70,9 +70,7 @@ static int accumulate(struct pidtab *t, const struct activity_delta *d)
 		r->kthread = p->kernel_thread;
 		r->exited |= p->exited;
 		r->cpu_ns += p->cpu_ns;
-		r->ctx_switches += p->ctx_switches;
 		r->cycles += p->cycles;
-		r->instructions += p->instructions;
 		r->cache_misses += p->cache_misses;
 	}
 	return 0;
@@ -86,7 +84,6 @@ int main(int argc, char **argv)
 	    {"duration", required_argument, NULL, 'd'},
 	    {"max-processes", required_argument, NULL, 'm'},
 	    {"raw-tp", no_argument, NULL, 'r'},
-	    {"softirq", no_argument, NULL, 'q'},
 	    {"procfs", required_argument, NULL, 'P'},
 	    {"sysfs", required_argument, NULL, 'S'},
 	    {},
@@ -135,9 +132,6 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			opts.force_raw_tp = true;
-			break;
-		case 'q':
-			opts.enable_softirq = true;
 			break;
 		case 'P':
 			free(cfg.host_procfs);
@@ -233,9 +227,7 @@ int main(int argc, char **argv)
 		json_object_set_new(o, "kernel_thread", json_boolean(rc->kthread));
 		json_object_set_new(o, "exited", json_boolean(rc->exited));
 		json_object_set_new(o, "cpu_ns", json_integer((json_int_t)rc->cpu_ns));
-		json_object_set_new(o, "ctx_switches", json_integer((json_int_t)rc->ctx_switches));
 		json_object_set_new(o, "cycles", json_integer((json_int_t)rc->cycles));
-		json_object_set_new(o, "instructions", json_integer((json_int_t)rc->instructions));
 		json_object_set_new(o, "cache_misses", json_integer((json_int_t)rc->cache_misses));
 		json_array_append_new(procs, o);
 	}
