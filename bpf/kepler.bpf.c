@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (Apache-2.0 OR GPL-2.0-only)
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Kernel side of the activity collector: per-process on-CPU time and (when
  * the PMU exists) cycles and cache misses, charged at every context switch to
@@ -442,4 +442,4 @@ int on_exec(void *ctx)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Structures shared by the BPF program (kepler.bpf.c) and user space
  * (src/activity/bpf.c). Fixed-width __u32/__u64 only, laid out without holes,
