@@ -17,17 +17,19 @@ struct pidtab {
 	struct pidtab_hdr tmpl[]; /* a zeroed record: put copies it with the key set */
 };
 
-static uint64_t key_hash(const void *key)
+static uint64_t key_hash(const void *key, void *ctx)
 {
 	const struct pidtab_hdr *k = key;
 
+	(void)ctx;
 	return hash_u64(k->start ^ ((uint64_t)k->pid * 0x9e3779b97f4a7c15ULL));
 }
 
-static bool key_equal(const void *a, const void *b)
+static bool key_equal(const void *a, const void *b, void *ctx)
 {
 	const struct pidtab_hdr *x = a, *y = b;
 
+	(void)ctx;
 	return x->pid == y->pid && x->start == y->start;
 }
 
@@ -42,7 +44,7 @@ int pidtab_new(struct pidtab **ret, size_t entry_size, size_t initial)
 	t = calloc(1, sizeof(*t) + entry_size);
 	if (!t)
 		return -ENOMEM;
-	t->map = hashmap_new_inline(&ops, entry_size, initial);
+	t->map = hashmap_new_inline(&ops, NULL, entry_size, initial);
 	if (!t->map) {
 		free(t);
 		return -ENOMEM;

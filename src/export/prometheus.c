@@ -8,26 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+#include "util/hashmap.h"
 #include "util/util.h"
 
 /*
- * Sets of families and of series within the open family. Keys are not copied:
- * a slot holds the offset in the strbuf where the key was rendered, so the
- * only allocation is the slot array. A generation counter empties the series
- * set at each family in O(1), however many samples the last family had.
+ * Sets of families and of series within the open family, both util/hashmap
+ * tables of records. Keys are not copied: a record holds the key's hash and
+ * the offset in the strbuf where the key was rendered, so the only allocations
+ * are the tables' arrays. Equality reads the text through the writer at each call, as the
+ * strbuf may move between puts. The series set is cleared at each family.
  */
-struct slot {
+struct key {
 	uint64_t hash;
 	size_t off;
-	uint32_t gen;
 };
 
-struct table {
-	struct slot *slots;
-	size_t cap; /* power of two, or 0 */
-	size_t count;
-	uint32_t gen;
-};
+/* A render writes a few dozen families; most have a few series, some hundreds. */
+#define FAMILIES_MIN 64
+#define SERIES_MIN 64
 
 struct prom_writer {
 	struct strbuf *sb;
@@ -35,93 +34,14 @@ struct prom_writer {
 	bool open;
 	size_t fam_off; /* family name in sb */
 	size_t fam_len;
-	struct table families;
-	struct table series;
+	struct hashmap *families;
+	struct hashmap *series;
 };
 
-/* Compares the key stored at offset off with the candidate described by ctx. */
-typedef bool (*key_eq_fn)(const struct prom_writer *w, size_t off, const void *ctx);
-
-static uint64_t mix64(uint64_t x)
+static uint64_t key_hash(const void *key, void *ctx)
 {
-	/* splitmix64 finalizer: spreads FNV's weak low bits before masking. */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-/* Word at a time: keys are label pairs of 20 to 100 bytes, hashed once per sample. */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL ^ n, v;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&v, s, 8);
-		h = (h ^ v) * 0x9fb21c651e98df25ULL;
-		h ^= h >> 32;
-	}
-	v = 0;
-	memcpy(&v, s, n);
-	return mix64(h ^ v);
-}
-
-static void table_reset(struct table *t)
-{
-	t->count = 0;
-	if (++t->gen == 0) {
-		if (t->slots)
-			memset(t->slots, 0, t->cap * sizeof(*t->slots));
-		t->gen = 1;
-	}
-}
-
-static int table_grow(struct table *t)
-{
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct slot *slots;
-
-	if (cap > SIZE_MAX / sizeof(*slots))
-		return -ENOMEM;
-	slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		const struct slot *s = &t->slots[i];
-		size_t j;
-
-		if (s->gen != t->gen)
-			continue;
-		for (j = s->hash & (cap - 1); slots[j].gen == t->gen; j = (j + 1) & (cap - 1))
-			;
-		slots[j] = *s;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-	return 0;
-}
-
-/* Inserts (hash, off) unless an equal key is present: 0 inserted, -EEXIST, -ENOMEM. */
-static int table_insert(struct table *t, const struct prom_writer *w, uint64_t hash, size_t off,
-			key_eq_fn eq, const void *ctx)
-{
-	size_t i;
-	int r;
-
-	if ((t->count + 1) * 2 > t->cap) {
-		r = table_grow(t);
-		if (r < 0)
-			return r;
-	}
-	for (i = hash & (t->cap - 1); t->slots[i].gen == t->gen; i = (i + 1) & (t->cap - 1))
-		if (t->slots[i].hash == hash && eq(w, t->slots[i].off, ctx))
-			return -EEXIST;
-	t->slots[i] = (struct slot){.hash = hash, .off = off, .gen = t->gen};
-	t->count++;
-	return 0;
+	(void)ctx;
+	return ((const struct key *)key)->hash;
 }
 
 bool prom_metric_name_valid(const char *name)
@@ -269,32 +189,6 @@ void prom_format_value(struct strbuf *sb, double v)
 	strbuf_puts(sb, buf);
 }
 
-struct prom_writer *prom_writer_new(struct strbuf *sb)
-{
-	struct prom_writer *w;
-
-	if (!sb) {
-		errno = EINVAL;
-		return NULL;
-	}
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->sb = sb;
-	w->families.gen = 1;
-	w->series.gen = 1;
-	return w;
-}
-
-void prom_writer_free(struct prom_writer *w)
-{
-	if (!w)
-		return;
-	free(w->families.slots);
-	free(w->series.slots);
-	free(w);
-}
-
 static int fail(struct prom_writer *w, int r)
 {
 	if (!w->err)
@@ -316,18 +210,20 @@ static void truncate_to(struct strbuf *sb, size_t len)
 		sb->buf[len] = '\0';
 }
 
-struct name_key {
-	const char *name;
-	size_t len;
-};
-
-/* A stored family name ends at the space that follows it on its HELP or TYPE line. */
-static bool family_eq(const struct prom_writer *w, size_t off, const void *ctx)
+/* A family name ends at the space that follows it on its HELP or TYPE line. */
+static bool family_equal(const void *a, const void *b, void *ctx)
 {
-	const struct name_key *k = ctx;
-	const char *s = w->sb->buf + off;
+	const struct key *x = a, *y = b;
+	const struct prom_writer *w = ctx;
+	const char *p = w->sb->buf + x->off, *q = w->sb->buf + y->off;
 
-	return memcmp(s, k->name, k->len) == 0 && s[k->len] == ' ';
+	if (x->hash != y->hash)
+		return false;
+	while (*p == *q && *p != ' ') {
+		p++;
+		q++;
+	}
+	return *p == ' ' && *q == ' ';
 }
 
 static const char *const type_names[] = {
@@ -339,8 +235,7 @@ static const char *const type_names[] = {
 int prom_family(struct prom_writer *w, const char *name, enum prom_type type, const char *help)
 {
 	struct strbuf *sb = w->sb;
-	struct name_key key;
-	size_t start, name_off;
+	size_t start, name_off, len;
 	int r;
 
 	w->open = false;
@@ -350,11 +245,11 @@ int prom_family(struct prom_writer *w, const char *name, enum prom_type type, co
 		return fail(w, -EINVAL);
 
 	start = sb->len;
-	key = (struct name_key){.name = name, .len = strlen(name)};
+	len = strlen(name);
 	if (help) {
 		strbuf_puts(sb, "# HELP ");
 		name_off = sb->len;
-		strbuf_append(sb, key.name, key.len);
+		strbuf_append(sb, name, len);
 		strbuf_putc(sb, ' ');
 		prom_escape_help(sb, help);
 		strbuf_puts(sb, "\n# TYPE ");
@@ -362,22 +257,22 @@ int prom_family(struct prom_writer *w, const char *name, enum prom_type type, co
 		strbuf_puts(sb, "# TYPE ");
 		name_off = sb->len;
 	}
-	strbuf_append(sb, key.name, key.len);
+	strbuf_append(sb, name, len);
 	strbuf_putc(sb, ' ');
 	strbuf_puts(sb, type_names[type]);
 	strbuf_putc(sb, '\n');
 	if (strbuf_error(sb))
 		return fail(w, strbuf_error(sb));
 
-	r = table_insert(&w->families, w, hash_bytes(key.name, key.len), name_off, family_eq, &key);
-	if (r < 0) {
+	r = hashmap_put(w->families, &(struct key){hash_bytes(name, len), name_off}, NULL);
+	if (r <= 0) {
 		truncate_to(sb, start);
-		return fail(w, r);
+		return fail(w, r ? r : -EEXIST);
 	}
 	w->open = true;
 	w->fam_off = name_off;
-	w->fam_len = key.len;
-	table_reset(&w->series);
+	w->fam_len = len;
+	hashmap_clear(w->series);
 	return 0;
 }
 
@@ -420,31 +315,72 @@ static bool labels_contain(const char *p, const char *pair, size_t len)
 	return false;
 }
 
-struct series_key {
-	const char *labels;
-	size_t n_pairs;
-};
-
-static bool series_eq(const struct prom_writer *w, size_t off, const void *ctx)
+static size_t count_pairs(const char *p)
 {
-	const struct series_key *k = ctx;
-	const char *p = labels_start(w, off), *pair;
+	const char *pair;
+	size_t n = 0;
+
+	while (next_pair(&p, &pair))
+		n++;
+	return n;
+}
+
+static bool series_equal(const void *a, const void *b, void *ctx)
+{
+	const struct key *x = a, *y = b;
+	const struct prom_writer *w = ctx;
+	const char *p = labels_start(w, x->off), *q = labels_start(w, y->off), *pair;
 	size_t n_pairs = 0, n;
 
+	if (x->hash != y->hash)
+		return false;
 	while ((n = next_pair(&p, &pair))) {
-		if (!labels_contain(k->labels, pair, n))
+		if (!labels_contain(q, pair, n))
 			return false;
 		n_pairs++;
 	}
 	/* Pair names are unique within a line, so containment plus equal counts is equality. */
-	return n_pairs == k->n_pairs;
+	return n_pairs == count_pairs(q);
+}
+
+static const struct hashmap_ops family_ops = {0, key_hash, family_equal};
+static const struct hashmap_ops series_ops = {0, key_hash, series_equal};
+
+struct prom_writer *prom_writer_new(struct strbuf *sb)
+{
+	struct prom_writer *w;
+
+	if (!sb) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->sb = sb;
+	w->families = hashmap_new_inline(&family_ops, w, sizeof(struct key), FAMILIES_MIN);
+	w->series = hashmap_new_inline(&series_ops, w, sizeof(struct key), SERIES_MIN);
+	if (!w->families || !w->series) {
+		prom_writer_free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return w;
+}
+
+void prom_writer_free(struct prom_writer *w)
+{
+	if (!w)
+		return;
+	hashmap_free(w->families);
+	hashmap_free(w->series);
+	free(w);
 }
 
 int prom_sample(struct prom_writer *w, const char *name, const struct prom_label *labels,
 		size_t n_labels, double value)
 {
 	struct strbuf *sb = w->sb;
-	struct series_key key;
 	uint64_t hash = 0;
 	size_t start;
 	int r;
@@ -487,11 +423,10 @@ int prom_sample(struct prom_writer *w, const char *name, const struct prom_label
 	if (strbuf_error(sb))
 		return fail(w, strbuf_error(sb));
 
-	key = (struct series_key){.labels = labels_start(w, start), .n_pairs = n_labels};
-	r = table_insert(&w->series, w, hash, start, series_eq, &key);
-	if (r < 0) {
+	r = hashmap_put(w->series, &(struct key){hash, start}, NULL);
+	if (r <= 0) {
 		truncate_to(sb, start);
-		return fail(w, r);
+		return fail(w, r ? r : -EEXIST);
 	}
 	return 0;
 }

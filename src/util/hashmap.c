@@ -15,6 +15,7 @@
 
 struct hashmap {
 	const struct hashmap_ops *ops;
+	void *ctx;	      /* passed to every ops call */
 	uint32_t *hashes;     /* per slot: the key's hash | HASH_USED, 0 when empty */
 	unsigned char *slots; /* per slot: stride bytes, a pointer or a record */
 	size_t cap;	      /* power of two */
@@ -25,33 +26,39 @@ struct hashmap {
 	bool records;
 };
 
-uint64_t hashmap_hash_u32(const void *key)
+uint64_t hashmap_hash_u32(const void *key, void *ctx)
 {
+	(void)ctx;
 	return hash_u64(*(const uint32_t *)key);
 }
 
-bool hashmap_equal_u32(const void *a, const void *b)
+bool hashmap_equal_u32(const void *a, const void *b, void *ctx)
 {
+	(void)ctx;
 	return *(const uint32_t *)a == *(const uint32_t *)b;
 }
 
-uint64_t hashmap_hash_u64(const void *key)
+uint64_t hashmap_hash_u64(const void *key, void *ctx)
 {
+	(void)ctx;
 	return hash_u64(*(const uint64_t *)key);
 }
 
-bool hashmap_equal_u64(const void *a, const void *b)
+bool hashmap_equal_u64(const void *a, const void *b, void *ctx)
 {
+	(void)ctx;
 	return *(const uint64_t *)a == *(const uint64_t *)b;
 }
 
-uint64_t hashmap_hash_str(const void *key)
+uint64_t hashmap_hash_str(const void *key, void *ctx)
 {
+	(void)ctx;
 	return hash_str(key);
 }
 
-bool hashmap_equal_str(const void *a, const void *b)
+bool hashmap_equal_str(const void *a, const void *b, void *ctx)
 {
+	(void)ctx;
 	return strcmp(a, b) == 0;
 }
 
@@ -72,7 +79,7 @@ static const void *key_of(const struct hashmap *h, const void *entry)
 
 static uint32_t hash_key(const struct hashmap *h, const void *key)
 {
-	return (uint32_t)h->ops->hash(key) | HASH_USED;
+	return (uint32_t)h->ops->hash(key, h->ctx) | HASH_USED;
 }
 
 /* Both arrays in one allocation, all slots empty. */
@@ -101,7 +108,7 @@ static size_t probe(const struct hashmap *h, const void *key, uint32_t hv, bool 
 			*found = false;
 			return i;
 		}
-		if (h->hashes[i] == hv && h->ops->equal(key_of(h, entry_at(h, i)), key)) {
+		if (h->hashes[i] == hv && h->ops->equal(key_of(h, entry_at(h, i)), key, h->ctx)) {
 			*found = true;
 			return i;
 		}
@@ -136,16 +143,25 @@ static int resize(struct hashmap *h, size_t cap)
 	return 0;
 }
 
-/* Under an eighth full: halve while under a quarter, down to the minimum. */
-static void shrink(struct hashmap *h)
+/* The size for n entries: under an eighth full, halve while under a quarter, down to the minimum.
+ */
+static size_t shrunk_cap(const struct hashmap *h, size_t n)
 {
 	size_t cap = h->cap;
 
-	if (cap <= h->min_cap || h->n * 8 >= cap)
-		return;
-	while (cap > h->min_cap && h->n * 4 < cap)
+	if (n * 8 >= cap)
+		return cap;
+	while (cap > h->min_cap && n * 4 < cap)
 		cap /= 2;
-	resize(h, cap); /* out of memory: keep the larger table */
+	return cap;
+}
+
+static void shrink(struct hashmap *h)
+{
+	size_t cap = shrunk_cap(h, h->n);
+
+	if (cap < h->cap)
+		resize(h, cap); /* out of memory: keep the larger table */
 }
 
 /*
@@ -170,8 +186,8 @@ static void delete_at(struct hashmap *h, size_t hole)
 	h->n--;
 }
 
-static struct hashmap *create(const struct hashmap_ops *ops, bool records, size_t entry_size,
-			      size_t min_entries)
+static struct hashmap *create(const struct hashmap_ops *ops, void *ctx, bool records,
+			      size_t entry_size, size_t min_entries)
 {
 	struct hashmap *h;
 	size_t cap = MIN_CAP;
@@ -187,6 +203,7 @@ static struct hashmap *create(const struct hashmap_ops *ops, bool records, size_
 	if (!h)
 		return NULL;
 	h->ops = ops;
+	h->ctx = ctx;
 	h->records = records;
 	h->entry_size = entry_size;
 	h->stride = (entry_size + 7) & ~(size_t)7;
@@ -200,15 +217,15 @@ static struct hashmap *create(const struct hashmap_ops *ops, bool records, size_
 	return h;
 }
 
-struct hashmap *hashmap_new(const struct hashmap_ops *ops, size_t min_entries)
+struct hashmap *hashmap_new(const struct hashmap_ops *ops, void *ctx, size_t min_entries)
 {
-	return create(ops, false, sizeof(void *), min_entries);
+	return create(ops, ctx, false, sizeof(void *), min_entries);
 }
 
-struct hashmap *hashmap_new_inline(const struct hashmap_ops *ops, size_t entry_size,
+struct hashmap *hashmap_new_inline(const struct hashmap_ops *ops, void *ctx, size_t entry_size,
 				   size_t min_entries)
 {
-	return create(ops, true, entry_size, min_entries);
+	return create(ops, ctx, true, entry_size, min_entries);
 }
 
 void hashmap_free(struct hashmap *h)
@@ -278,6 +295,30 @@ void hashmap_remove(struct hashmap *h, void *entry)
 	}
 	delete_at(h, i);
 	shrink(h);
+}
+
+/*
+ * Writes at most max(min_cap, 8 n) slots: the array it keeps when the n
+ * entries fill an eighth of it, else a new one sized for n. Only when that
+ * allocation fails does it empty the larger array in place.
+ */
+void hashmap_clear(struct hashmap *h)
+{
+	size_t cap = shrunk_cap(h, h->n);
+	unsigned char *slots;
+	uint32_t *hashes;
+
+	if (!h->n)
+		return;
+	h->n = 0;
+	if (cap < h->cap && alloc_slots(cap, h->stride, &hashes, &slots) == 0) {
+		free(h->hashes);
+		h->hashes = hashes;
+		h->slots = slots;
+		h->cap = cap;
+		return;
+	}
+	memset(h->hashes, 0, h->cap * sizeof(*h->hashes));
 }
 
 /*

@@ -29,7 +29,7 @@ struct intern *intern_new(void)
 
 	if (!t)
 		return NULL;
-	t->map = hashmap_new(&ops, 32);
+	t->map = hashmap_new(&ops, NULL, 32);
 	if (!t->map) {
 		free(t);
 		return NULL;

@@ -260,7 +260,7 @@ static int resolver_walk(struct cgroup_resolver *r, uint64_t want, char *found, 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	t = hashmap_new(&by_id_ops, TABLE_MIN_ENTRIES);
+	t = hashmap_new(&by_id_ops, NULL, TABLE_MIN_ENTRIES);
 	if (!t) {
 		free(w);
 		return -ENOMEM;
@@ -316,7 +316,7 @@ struct cgroup_resolver *cgroup_resolver_new(const char *mount)
 		k = -errno;
 		goto fail;
 	}
-	r->t = hashmap_new(&by_id_ops, 0); /* until a walk succeeds */
+	r->t = hashmap_new(&by_id_ops, NULL, 0); /* until a walk succeeds */
 	if (!r->t) {
 		k = -errno;
 		goto fail;

@@ -21,7 +21,7 @@ struct group_table *group_table_new(void)
 
 	if (!t)
 		return NULL;
-	t->by_id = hashmap_new(&by_id_ops, 64);
+	t->by_id = hashmap_new(&by_id_ops, NULL, 64);
 	if (!t->by_id) {
 		free(t);
 		return NULL;

@@ -111,7 +111,7 @@ static struct pod_index *index_build(struct pod_container *v, size_t n)
 	}
 	ix->v = v;
 	ix->n = n;
-	ix->by_id = hashmap_new(&by_id_ops, n); /* sized for n: no growth while filling */
+	ix->by_id = hashmap_new(&by_id_ops, NULL, n); /* sized for n: no growth while filling */
 	if (!ix->by_id) {
 		index_free(ix);
 		return NULL;

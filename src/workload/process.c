@@ -24,7 +24,7 @@ struct proc_table *proc_table_new(void)
 
 	if (!t)
 		return NULL;
-	t->by_pid = hashmap_new(&by_pid_ops, TABLE_MIN);
+	t->by_pid = hashmap_new(&by_pid_ops, NULL, TABLE_MIN);
 	t->strings = intern_new();
 	if (!t->by_pid || !t->strings) {
 		proc_table_free(t);

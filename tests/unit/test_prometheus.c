@@ -373,13 +373,67 @@ static void test_many_series(void **state)
 	strbuf_release(&sb);
 }
 
+/*
+ * A family of 100,000 series, then 20,000 families of a few series, then the
+ * big family's label sets again: the series set empties at each family (the
+ * same label set passes in every family) and still refuses a repeat within
+ * one, whatever size the family before it had.
+ */
+static void test_big_family_then_many(void **state)
+{
+	enum { BIG = 100000, MANY = 20000 };
+	struct strbuf sb = STRBUF_INIT;
+	struct prom_writer *w;
+	char id[16], fam[32];
+	struct prom_label l[] = {{"id", id}};
+
+	(void)state;
+	w = prom_writer_new(&sb);
+	assert_non_null(w);
+	assert_int_equal(prom_family(w, "big", PROM_GAUGE, NULL), 0);
+	for (int i = 0; i < BIG; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		assert_int_equal(prom_sample(w, "big", l, 1, i), 0);
+	}
+	for (int f = 0; f < MANY; f++) {
+		snprintf(fam, sizeof(fam), "fam_%d", f);
+		assert_int_equal(prom_family(w, fam, PROM_COUNTER, NULL), 0);
+		snprintf(id, sizeof(id), "%d", f);
+		assert_int_equal(prom_sample(w, fam, l, 1, 1), 0);
+		assert_int_equal(prom_sample(w, fam, NULL, 0, 1), 0);
+		assert_int_equal(prom_sample(w, fam, l, 1, 2), -EEXIST);
+		assert_int_equal(prom_sample(w, fam, NULL, 0, 2), -EEXIST);
+	}
+	assert_int_equal(prom_family(w, "again", PROM_GAUGE, NULL), 0);
+	for (int i = 0; i < BIG; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		assert_int_equal(prom_sample(w, "again", l, 1, i), 0);
+	}
+	for (int i = 0; i < BIG; i += 997) {
+		snprintf(id, sizeof(id), "%d", i);
+		assert_int_equal(prom_sample(w, "again", l, 1, i), -EEXIST);
+	}
+	assert_int_equal(prom_family(w, "big", PROM_GAUGE, NULL), -EEXIST);
+	for (int f = 0; f < MANY; f += 101) {
+		snprintf(fam, sizeof(fam), "fam_%d", f);
+		assert_int_equal(prom_family(w, fam, PROM_COUNTER, NULL), -EEXIST);
+	}
+	prom_writer_free(w);
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_label_escaping),  cmocka_unit_test(test_help_escaping),
-	    cmocka_unit_test(test_names),	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_values_monotone), cmocka_unit_test(test_document),
-	    cmocka_unit_test(test_rejections),	    cmocka_unit_test(test_many_series),
+	    cmocka_unit_test(test_label_escaping),
+	    cmocka_unit_test(test_help_escaping),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_values_monotone),
+	    cmocka_unit_test(test_document),
+	    cmocka_unit_test(test_rejections),
+	    cmocka_unit_test(test_many_series),
+	    cmocka_unit_test(test_big_family_then_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
