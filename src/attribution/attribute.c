@@ -54,9 +54,16 @@ void attributor_set_max_shown(struct attributor *a, uint32_t max_shown)
 void attr_proc_begin(struct attr_proc *p)
 {
 	account_begin(&p->acct);
-	account_begin(&p->series);
+	if (p->series)
+		account_begin(p->series);
 	p->cycles = 0;
 	p->cache_misses = 0;
+}
+
+void attr_proc_release(struct attr_proc *p)
+{
+	free(p->series);
+	p->series = NULL;
 }
 
 /* Scratch for n processes, one allocation: grown on demand, shrunk once mostly unused. */
@@ -165,7 +172,7 @@ static void select_shown(struct attributor *a, struct attr_proc *const *procs, s
 	for (size_t i = 0; i < n; i++) {
 		struct attr_proc *p = procs[i];
 
-		if (p->shown)
+		if (p->series)
 			continue;
 		if (k < free_places) {
 			a->list[k++] = p;
@@ -177,9 +184,10 @@ static void select_shown(struct attributor *a, struct attr_proc *const *procs, s
 			sift_down(a->list, k, 0);
 		}
 	}
-	for (size_t j = 0; j < k; j++)
-		a->list[j]->shown = true;
-	a->n_shown += (uint32_t)k;
+	for (size_t j = 0; j < k; j++) {
+		a->list[j]->series = calloc(1, sizeof(*a->list[j]->series));
+		a->n_shown += a->list[j]->series != NULL;
+	}
 }
 
 int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
@@ -195,19 +203,18 @@ int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t 
 	for (size_t i = 0; i < n; i++) {
 		struct attr_proc *p = procs[i];
 
-		account_add_interval(p->shown ? &p->series : p->fold, &p->acct);
+		account_add_interval(p->series ? p->series : p->fold, &p->acct);
 	}
 	return 0;
 }
 
 void attributor_retire(struct attributor *a, struct attr_proc *p)
 {
-	if (p->shown) {
-		account_add_total(p->fold, &p->series);
-		a->n_shown--;
-	}
-	p->shown = false;
-	p->series = (struct account){0};
+	if (!p->series)
+		return;
+	account_add_total(p->fold, p->series);
+	attr_proc_release(p);
+	a->n_shown--;
 }
 
 void attributor_absorb(struct attributor *a, const struct account *other)

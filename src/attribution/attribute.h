@@ -25,13 +25,16 @@
 
 /* Attribution's part of one tracked process. */
 struct attr_proc {
-	struct account acct;   /* all its energy, for its groups' sums */
-	struct account series; /* its own exported series: since it got one */
-	struct account *fold;  /* its "other": set by the caller before attributor_run */
+	struct account acct; /* all its energy, for its groups' sums */
+	/*
+	 * Its own exported series, since it got one; NULL while it has none. Apart,
+	 * because at most maxProcesses have one: 10,000 processes do not each carry it.
+	 */
+	struct account *series;
+	struct account *fold; /* its "other": set by the caller before attributor_run */
 	struct lifecycle life;
 	uint64_t cycles; /* this interval's hardware counts, 0 without counters */
 	uint64_t cache_misses;
-	bool shown; /* exported as its own series */
 };
 
 /* This interval's activity of p (its CPU time is p->acct.interval_cpu_ns). */
@@ -72,11 +75,14 @@ void attributor_set_max_shown(struct attributor *a, uint32_t max_shown);
 
 /* Start an interval for p: its interval figures and features back to zero. */
 void attr_proc_begin(struct attr_proc *p);
+/* Free what p holds without moving its series anywhere: the agent is stopping. */
+void attr_proc_release(struct attr_proc *p);
 
 /*
  * One interval: split active_uj[z] (zones in the zones mask) over procs by each
- * zone's feature, then give free places among the shown series, then add each
- * process's interval to its own series if shown, else to its fold account.
+ * zone's feature, then give the free places among the series (a process that
+ * cannot have one for want of memory folds), then add each process's interval
+ * to its own series if it has one, else to its fold account.
  * Energy no process used (no activity at all) goes to the node's "other".
  * Every p->fold must be set. Returns 0 or -ENOMEM (nothing attributed).
  */

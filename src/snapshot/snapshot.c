@@ -108,11 +108,11 @@ static int copy_process(struct snapshot *s, struct snap_process *sp, const struc
 	    .container_id = arena_str(s, p->id.container_id),
 	    .vm_id = arena_str(s, p->id.vm_id),
 	    .terminated = p->attr.life.terminated,
-	    .cpu_ns = p->attr.series.cpu_ns,
-	    .interval_cpu_ns = p->attr.series.interval_cpu_ns,
+	    .cpu_ns = p->attr.series->cpu_ns,
+	    .interval_cpu_ns = p->attr.series->interval_cpu_ns,
 	};
-	memcpy(sp->energy_uj, p->attr.series.energy_uj, sizeof(sp->energy_uj));
-	memcpy(sp->interval_uj, p->attr.series.interval_uj, sizeof(sp->interval_uj));
+	memcpy(sp->energy_uj, p->attr.series->energy_uj, sizeof(sp->energy_uj));
+	memcpy(sp->interval_uj, p->attr.series->interval_uj, sizeof(sp->interval_uj));
 	return sp->comm && sp->exe && sp->container_id && sp->vm_id ? 0 : -ENOMEM;
 }
 
@@ -176,14 +176,14 @@ static int copy_processes(struct snapshot *s, struct workloads *w)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		max += list[i]->attr.shown;
+		max += list[i]->attr.series != NULL;
 	for (size_t g = 0; g < ARRAY_SIZE(kinds); g++)
 		max += group_table_count(kinds[g]);
 	s->procs = arena_alloc(s, max * sizeof(*s->procs));
 	if (!s->procs)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (list[i]->attr.shown && (r = copy_process(s, &s->procs[k++], list[i])) < 0)
+		if (list[i]->attr.series && (r = copy_process(s, &s->procs[k++], list[i])) < 0)
 			return r;
 	qsort(s->procs, k, sizeof(*s->procs), cmp_series);
 	for (size_t g = 0; g < ARRAY_SIZE(kinds); g++) {

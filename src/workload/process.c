@@ -40,8 +40,10 @@ void proc_table_free(struct proc_table *t)
 
 	if (!t)
 		return;
-	while (t->by_pid && (p = hashmap_next(t->by_pid, &it)))
+	while (t->by_pid && (p = hashmap_next(t->by_pid, &it))) {
+		attr_proc_release(&p->attr);
 		free(p);
+	}
 	hashmap_free(t->by_pid);
 	intern_free(t->strings);
 	free(t->list);

@@ -37,7 +37,6 @@ struct process {
 	uint64_t cgroup_id;
 	char comm[ACTIVITY_COMM_LEN];
 	bool kernel_thread;
-	uint64_t seen_interval; /* last interval with activity */
 	struct process_identity id;
 	struct attr_proc attr;
 };

@@ -335,7 +335,6 @@ static int merge(struct workloads *w, const struct activity_delta *d, uint64_t s
 		memcpy(p->comm, a->comm, sizeof(p->comm));
 		p->comm[sizeof(p->comm) - 1] = '\0';
 		attr_proc_charge(&p->attr, a->cpu_ns, a->cycles, a->cache_misses);
-		p->seen_interval = w->interval;
 		if (a->exited)
 			lifecycle_end(&p->attr.life, w->interval, scrapes);
 	}

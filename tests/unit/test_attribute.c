@@ -63,8 +63,8 @@ static void assert_conserved(const struct world *w)
 		uint64_t sum = attributor_node_other(w->a)->energy_uj[z];
 
 		for (size_t i = 0; i < w->n; i++)
-			if (w->p[i].shown)
-				sum += w->p[i].series.energy_uj[z];
+			if (w->p[i].series)
+				sum += w->p[i].series->energy_uj[z];
 		for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
 			sum += w->fold[f].energy_uj[z];
 		if (sum != w->active_total[z])
@@ -75,6 +75,8 @@ static void assert_conserved(const struct world *w)
 
 static void world_free(struct world *w)
 {
+	for (size_t i = 0; i < MAXP; i++)
+		attr_proc_release(&w->p[i]);
 	attributor_free(w->a);
 }
 
@@ -195,11 +197,11 @@ static void test_shown_are_the_largest(void **state)
 			  ? UINT64_MAX
 			  : sorted[(cases[c].k < cases[c].n ? cases[c].k : cases[c].n) - 1];
 		for (size_t i = 0; i < cases[c].n; i++) {
-			if (w.p[i].shown != (cpu[i] >= kth))
+			if ((w.p[i].series != NULL) != (cpu[i] >= kth))
 				fail_msg("n %zu k %zu: process %zu (cpu %llu, k-th %llu) shown %d",
 					 cases[c].n, cases[c].k, i, (unsigned long long)cpu[i],
-					 (unsigned long long)kth, w.p[i].shown);
-			shown += w.p[i].shown;
+					 (unsigned long long)kth, (w.p[i].series != NULL));
+			shown += (w.p[i].series != NULL);
 		}
 		assert_int_equal(attributor_shown(w.a), shown);
 		assert_conserved(&w);
@@ -222,14 +224,14 @@ static void test_promotion_counts_once(void **state)
 	for (size_t i = 0; i < 4; i++)
 		w.p[i].fold = &w.fold[i % 2];
 	run(&w, first, 1000);
-	assert_true(w.p[3].shown && w.p[1].shown);
-	assert_false(w.p[0].shown || w.p[2].shown);
+	assert_true((w.p[3].series != NULL) && (w.p[1].series != NULL));
+	assert_false((w.p[0].series != NULL) || (w.p[2].series != NULL));
 	assert_int_equal(w.fold[0].energy_uj[ZONE_PACKAGE], 100 + 200); /* processes 0 and 2 */
 	assert_conserved(&w);
 
 	/* Shown processes stay shown though process 0 now uses more: counters never jump. */
 	run(&w, second, 1300);
-	assert_false(w.p[0].shown);
+	assert_false((w.p[0].series != NULL));
 	assert_int_equal(w.fold[0].energy_uj[ZONE_PACKAGE], 300 + 1000 + 100);
 	assert_int_equal(w.fold[0].interval_uj[ZONE_PACKAGE], 1100);
 	assert_conserved(&w);
@@ -237,13 +239,13 @@ static void test_promotion_counts_once(void **state)
 	/* Process 3 ends: its series goes into its "other", and process 0 gets the place. */
 	other_before = w.fold[1].energy_uj[ZONE_PACKAGE];
 	attributor_retire(w.a, &w.p[3]);
-	assert_false(w.p[3].shown);
+	assert_false((w.p[3].series != NULL));
 	assert_int_equal(w.fold[1].energy_uj[ZONE_PACKAGE], other_before + 400 + 100);
 	assert_int_equal(w.fold[1].interval_uj[ZONE_PACKAGE], 0); /* not an interval's energy */
 	w.n = 3;
 	run(&w, second, 1200);
-	assert_true(w.p[0].shown);
-	assert_int_equal(w.p[0].series.energy_uj[ZONE_PACKAGE], 1000);
+	assert_true((w.p[0].series != NULL));
+	assert_int_equal(w.p[0].series->energy_uj[ZONE_PACKAGE], 1000);
 	assert_int_equal(w.p[0].acct.energy_uj[ZONE_PACKAGE], 100 + 1000 + 1000);
 	assert_conserved(&w);
 	world_free(&w);
@@ -308,10 +310,10 @@ static void test_random_life_conserves(void **state)
 		assert_true(attributor_shown(w.a) <= 9);
 		for (int z = 0; z < ZONE_MAX; z++) {
 			for (size_t i = 0; i < MAXP; i++) {
-				if (!w.p[i].shown)
+				if (!(w.p[i].series != NULL))
 					continue;
-				assert_true(w.p[i].series.energy_uj[z] >= prev_series[i][z]);
-				prev_series[i][z] = w.p[i].series.energy_uj[z];
+				assert_true(w.p[i].series->energy_uj[z] >= prev_series[i][z]);
+				prev_series[i][z] = w.p[i].series->energy_uj[z];
 			}
 			for (size_t f = 0; f < 3; f++) {
 				assert_true(w.fold[f].energy_uj[z] >= prev_fold[f][z]);

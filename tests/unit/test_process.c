@@ -21,7 +21,7 @@ static void test_add_get_remove(void **state)
 	p = proc_table_add(t, 7);
 	assert_non_null(p);
 	assert_int_equal(p->pid, 7);
-	assert_false(p->attr.shown);
+	assert_null(p->attr.series);
 	assert_ptr_equal(proc_table_get(t, 7), p);
 	assert_int_equal(proc_table_count(t), 1);
 	proc_table_remove(t, p);
