@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attribution/attribute.h"
 #include "util/fileio.h"
 #include "util/intern.h"
 #include "util/util.h"
-#include "attribution/attribute.h"
 #include "workload/cgroup.h"
 #include "workload/cgroupfs.h"
 #include "workload/vm.h"
