@@ -140,23 +140,22 @@ static void publish(struct agent *a)
 	if (a->http) {
 		http_server_stats(a->http, &hs);
 		a->stats.scrapes = hs.metrics_scrapes;
-		a->stats.http_requests = hs.requests;
 		a->stats.http_header_timeouts = hs.header_timeouts;
 	}
+	/* On failure the outputs keep the last snapshot and body: /healthz goes stale if it lasts.
+	 */
 	r = snapshot_build(&snap, &in);
-	/* Without a snapshot the outputs keep the last one: /healthz goes stale if it lasts. */
-	stage_result(a, STAGE_RENDER, "snapshot", r, NULL);
-	if (r < 0)
-		return;
-	snapshot_free(a->snap);
-	a->snap = snap;
-	if (a->cfg.stdout_enabled && (r = stdout_report(stdout, snap)) < 0)
-		log_warn("exporter.stdout: %s, ignoring", strerror(-r));
-	if (!a->http)
-		return;
-	r = render_metrics(&sb, snap);
-	body = r < 0 ? NULL : strbuf_detach(&sb, &len);
-	stage_result(a, STAGE_RENDER, "render", body ? 0 : r < 0 ? r : -ENOMEM, NULL);
+	if (r >= 0) {
+		snapshot_free(a->snap);
+		a->snap = snap;
+		if (a->cfg.stdout_enabled && (r = stdout_report(stdout, snap)) < 0)
+			log_warn("exporter.stdout: %s, ignoring", strerror(-r));
+		r = a->http ? render_metrics(&sb, snap) : 0;
+	}
+	body = r >= 0 && a->http ? strbuf_detach(&sb, &len) : NULL;
+	if (r >= 0 && a->http && !body)
+		r = -ENOMEM;
+	stage_result(a, STAGE_RENDER, "render", r, NULL);
 	if (!body) {
 		strbuf_release(&sb);
 		return;

@@ -32,7 +32,6 @@ struct exporter_stats {
 	uint64_t bpf_dropped;
 	uint64_t bpf_unseen;
 	uint64_t scrapes;
-	uint64_t http_requests;
 	uint64_t http_header_timeouts;
 };
 
