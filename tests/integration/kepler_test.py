@@ -133,6 +133,17 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
+def cgroup2_mount():
+    """Where the cgroup v2 hierarchy is mounted (not always /sys/fs/cgroup), or None."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup2":
+                return fields[4].replace("\\040", " ")
+    return None
+
+
 def parse(text):
     """{(name, frozenset(labels)): value} for every sample."""
     out = {}

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from kepler_test import cgroup2_mount
+
 TOL_GROUND = 0.03
 TOL_SUM = 0.02
 
@@ -94,16 +96,6 @@ def cpu_of(res, pid):
 
 def rel(a, b):
     return abs(a - b) / b if b else float("inf")
-
-
-def cgroup2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] == "cgroup2":
-                return fields[4].replace("\\040", " ")
-    return None
 
 
 class OwnCgroup:

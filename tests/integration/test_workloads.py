@@ -15,22 +15,12 @@ import threading
 import time
 import uuid
 
-from kepler_test import Agent, check, copy_fixture, finish, series, value
+from kepler_test import Agent, cgroup2_mount, check, copy_fixture, finish, series, value
 from kubelet_server import KubeletServer
 
 if os.geteuid() != 0:
     print("skipped: moving processes between cgroups needs root")
     sys.exit(77)
-
-
-def cgroup2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] == "cgroup2":
-                return fields[4]
-    return None
 
 
 MOUNT = cgroup2_mount()
