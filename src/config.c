@@ -597,10 +597,121 @@ static void release_listen(struct kepler_config *cfg, const struct key *k)
 		free(cfg->listen_addresses[i]);
 }
 
+/* power.gpu.sources: a GPU_SOURCE_* mask; [auto] is every backend, [none] none */
+static int set_gpu_sources(struct kepler_config *cfg, const struct key *k, const char *const *v,
+			   size_t n, size_t *ret_bad, char *msg, size_t msz)
+{
+	static const char *const names[] = {"nvml", "drm"};
+	uint32_t mask = 0;
+
+	if (n == 0)
+		return msgf(msg, msz, "empty list (use [auto], or [none] for no GPUs)");
+	for (size_t i = 0; i < n; i++) {
+		uint32_t bit = 0;
+
+		*ret_bad = i;
+		if ((streq(v[i], "auto") || streq(v[i], "none")) && n > 1)
+			return msgf(msg, msz, "\"%s\" cannot be combined with other sources", v[i]);
+		if (streq(v[i], "auto"))
+			bit = GPU_SOURCE_ALL;
+		else if (streq(v[i], "none"))
+			bit = 0;
+		for (size_t j = 0; j < ARRAY_SIZE(names); j++)
+			if (streq(v[i], names[j]))
+				bit = 1u << j;
+		if (!bit && !streq(v[i], "none"))
+			return msgf(msg, msz, "unknown GPU source \"%s\" (auto, nvml, drm, none)",
+				    v[i]);
+		if (mask & bit)
+			return msgf(msg, msz, "duplicate source \"%s\"", v[i]);
+		mask |= bit;
+	}
+	*FIELD(cfg, k, uint32_t) = mask;
+	return 0;
+}
+
+static void render_gpu_sources(const struct kepler_config *cfg, const struct key *k,
+			       bool flag_style, struct strbuf *sb)
+{
+	uint32_t mask = *FIELD(cfg, k, const uint32_t);
+
+	if (mask == GPU_SOURCE_ALL) {
+		strbuf_puts(sb, "auto");
+		return;
+	}
+	if (!mask)
+		strbuf_puts(sb, "none");
+	if (mask & GPU_SOURCE_NVML)
+		strbuf_puts(sb, "nvml");
+	if (mask & GPU_SOURCE_DRM) {
+		put_list_sep(sb, flag_style, mask & GPU_SOURCE_NVML ? 1 : 0);
+		strbuf_puts(sb, "drm");
+	}
+}
+
+/* power.gpu.idleWattsByUUID: "UUID=WATTS" items */
+static int set_gpu_idle(struct kepler_config *cfg, const struct key *k, const char *const *v,
+			size_t n, size_t *ret_bad, char *msg, size_t msz)
+{
+	struct gpu_idle_watts g[CONFIG_MAX_GPU_IDLE] = {0};
+	struct key watts = {.kind = &kind_watts};
+	struct kepler_config one;
+
+	if (n > CONFIG_MAX_GPU_IDLE)
+		return msgf(msg, msz, "too many entries (at most %d)", CONFIG_MAX_GPU_IDLE);
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strrchr(v[i], '=');
+
+		*ret_bad = i;
+		watts.off = offsetof(struct kepler_config, gpu_idle_watts);
+		if (!eq || eq == v[i] || set_watts(&one, &watts, eq + 1, msg, msz) < 0)
+			return msgf(msg, msz, "bad entry \"%s\" (want UUID=WATTS, e.g. GPU-1d2e...=60)",
+				    v[i]);
+		for (size_t j = 0; j < i; j++)
+			if (strlen(g[j].uuid) == (size_t)(eq - v[i]) &&
+			    strncmp(g[j].uuid, v[i], (size_t)(eq - v[i])) == 0)
+				return msgf(msg, msz, "duplicate UUID in \"%s\"", v[i]);
+		g[i].watts = one.gpu_idle_watts;
+		g[i].uuid = strndup(v[i], (size_t)(eq - v[i]));
+		if (!g[i].uuid) {
+			for (size_t j = 0; j < i; j++)
+				free(g[j].uuid);
+			return -ENOMEM;
+		}
+	}
+	(void)k;
+	for (size_t i = 0; i < cfg->n_gpu_idle; i++)
+		free(cfg->gpu_idle[i].uuid);
+	memcpy(cfg->gpu_idle, g, sizeof(g));
+	cfg->n_gpu_idle = n;
+	return 0;
+}
+
+static void render_gpu_idle(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			    struct strbuf *sb)
+{
+	(void)k;
+	for (size_t i = 0; i < cfg->n_gpu_idle && i < CONFIG_MAX_GPU_IDLE; i++) {
+		put_list_sep(sb, flag_style, i);
+		strbuf_printf(sb, "%s=%g", cfg->gpu_idle[i].uuid, cfg->gpu_idle[i].watts);
+	}
+}
+
+static void release_gpu_idle(struct kepler_config *cfg, const struct key *k)
+{
+	(void)k;
+	for (size_t i = 0; i < cfg->n_gpu_idle && i < CONFIG_MAX_GPU_IDLE; i++)
+		free(cfg->gpu_idle[i].uuid);
+}
+
 static const struct kind kind_sources = {"list", NULL, set_sources, render_sources, NULL};
 static const struct kind kind_zones = {"list", NULL, set_zones, render_zones, NULL};
 static const struct kind kind_metrics = {"list", NULL, set_metrics, render_metrics, NULL};
 static const struct kind kind_listen = {"list", NULL, set_listen, render_listen, release_listen};
+static const struct kind kind_gpu_sources = {"list", NULL, set_gpu_sources, render_gpu_sources,
+					     NULL};
+static const struct kind kind_gpu_idle = {"list", NULL, set_gpu_idle, render_gpu_idle,
+					  release_gpu_idle};
 
 #define OFF(f) offsetof(struct kepler_config, f)
 #define IDLE_KEY(z, name)                                                                          \
@@ -736,6 +847,44 @@ static const struct key keys[] = {
 	.help = "processes the eBPF map holds (at least 64)",
 	.doc = "when it is full, new processes' events are dropped and counted in "
 	       "`kepler_exporter_bpf_dropped_total`",
+    },
+    {
+	.path = "power.gpu.sources",
+	.flag = "power.gpu.source",
+	.meta = "SOURCES",
+	.kind = &kind_gpu_sources,
+	.off = OFF(gpu_sources),
+	.def = "auto",
+	.help = "GPU sources: auto, none, or a list of nvml, drm",
+	.doc = "`auto` reads every GPU it finds and finding none is no error; `nvml` is NVIDIA "
+	       "through `libnvidia-ml.so.1` loaded at run time, `drm` AMD and Intel through hwmon "
+	       "and DRM fdinfo. See [docs/gpu.md](gpu.md)",
+    },
+    {
+	.path = "power.gpu.nvml.library",
+	.kind = &kind_str,
+	.off = OFF(nvml_library),
+	.def = "libnvidia-ml.so.1",
+	.help = "the NVML library to load",
+	.doc = "a name the dynamic loader resolves (`LD_LIBRARY_PATH` applies), or a path",
+    },
+    {
+	.path = "power.gpu.idleWatts",
+	.kind = &kind_watts,
+	.off = OFF(gpu_idle_watts),
+	.flags = KEY_AUTO | KEY_RELOAD,
+	.def = "auto",
+	.help = "idle (static) power of each GPU in watts",
+	.doc = "`auto` learns it per device from its power against its utilisation",
+    },
+    {
+	.path = "power.gpu.idleWattsByUUID",
+	.kind = &kind_gpu_idle,
+	.flags = KEY_RELOAD,
+	.def = "",
+	.help = "idle power of single GPUs, as UUID=WATTS items",
+	.doc = "before `power.gpu.idleWatts` for the GPUs it names, e.g. "
+	       "`[\"GPU-5e1b...=62\"]`; the UUID as `kepler_node_gpu_info` shows it",
     },
     {
 	.path = "rapl.zones",

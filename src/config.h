@@ -38,6 +38,21 @@ enum power_source {
 	POWER_SOURCE_MAX,
 };
 
+/* power.gpu.sources entries, as a mask */
+enum gpu_source {
+	GPU_SOURCE_NVML = 1u << 0, /* NVIDIA, through libnvidia-ml loaded at run time */
+	GPU_SOURCE_DRM = 1u << 1,  /* AMD and Intel: hwmon and DRM fdinfo */
+	GPU_SOURCE_ALL = (1u << 2) - 1,
+};
+
+/* At most this many power.gpu.idleWattsByUUID entries. */
+#define CONFIG_MAX_GPU_IDLE 64
+
+struct gpu_idle_watts {
+	char *uuid;
+	double watts;
+};
+
 /* activity.source */
 enum activity_source {
 	ACTIVITY_SOURCE_AUTO,
@@ -63,6 +78,13 @@ struct kepler_config {
 	/* power.estimator: per logical CPU watts (docs/configuration.md cites the defaults) */
 	double estimator_idle_watts_per_cpu;
 	double estimator_max_watts_per_cpu;
+
+	uint32_t gpu_sources;	 /* power.gpu.sources as GPU_SOURCE_* mask; 0: none */
+	char *nvml_library;	 /* power.gpu.nvml.library, default "libnvidia-ml.so.1" */
+	double gpu_idle_watts;	 /* power.gpu.idleWatts for every GPU; < 0: learn it */
+	/* power.gpu.idleWattsByUUID: per device, before gpu_idle_watts */
+	struct gpu_idle_watts gpu_idle[CONFIG_MAX_GPU_IDLE];
+	size_t n_gpu_idle;
 
 	uint32_t rapl_zones; /* rapl.zones as ZONE_BIT mask; 0 = all */
 

@@ -16,6 +16,12 @@ enum zone {
 	ZONE_MAX,
 };
 
+/*
+ * GPUs: each one a zone of its own, numbered in discovery order. A node with
+ * more is read for its first GPU_MAX (the agent says so at startup).
+ */
+#define GPU_MAX 16
+
 #define ZONE_BIT(z) (1u << (z))
 #define ZONE_ALL ((1u << ZONE_MAX) - 1)
 
