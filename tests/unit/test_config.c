@@ -156,6 +156,15 @@ static const struct {
     {"power:\n  sources:\n    - perf\n    - acpi\n", "power.sources", "[perf, acpi]"},
     {"power: {sources: [estimator]}", "power.sources", "[estimator]"},
     {"power: {sources: [auto]}", "power.sources", "[auto]"},
+    {"power: {gpu: {sources: [drm, nvml]}}", "power.gpu.sources", "[auto]"},
+    {"power: {gpu: {sources: [drm]}}", "power.gpu.sources", "[drm]"},
+    {"power: {gpu: {sources: [none]}}", "power.gpu.sources", "[none]"},
+    {"power: {gpu: {sources: [nvml]}}", "power.gpu.sources", "[nvml]"},
+    {"power: {gpu: {nvml: {library: /opt/nv/libnvidia-ml.so.1}}}", "power.gpu.nvml.library",
+     "/opt/nv/libnvidia-ml.so.1"},
+    {"power: {gpu: {idleWatts: 55.5}}", "power.gpu.idleWatts", "55.5"},
+    {"power: {gpu: {idleWattsByUUID: [GPU-a=60, \"MIG-b/1=0\"]}}", "power.gpu.idleWattsByUUID",
+     "[GPU-a=60, MIG-b/1=0]"},
     {"power: {idle: {package: 10.5}}", "power.idle.package", "10.5"},
     {"power: {idle: {core: 3}}", "power.idle.core", "3"},
     {"power: {idle: {uncore: 0}}", "power.idle.uncore", "0"},
@@ -450,6 +459,17 @@ static const struct {
     {"power: {sources: [rapl, rapl]}", "1:25: power.sources: duplicate source \"rapl\""},
     {"power: {sources: [nvml]}", "1:19: power.sources: unknown power source \"nvml\""},
     {"power: {sources: []}", "power.sources: empty list"},
+    {"power: {gpu: {sources: [auto, nvml]}}", "power.gpu.sources: \"auto\" cannot be combined"},
+    {"power: {gpu: {sources: [drm, none]}}", "power.gpu.sources: \"none\" cannot be combined"},
+    {"power: {gpu: {sources: [drm, drm]}}", "power.gpu.sources: duplicate source \"drm\""},
+    {"power: {gpu: {sources: [amd]}}", "power.gpu.sources: unknown GPU source \"amd\""},
+    {"power: {gpu: {sources: []}}", "power.gpu.sources: empty list"},
+    {"power: {gpu: {idleWatts: -3}}", "power.gpu.idleWatts: negative watts"},
+    {"power: {gpu: {idleWattsByUUID: [GPU-a]}}", "power.gpu.idleWattsByUUID: bad entry \"GPU-a\""},
+    {"power: {gpu: {idleWattsByUUID: [=5]}}", "power.gpu.idleWattsByUUID: bad entry"},
+    {"power: {gpu: {idleWattsByUUID: [GPU-a=x]}}", "power.gpu.idleWattsByUUID: bad entry"},
+    {"power: {gpu: {idleWattsByUUID: [G=1, G=2]}}",
+     "power.gpu.idleWattsByUUID: duplicate UUID in \"G=2\""},
     {"power: {sources: [rapl, perf, hwmon, acpi, estimator, rapl, perf, hwmon, acpi]}",
      "power.sources: too many sources (at most 8)"},
     {"power: {idle: {package: -1}}", "power.idle.package: negative watts \"-1\""},
@@ -784,7 +804,7 @@ static void test_usage(void **state)
 			fail_msg("usage lacks \"%s\":\n%s", want[i], text);
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 2 + 19); /* two header lines, one per flag */
+	assert_int_equal(lines, 2 + 20); /* two header lines, one per flag */
 	free(text);
 }
 
