@@ -455,6 +455,7 @@ static void set_fdinfo(const char *procfs, uint32_t pid, int fd, const char *fmt
 #define AMD_CLIENT                                                                                 \
 	"drm-driver:\tamdgpu\ndrm-client-id:\t%u\ndrm-pdev:\t0000:03:00.0\n"                       \
 	"drm-memory-gtt: \t22528 KiB\n"
+#define APU_CLIENT "drm-driver:\tamdgpu\ndrm-client-id:\t11\ndrm-pdev:\t0000:07:00.0\n"
 #define I915_CLIENT "drm-driver:\ti915\ndrm-pdev:\t0000:00:02.0\ndrm-client-id:\t9\n"
 #define XE_CLIENT "drm-driver:\txe\ndrm-client-id:\t3\ndrm-pdev:\t0000:04:00.0\n"
 
@@ -598,8 +599,8 @@ static void test_processes(void **state)
 		   AMD_CLIENT "drm-engine-gfx:\t1300000000 ns\ndrm-engine-compute:\t150000000 ns\n",
 		   5);
 	mkproc(e.procfs, 700);
-	mkfd(e.procfs, 700, 3, "/dev/dri/renderD129", "");
-	set_fdinfo(e.procfs, 700, 3, AMD_CLIENT "drm-engine-gfx:\t1 ns\n", 11);
+	mkfd(e.procfs, 700, 3, "/dev/dri/renderD130", "");
+	set_fdinfo(e.procfs, 700, 3, APU_CLIENT "drm-engine-gfx:\t300000000 ns\n");
 	drm_gpu_stats(e.b, &st);
 	scans = st.scans;
 	assert_int_equal(env_read(&e, 3 * SEC, NULL, 0), 0);
@@ -622,17 +623,24 @@ static void test_processes(void **state)
 		   5);
 	assert_int_equal(env_read(&e, 4 * SEC, NULL, 0), 0);
 	assert_true(weight_of(&e.out[DEV_AMD], 100) == 50 * MS);
-	assert_null(find_proc(&e.out[DEV_AMD], 700));
+	assert_int_equal(e.out[DEV_AMD_APU].n_procs, 0);
 
-	/* 700 runs: scanned, its client seen (first sight, no use); the next read counts it. */
+	/*
+	 * 700 runs: scanned, its client on the APU seen (first sight: what it
+	 * used before is no use of this interval, for it or the device); the
+	 * next read counts it.
+	 */
 	{
 		static const uint32_t p700[] = {700};
 
 		assert_int_equal(env_read(&e, 5 * SEC, p700, 1), 0);
-		assert_null(find_proc(&e.out[DEV_AMD], 700));
-		set_fdinfo(e.procfs, 700, 3, AMD_CLIENT "drm-engine-gfx:\t20000001 ns\n", 11);
+		assert_int_equal(e.out[DEV_AMD_APU].n_procs, 0);
+		assert_true(e.out[DEV_AMD_APU].util == 0);
+		set_fdinfo(e.procfs, 700, 3, APU_CLIENT "drm-engine-gfx:\t320000000 ns\n");
 		assert_int_equal(env_read(&e, 6 * SEC, NULL, 0), 0);
-		assert_true(weight_of(&e.out[DEV_AMD], 700) == 20 * MS);
+		assert_int_equal(e.out[DEV_AMD_APU].n_procs, 1);
+		assert_true(weight_of(&e.out[DEV_AMD_APU], 700) == 20 * MS);
+		assert_float_equal(e.out[DEV_AMD_APU].util, 0.02, 1e-12);
 	}
 	env_close(&e);
 }
