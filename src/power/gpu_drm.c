@@ -23,7 +23,8 @@
  *   - pids known to hold DRM fds have those fds' fdinfo read every read,
  *     whether they ran or not;
  *   - a pid whose directory is gone is dropped; one that has not run for
- *     2 x DRM_RESCAN_READS reads is forgotten (scanned again if it runs).
+ *     FORGET_READS reads is forgotten (scanned again if it runs), so the
+ *     cache holds the processes of the last minutes, not every pid ever.
  * A pid reused by a new process within that window is found at its rescan.
  *
  * A client's use in an interval is the sum over its engines of the busy ns
@@ -52,6 +53,8 @@
 #include "util/util.h"
 
 #define DRM_DIR "class/drm"
+/* About 8 minutes at the 5 s interval: a process that wakes every few minutes stays known. */
+#define FORGET_READS (8 * DRM_RESCAN_READS)
 /* DRM fds kept per process; more are ignored (a process holds one or two per GPU). */
 #define DRM_MAX_FDS 32
 /* fdinfo texts are about 1 KiB; amdgpu's, with every memory region, under 2 KiB. */
@@ -535,8 +538,7 @@ static void prune_pids(struct gpu_backend *b)
 	struct drm_pid *p;
 
 	while ((p = hashmap_next(b->pids, &it)))
-		if (b->reads - p->ran_at > 2 * DRM_RESCAN_READS &&
-		    !hashmap_get(b->holders, &p->pid))
+		if (b->reads - p->ran_at > FORGET_READS && !hashmap_get(b->holders, &p->pid))
 			hashmap_iter_remove(b->pids, &it);
 }
 
