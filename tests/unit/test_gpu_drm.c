@@ -374,10 +374,13 @@ static void test_amdgpu(void **state)
 	env_close(&e);
 }
 
-/* energy1_input (card), never energy2_input (package). */
+#define XE_DEV "devices/pci0000:00/0000:00:01.0/0000:04:00.0/"
+
+/* energy1_input (card), never energy2_input (package); a driver reload; a card gone. */
 static void test_xe(void **state)
 {
 	static const char *const trees[] = {"gpu-xe"};
+	char cmd[PATH_MAX * 2 + 64];
 	struct drm_env e;
 
 	(void)state;
@@ -385,14 +388,30 @@ static void test_xe(void **state)
 	assert_int_equal(drm_gpu_ops.count(e.b), 1);
 	assert_info(drm_gpu_ops.info(e.b, 0), "pci-0000:04:00.0", "xe", "intel", "energy_counter");
 	assert_int_equal(env_read(&e, 1 * SEC, NULL, 0), 0);
-	fixture_write_u64(e.sysfs,
-			  "devices/pci0000:00/0000:00:01.0/0000:04:00.0/hwmon/hwmon9/energy1_input",
-			  5000007);
-	fixture_write_u64(e.sysfs,
-			  "devices/pci0000:00/0000:00:01.0/0000:04:00.0/hwmon/hwmon9/energy2_input",
-			  99000000);
+	fixture_write_u64(e.sysfs, XE_DEV "hwmon/hwmon9/energy1_input", 5000007);
+	fixture_write_u64(e.sysfs, XE_DEV "hwmon/hwmon9/energy2_input", 99000000);
 	assert_int_equal(env_read(&e, 2 * SEC, NULL, 0), 0);
 	assert_true(e.out[0].energy_uj == 7);
+
+	/* A driver reload: the hwmon comes back numbered anew, its counter from 0. */
+	snprintf(cmd, sizeof(cmd), "mv '%s/" XE_DEV "hwmon/hwmon9' '%s/" XE_DEV "hwmon/hwmon12'",
+		 e.sysfs, e.sysfs);
+	assert_int_equal(system(cmd), 0);
+	fixture_write_u64(e.sysfs, XE_DEV "hwmon/hwmon12/energy1_input", 100);
+	assert_int_equal(env_read(&e, 3 * SEC, NULL, 0), 0);
+	assert_true(e.out[0].valid && e.out[0].energy_uj == 7);
+	fixture_write_u64(e.sysfs, XE_DEV "hwmon/hwmon12/energy1_input", 150);
+	assert_int_equal(env_read(&e, 4 * SEC, NULL, 0), 0);
+	assert_true(e.out[0].energy_uj == 57);
+
+	/* The card gone (unbound, hot-unplugged): lost. */
+	snprintf(cmd, sizeof(cmd), "rm '%s/class/drm/card4'", e.sysfs);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(env_read(&e, 5 * SEC, NULL, 0), -ENODEV);
+	assert_true(e.out[0].lost && !e.out[0].valid);
+	snprintf(cmd, sizeof(cmd), "card4 (pci-0000:04:00.0): %s/class/drm/card4/device is gone",
+		 e.sysfs);
+	assert_string_equal(e.err, cmd);
 	env_close(&e);
 }
 
