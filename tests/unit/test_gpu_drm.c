@@ -435,6 +435,32 @@ static void test_no_devices(void **state)
 	env_close(&e);
 }
 
+/* The GPUs' hwmon devices are no CPU zone or platform meter for the hwmon and acpi meters. */
+static void test_not_cpu_meters(void **state)
+{
+	static const char *const trees[] = {"gpu-amdgpu", "gpu-i915", "gpu-xe"};
+	static const struct power_meter_ops *const ops[] = {&hwmon_meter_ops, &acpi_meter_ops};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(trees); i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(ops); k++) {
+			char *dir = fixture_copy(trees[i]), err[512] = "";
+			struct power_meter *m = NULL;
+			struct kepler_config cfg;
+			int r;
+
+			assert_non_null(dir);
+			fixture_config(&cfg, dir);
+			r = ops[k]->open(&m, &cfg, err, sizeof(err));
+			if (r != -ENODEV)
+				fail_msg("%s on %s: %d (%s), want -ENODEV", ops[k]->name, trees[i],
+					 r, err);
+			config_free(&cfg);
+			fixture_remove(dir);
+		}
+	}
+}
+
 /* ---- processes ---- */
 
 static void mkproc(const char *procfs, uint32_t pid)
@@ -700,10 +726,15 @@ static void test_rescan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fdinfo_parse), cmocka_unit_test(test_fdinfo_bounded),
-	    cmocka_unit_test(test_i915),	 cmocka_unit_test(test_amdgpu),
-	    cmocka_unit_test(test_xe),		 cmocka_unit_test(test_no_devices),
-	    cmocka_unit_test(test_processes),	 cmocka_unit_test(test_rescan),
+	    cmocka_unit_test(test_fdinfo_parse),
+	    cmocka_unit_test(test_fdinfo_bounded),
+	    cmocka_unit_test(test_i915),
+	    cmocka_unit_test(test_amdgpu),
+	    cmocka_unit_test(test_xe),
+	    cmocka_unit_test(test_no_devices),
+	    cmocka_unit_test(test_not_cpu_meters),
+	    cmocka_unit_test(test_processes),
+	    cmocka_unit_test(test_rescan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
