@@ -408,10 +408,11 @@ static void test_insufficient_size(void **state)
 	       "proc gpu=0 pid=12 sm=20\n"
 	       "proc gpu=0 pid=13 sm=30\n"
 	       "proc gpu=0 pid=14 type=graphics\n"
-	       "proc gpu=0 pid=15 type=graphics\n");
+	       "proc gpu=0 pid=15 type=graphics\n"
+	       "proc gpu=0 pid=16\n");
 	b = open_fake();
 	assert_int_equal(rd(b, 1 * SEC, out, err, sizeof(err)), 0);
-	assert_int_equal(out[0].n_procs, 5);
+	assert_int_equal(out[0].n_procs, 6);
 	for (uint32_t pid = 11; pid <= 13; pid++) {
 		const struct gpu_proc_use *p = find(&out[0], pid);
 
@@ -421,6 +422,7 @@ static void test_insufficient_size(void **state)
 	assert_int_equal(find(&out[0], 12)->weight, 2 * find(&out[0], 11)->weight);
 	assert_non_null(find(&out[0], 14));
 	assert_non_null(find(&out[0], 15));
+	assert_non_null(find(&out[0], 16));
 	nvml_gpu_ops.close(b);
 }
 
@@ -520,16 +522,19 @@ static void test_driver_restart(void **state)
 	assert_int_equal(out[0].energy_uj, 2050000);
 	assert_int_equal(out[1].energy_uj, 300000000);
 
-	/* A restart between two reads (UNINITIALIZED, then init works): no error. */
+	/*
+	 * A restart between two reads (UNINITIALIZED, then init works): no error,
+	 * and a new baseline even where the new counter is above the old one.
+	 */
 	script("nvml epoch=3\n"
-	       "gpu uuid=GPU-aaaa energy_mj=5\n"
+	       "gpu uuid=GPU-aaaa energy_mj=500\n"
 	       "gpu uuid=GPU-bbbb energy=unsupported power_mw=200000\n");
 	assert_int_equal(rd(b, 7 * SEC, out, err, sizeof(err)), 0);
 	assert_true(out[0].valid && out[1].valid);
 	assert_int_equal(out[0].energy_uj, 2050000);
 	assert_int_equal(out[1].energy_uj, 300000000);
 	script("nvml epoch=3\n"
-	       "gpu uuid=GPU-aaaa energy_mj=6\n"
+	       "gpu uuid=GPU-aaaa energy_mj=501\n"
 	       "gpu uuid=GPU-bbbb energy=unsupported power_mw=200000\n");
 	assert_int_equal(rd(b, 8 * SEC, out, err, sizeof(err)), 0);
 	assert_int_equal(out[0].energy_uj, 2051000);
