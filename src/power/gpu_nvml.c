@@ -272,12 +272,15 @@ static const char *nvml_str(const struct gpu_backend *b, nvmlReturn_t r, char *b
 	return buf;
 }
 
-/* "GPU 1 (GPU-...): call: why", as -errno. */
+/* "GPU 1 (GPU-...): call: why" ("GPU 1: ..." before the UUID is known), as -errno. */
 static int dev_fail(const struct gpu_backend *b, const struct nvml_dev *d, const char *call,
 		    nvmlReturn_t r, char *err, size_t errsz)
 {
 	char buf[32];
 
+	if (!d->info.uuid[0])
+		return meter_fail(err, errsz, nvml_errno(r), "GPU %u: %s: %s", d->index, call,
+				  nvml_str(b, r, buf, sizeof(buf)));
 	return meter_fail(err, errsz, nvml_errno(r), "GPU %u (%s): %s: %s", d->index, d->info.uuid,
 			  call, nvml_str(b, r, buf, sizeof(buf)));
 }

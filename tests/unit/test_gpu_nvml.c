@@ -559,7 +559,8 @@ static void test_library_missing(void **state)
 	assert_null(b);
 }
 
-static void test_no_driver(void **state)
+/* What open says when there is nothing to offer. */
+static void test_open_fails(void **state)
 {
 	struct gpu_backend *b = NULL;
 	char err[256];
@@ -568,6 +569,17 @@ static void test_no_driver(void **state)
 	script("nvml init=driver_not_loaded\ngpu uuid=GPU-aaaa\n");
 	assert_int_equal(open_lib(FAKE_NVML, &b, err, sizeof(err)), -ENODEV);
 	assert_string_equal(err, "nvmlInit_v2: Driver Not Loaded");
+	/* A device lost before discovery: left out, the only one. */
+	script("gpu uuid=GPU-aaaa lost=1\n");
+	assert_int_equal(open_lib(FAKE_NVML, &b, err, sizeof(err)), -ENODEV);
+	assert_string_equal(err, "GPU 0: nvmlDeviceGetHandleByIndex_v2: GPU is lost");
+	/* One of two: the other is offered. */
+	script("gpu uuid=GPU-aaaa lost=1\ngpu uuid=GPU-bbbb\n");
+	assert_int_equal(open_lib(FAKE_NVML, &b, err, sizeof(err)), 0);
+	assert_int_equal(nvml_gpu_ops.count(b), 1);
+	assert_string_equal(nvml_gpu_ops.info(b, 0)->uuid, "GPU-bbbb");
+	nvml_gpu_ops.close(b);
+	b = NULL;
 	script("# no GPUs\n");
 	assert_int_equal(open_lib(FAKE_NVML, &b, err, sizeof(err)), -ENODEV);
 	assert_string_equal(err, "no NVIDIA GPUs");
@@ -643,7 +655,7 @@ int main(void)
 	    cmocka_unit_test(test_two_gpus),	    cmocka_unit_test(test_power_integrated),
 	    cmocka_unit_test(test_energy_ramp),	    cmocka_unit_test(test_insufficient_size),
 	    cmocka_unit_test(test_gpu_lost),	    cmocka_unit_test(test_driver_restart),
-	    cmocka_unit_test(test_library_missing), cmocka_unit_test(test_no_driver),
+	    cmocka_unit_test(test_library_missing), cmocka_unit_test(test_open_fails),
 	    cmocka_unit_test(test_old_driver),	    cmocka_unit_test(test_mig),
 	};
 
