@@ -19,7 +19,8 @@
  *   - a pid in in->pids is scanned (its fd directory listed, each link read,
  *     /dev/dri/ targets kept) when first seen, and again when it runs and
  *     DRM_RESCAN_READS reads have passed, at most DRM_RESCAN_MAX_PER_READ
- *     rescans a read;
+ *     rescans and DRM_FIRST_SCANS_MAX_PER_READ first scans a read (a pid
+ *     beyond that is first scanned when it runs again);
  *   - pids known to hold DRM fds have those fds' fdinfo read every read,
  *     whether they ran or not;
  *   - a pid whose directory is gone is dropped; one that has not run for
@@ -496,7 +497,7 @@ static int refresh_pid(struct gpu_backend *b, uint32_t pid)
 
 static int visit_pids(struct gpu_backend *b, const struct gpu_read_input *in)
 {
-	unsigned rescans = 0;
+	unsigned rescans = 0, first_scans = 0;
 
 	for (size_t i = 0; i < in->n_pids; i++) {
 		uint32_t pid = in->pids[i];
@@ -518,6 +519,9 @@ static int visit_pids(struct gpu_backend *b, const struct gpu_read_input *in)
 			    .ran_at = b->reads,
 			};
 
+			if (first_scans == DRM_FIRST_SCANS_MAX_PER_READ)
+				continue;
+			first_scans++;
 			r = hashmap_put(b->pids, &np, (void **)&p);
 			if (r < 0)
 				return r;

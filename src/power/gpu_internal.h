@@ -63,9 +63,14 @@ int drm_fdinfo_parse(const char *text, struct drm_fdinfo *ret);
 /*
  * At most this many such rescans per read, so that 10,000 busy processes cost
  * 64 directory listings a read rather than 10,000 / 12; the others wait for a
- * later read. Processes seen for the first time are always scanned.
+ * later read.
  */
 #define DRM_RESCAN_MAX_PER_READ 64
+/*
+ * First scans a read: at 20-30 us each, 10,000 processes at start (or a fork
+ * storm) cost at most ~25 ms a read; the rest are scanned when they next run.
+ */
+#define DRM_FIRST_SCANS_MAX_PER_READ 1024
 
 /* What the drm backend has done so far, for tests and benchmarks. */
 struct drm_gpu_stats {

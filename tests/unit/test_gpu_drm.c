@@ -723,6 +723,34 @@ static void test_rescan(void **state)
 	env_close(&e);
 }
 
+/*
+ * A start among many processes (or a fork storm) scans at most
+ * DRM_FIRST_SCANS_MAX_PER_READ new pids a read; the others at their next run.
+ */
+static void test_first_scans_bounded(void **state)
+{
+	static const char *const trees[] = {"gpu-xe"};
+	enum { N = DRM_FIRST_SCANS_MAX_PER_READ + 300 };
+	static uint32_t pids[N];
+	struct drm_gpu_stats st;
+	struct drm_env e;
+
+	(void)state;
+	env_open(&e, trees, 1, 0);
+	for (uint32_t i = 0; i < N; i++) {
+		pids[i] = 1000 + i;
+		mkproc(e.procfs, pids[i]);
+	}
+	assert_int_equal(env_read(&e, 1 * SEC, pids, N), 0);
+	drm_gpu_stats(e.b, &st);
+	assert_int_equal(st.pids, DRM_FIRST_SCANS_MAX_PER_READ);
+	assert_int_equal(st.scans, DRM_FIRST_SCANS_MAX_PER_READ);
+	assert_int_equal(env_read(&e, 2 * SEC, pids, N), 0);
+	drm_gpu_stats(e.b, &st);
+	assert_int_equal(st.pids, N);
+	env_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +763,7 @@ int main(void)
 	    cmocka_unit_test(test_not_cpu_meters),
 	    cmocka_unit_test(test_processes),
 	    cmocka_unit_test(test_rescan),
+	    cmocka_unit_test(test_first_scans_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
