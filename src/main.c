@@ -20,6 +20,7 @@
 #include "export/stdout.h"
 #include "export/webconfig.h"
 #include "log.h"
+#include "power/gpu.h"
 #include "power/power.h"
 #include "snapshot/build.h"
 #include "util/caps.h"
@@ -43,6 +44,15 @@ struct agent {
 	struct http_server *http;
 	struct web_config *web;
 	struct workloads *workloads;
+	struct gpus *gpus;
+	struct gpu_reading gpu[GPU_MAX];
+	const char *gpu_idle_method[GPU_MAX];
+	char gpu_info[512];
+	/* Scratch reused across intervals: the pids that ran, each GPU use. */
+	uint32_t *pids;
+	size_t pids_cap;
+	struct attr_gpu_use *uses;
+	size_t uses_cap;
 	struct snapshot *snap; /* the last interval's, kept until the next one is published */
 	struct exporter_stats stats;
 	struct power_sample sample;
@@ -93,6 +103,35 @@ static void effective_idle(struct agent *a, double idle[ZONE_MAX])
 	}
 }
 
+/* Idle power per GPU: power.gpu.idleWattsByUUID, else power.gpu.idleWatts, else learned. */
+static void effective_gpu_idle(struct agent *a, double idle[GPU_MAX])
+{
+	for (size_t i = 0; i < GPU_MAX; i++) {
+		const struct gpu_info *g = i < gpus_count(a->gpus) ? gpus_info(a->gpus, i) : NULL;
+
+		idle[i] = a->cfg.gpu_idle_watts;
+		for (size_t k = 0; g && k < a->cfg.n_gpu_idle; k++)
+			if (streq(a->cfg.gpu_idle[k].uuid, g->uuid))
+				idle[i] = a->cfg.gpu_idle[k].watts;
+		a->gpu_idle_method[i] = idle[i] >= 0 ? "configured" : "learned";
+	}
+}
+
+/* Grow *buf to hold n items of size each; false without memory (it keeps what it had). */
+static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n <= *cap)
+		return true;
+	p = realloc(*buf, n * size);
+	if (!p)
+		return false;
+	*buf = p;
+	*cap = n;
+	return true;
+}
+
 /*
  * Count a stage's failure; log it once per outage, and its end, not every
  * interval. why: the stage's own words for a failure, NULL or "" for errno's.
@@ -137,6 +176,10 @@ static void publish(struct agent *a)
 
 	memcpy(in.zone_source, a->sample.zone_source, sizeof(in.zone_source));
 	memcpy(in.idle_method, a->idle_method, sizeof(in.idle_method));
+	in.n_gpus = gpus_count(a->gpus);
+	for (size_t i = 0; i < in.n_gpus; i++)
+		in.gpu[i] = gpus_info(a->gpus, i);
+	memcpy(in.gpu_idle_method, a->gpu_idle_method, sizeof(in.gpu_idle_method));
 	if (a->http) {
 		http_server_stats(a->http, &hs);
 		a->stats.scrapes = hs.metrics_scrapes;
@@ -172,12 +215,57 @@ static uint64_t scrapes_so_far(struct agent *a)
 	return hs.metrics_scrapes;
 }
 
+/*
+ * Read the GPUs into the node's reading, and gather their users for attribution:
+ * the DRM backend looks for clients among the processes that ran.
+ */
+static void read_gpus(struct agent *a, const struct activity_delta *d, uint64_t now_ns,
+		      struct node_reading *reading, struct attr_gpus *gpus)
+{
+	struct gpu_read_input in = {.now_ns = now_ns};
+	size_t n = gpus_count(a->gpus), n_uses = 0;
+	int r;
+
+	if (!n)
+		return;
+	if (reserve((void **)&a->pids, &a->pids_cap, d->n, sizeof(*a->pids))) {
+		for (size_t i = 0; i < d->n; i++)
+			a->pids[i] = d->procs[i].pid;
+		in.pids = a->pids;
+		in.n_pids = d->n;
+	}
+	r = gpus_read(a->gpus, &in, a->gpu);
+	stage_result(a, STAGE_GPU, "gpu", r, gpus_read_error(a->gpus));
+	reading->n_gpus = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		if (a->gpu[i].valid)
+			reading->gpu_valid |= 1u << i;
+		reading->gpu_uj[i] = a->gpu[i].energy_uj;
+		reading->gpu_util[i] = a->gpu[i].util;
+		n_uses += a->gpu[i].valid ? a->gpu[i].n_procs : 0;
+	}
+	/* Without memory for the uses, each GPU's active energy stays the node's. */
+	if (!reserve((void **)&a->uses, &a->uses_cap, n_uses, sizeof(*a->uses)))
+		n_uses = 0;
+	gpus->n = (uint32_t)n;
+	gpus->uses = a->uses;
+	for (size_t i = 0; i < n && n_uses; i++)
+		for (size_t k = 0; a->gpu[i].valid && k < a->gpu[i].n_procs; k++)
+			a->uses[gpus->n_uses++] = (struct attr_gpu_use){
+			    .pid = a->gpu[i].procs[k].pid,
+			    .gpu = (uint32_t)i,
+			    .weight = a->gpu[i].procs[k].weight,
+			    .util = a->gpu[i].procs[k].util,
+			};
+}
+
 /* One interval of the pipeline (DESIGN section 2). */
 static void run_interval(struct agent *a)
 {
 	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct activity_delta d = {0};
 	struct node_reading reading;
+	struct attr_gpus gpus = {0};
 	struct meter_input in;
 	uint64_t active[ZONE_MAX], scrapes;
 	size_t n;
@@ -210,14 +298,18 @@ static void run_interval(struct agent *a)
 	    .platform_uj = a->sample.platform_uj,
 	};
 	memcpy(reading.zone_uj, a->sample.zone_uj, sizeof(reading.zone_uj));
+	read_gpus(a, &d, in.now_ns, &reading, &gpus);
 	node_acct_update(a->node, &reading, a->cpu_util, in.now_ns);
 	a->dt_ns = in.now_ns - a->last_ns;
 	a->last_ns = in.now_ns;
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
+	for (uint32_t i = 0; i < gpus.n; i++)
+		gpus.active_uj[i] = node_acct_gpu(a->node, i)->interval_active_uj;
 	scrapes = scrapes_so_far(a);
-	r = workloads_update(a->workloads, &d, active, a->sample.zones, scrapes);
+	r = workloads_update(a->workloads, &d, active, a->sample.zones, gpus.n ? &gpus : NULL,
+			     scrapes);
 	stage_result(a, STAGE_ATTRIBUTION, "attribution", r, NULL);
 
 	/*
@@ -244,7 +336,7 @@ static void reload(struct agent *a)
 {
 	struct kepler_config next;
 	const char *changed[64];
-	double idle[ZONE_MAX];
+	double idle[ZONE_MAX], gpu_idle[GPU_MAX];
 	char err[512];
 	size_t n;
 	int r;
@@ -265,6 +357,13 @@ static void reload(struct agent *a)
 	a->cfg.log_format = next.log_format;
 	a->cfg.interval_ns = next.interval_ns;
 	memcpy(a->cfg.idle_watts, next.idle_watts, sizeof(a->cfg.idle_watts));
+	a->cfg.gpu_idle_watts = next.gpu_idle_watts;
+	/* The list's strings move over: next gives them up. */
+	for (size_t i = 0; i < a->cfg.n_gpu_idle; i++)
+		free(a->cfg.gpu_idle[i].uuid);
+	memcpy(a->cfg.gpu_idle, next.gpu_idle, sizeof(a->cfg.gpu_idle));
+	a->cfg.n_gpu_idle = next.n_gpu_idle;
+	next.n_gpu_idle = 0;
 	a->cfg.metrics_levels = next.metrics_levels;
 	a->cfg.max_processes = next.max_processes;
 	a->cfg.stdout_enabled = next.stdout_enabled;
@@ -272,6 +371,8 @@ static void reload(struct agent *a)
 	log_setup(a->cfg.log_level, a->cfg.log_format);
 	effective_idle(a, idle);
 	node_acct_set_idle(a->node, idle);
+	effective_gpu_idle(a, gpu_idle);
+	node_acct_set_gpu_idle(a->node, gpu_idle);
 	workloads_set_max_shown(a->workloads, a->cfg.max_processes);
 	log_info("reload: configuration re-read (%zu keys changed)", n);
 }
@@ -295,7 +396,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 {
 	const char *listen[CONFIG_MAX_LISTEN];
 	struct http_options ho = {0};
-	double idle[ZONE_MAX];
+	double idle[ZONE_MAX], gpu_idle[GPU_MAX];
 	int r;
 
 	if (a->cfg.web_config_file) {
@@ -305,6 +406,11 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 	}
 
 	r = power_new(&a->power, &a->cfg, err, errsz);
+	if (r < 0)
+		return r;
+
+	/* Before capabilities are dropped: a GPU library opens its device files at start. */
+	r = gpus_new(&a->gpus, &a->cfg, a->gpu_info, sizeof(a->gpu_info), err, errsz);
 	if (r < 0)
 		return r;
 
@@ -328,6 +434,8 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
+	effective_gpu_idle(a, gpu_idle);
+	node_acct_set_gpu_idle(a->node, gpu_idle);
 	r = workloads_new(&a->workloads, &a->cfg, a->workload_info, sizeof(a->workload_info), err,
 			  errsz);
 	if (r < 0)
@@ -362,6 +470,9 @@ static void teardown(struct agent *a)
 	snapshot_free(a->snap);
 	workloads_free(a->workloads);
 	node_acct_free(a->node);
+	gpus_free(a->gpus);
+	free(a->pids);
+	free(a->uses);
 	power_free(a->power);
 	activity_free(a->activity);
 	config_free(&a->cfg);
@@ -438,6 +549,8 @@ int main(int argc, char **argv)
 		log_warn("capabilities: cannot drop: %s, ignoring", strerror(-a.caps_err));
 	if (a.workload_info[0])
 		log_warn("workloads: %s", a.workload_info);
+	if (a.cfg.gpu_sources)
+		log_info("gpu: %s", a.gpu_info);
 	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "
 		 "interval %.3gs",
 		 KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),

@@ -42,6 +42,7 @@ void attributor_free(struct attributor *a)
 {
 	if (!a)
 		return;
+	account_release(&a->other);
 	free(a->list);
 	free(a);
 }
@@ -60,10 +61,19 @@ void attr_proc_begin(struct attr_proc *p)
 	p->cache_misses = 0;
 }
 
-void attr_proc_release(struct attr_proc *p)
+/* p's series goes, with what it owns. */
+static void series_free(struct attr_proc *p)
 {
+	if (p->series)
+		account_release(p->series);
 	free(p->series);
 	p->series = NULL;
+}
+
+void attr_proc_release(struct attr_proc *p)
+{
+	series_free(p);
+	account_release(&p->acct);
 }
 
 /* Scratch for n processes, one allocation: grown on demand, shrunk once mostly unused. */
@@ -128,6 +138,65 @@ static void split(struct attributor *a, struct attr_proc *const *procs, size_t n
 	}
 }
 
+/*
+ * Make every account a GPU joule of this interval can reach take it: the
+ * processes that used a GPU, their series and their fold accounts, and the
+ * node's "other" (a GPU nobody used). Before anything moves, so that a
+ * failure leaves the interval unattributed rather than half done.
+ */
+static int reserve_gpu(struct attributor *a, const struct attr_gpus *gpus)
+{
+	int r = 0;
+
+	for (uint32_t g = 0; g < gpus->n; g++)
+		if (gpus->active_uj[g] && (r = account_reserve_gpu(&a->other)) < 0)
+			return r;
+	for (size_t i = 0; i < gpus->n_uses; i++) {
+		struct attr_proc *p = gpus->uses[i].p;
+
+		if (!p || gpus->uses[i].gpu >= gpus->n)
+			continue;
+		if ((r = account_reserve_gpu(&p->acct)) < 0 ||
+		    (p->series && (r = account_reserve_gpu(p->series)) < 0) ||
+		    (r = account_reserve_gpu(p->fold)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Split each GPU's active energy over the processes that used it. */
+static void split_gpu(struct attributor *a, const struct attr_gpus *gpus)
+{
+	for (size_t i = 0; i < gpus->n_uses; i++)
+		if (gpus->uses[i].p && gpus->uses[i].gpu < gpus->n)
+			gpus->uses[i].p->acct.gpu->util[gpus->uses[i].gpu] = gpus->uses[i].util;
+	for (uint32_t g = 0; g < gpus->n; g++) {
+		uint64_t sum = 0;
+		size_t k = 0;
+
+		if (!gpus->active_uj[g])
+			continue;
+		for (size_t i = 0; i < gpus->n_uses; i++)
+			if (gpus->uses[i].p && gpus->uses[i].gpu == g) {
+				a->list[k] = gpus->uses[i].p;
+				a->weights[k] = gpus->uses[i].weight;
+				sum += a->weights[k++];
+			}
+		/* Holding the GPU with no sample of how much: an even split among them. */
+		for (size_t j = 0; j < k && !sum; j++)
+			a->weights[j] = 1;
+		if (share_split(gpus->active_uj[g], a->weights, k, a->parts) < 0) {
+			a->other.gpu->energy_uj[g] += gpus->active_uj[g];
+			a->other.gpu->interval_uj[g] += gpus->active_uj[g];
+			continue;
+		}
+		for (size_t j = 0; j < k; j++) {
+			a->list[j]->acct.gpu->energy_uj[g] += a->parts[j];
+			a->list[j]->acct.gpu->interval_uj[g] += a->parts[j];
+		}
+	}
+}
+
 /* Whether x deserves a place more than y: more energy, then more CPU time. */
 static bool before(const struct attr_proc *x, const struct attr_proc *y)
 {
@@ -185,20 +254,31 @@ static void select_shown(struct attributor *a, struct attr_proc *const *procs, s
 		}
 	}
 	for (size_t j = 0; j < k; j++) {
-		a->list[j]->series = calloc(1, sizeof(*a->list[j]->series));
-		a->n_shown += a->list[j]->series != NULL;
+		struct attr_proc *p = a->list[j];
+
+		p->series = calloc(1, sizeof(*p->series));
+		/* Its GPU energy needs room in the series too, or it stays folded. */
+		if (p->series && p->acct.gpu && account_reserve_gpu(p->series) < 0)
+			series_free(p);
+		a->n_shown += p->series != NULL;
 	}
 }
 
 int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
-		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters)
+		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters,
+		   const struct attr_gpus *gpus)
 {
-	int r = reserve(a, n);
+	size_t n_uses = gpus ? gpus->n_uses : 0;
+	int r = reserve(a, n > n_uses ? n : n_uses);
 
+	if (r >= 0 && gpus)
+		r = reserve_gpu(a, gpus);
 	if (r < 0)
 		return r;
 	account_begin(&a->other);
 	split(a, procs, n, active_uj, zones, has_counters);
+	if (gpus)
+		split_gpu(a, gpus);
 	select_shown(a, procs, n);
 	for (size_t i = 0; i < n; i++) {
 		struct attr_proc *p = procs[i];
@@ -212,14 +292,20 @@ void attributor_retire(struct attributor *a, struct attr_proc *p)
 {
 	if (!p->series)
 		return;
+	/* The fold has room whenever the series holds GPU energy; make it rather than lose any. */
+	if (account_needs_gpu(p->fold, p->series))
+		(void)account_reserve_gpu(p->fold);
 	account_add_total(p->fold, p->series);
-	attr_proc_release(p);
+	series_free(p);
 	a->n_shown--;
 }
 
-void attributor_absorb(struct attributor *a, const struct account *other)
+int attributor_absorb(struct attributor *a, const struct account *other)
 {
+	if (account_needs_gpu(&a->other, other) && account_reserve_gpu(&a->other) < 0)
+		return -ENOMEM;
 	account_add_total(&a->other, other);
+	return 0;
 }
 
 const struct account *attributor_node_other(const struct attributor *a)

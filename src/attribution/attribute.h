@@ -61,6 +61,27 @@ enum attr_feature {
 enum attr_feature attr_zone_feature(enum zone z, bool has_counters, uint64_t cycles,
 				    uint64_t cache_misses);
 
+/*
+ * One process's use of one GPU in the interval. The caller (workload/) names
+ * the process by pid and sets p to its attribution state (NULL: not tracked,
+ * the use is left out).
+ */
+struct attr_gpu_use {
+	uint32_t pid;
+	uint32_t gpu;	 /* < GPU_MAX */
+	uint64_t weight; /* its use of that GPU, comparable between that GPU's processes */
+	double util;	 /* its compute utilisation of that GPU, 0..1; < 0 unknown */
+	struct attr_proc *p;
+};
+
+/* The GPUs' share of an interval. */
+struct attr_gpus {
+	uint32_t n;		     /* GPUs, numbered 0 .. n-1 (n <= GPU_MAX) */
+	uint64_t active_uj[GPU_MAX]; /* each GPU's active energy this interval */
+	struct attr_gpu_use *uses;
+	size_t n_uses;
+};
+
 struct attributor;
 
 /*
@@ -75,19 +96,24 @@ void attributor_set_max_shown(struct attributor *a, uint32_t max_shown);
 
 /* Start an interval for p: its interval figures and features back to zero. */
 void attr_proc_begin(struct attr_proc *p);
-/* Free what p holds without moving its series anywhere: the agent is stopping. */
+/* Free what p holds without moving its series anywhere: p is dropped (its series retired) or
+ * the agent is stopping. */
 void attr_proc_release(struct attr_proc *p);
 
 /*
  * One interval: split active_uj[z] (zones in the zones mask) over procs by each
- * zone's feature, then give the free places among the series (a process that
+ * zone's feature, and each GPU's active energy over the processes that used it
+ * by their weights (evenly when every weight is 0: they held it but no sample
+ * says how much); then give the free places among the series (a process that
  * cannot have one for want of memory folds), then add each process's interval
  * to its own series if it has one, else to its fold account.
  * Energy no process used (no activity at all) goes to the node's "other".
- * Every p->fold must be set. Returns 0 or -ENOMEM (nothing attributed).
+ * Every p->fold must be set; gpus may be NULL (no GPU). Every use's p must be
+ * among procs. Returns 0 or -ENOMEM (nothing attributed).
  */
 int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
-		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters);
+		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters,
+		   const struct attr_gpus *gpus);
 
 /*
  * p leaves its series: it is dropped, its pid was reused, or its identity
@@ -96,8 +122,11 @@ int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t 
  */
 void attributor_retire(struct attributor *a, struct attr_proc *p);
 
-/* A group's "other" that stops being exported (the group was evicted) joins the node's. */
-void attributor_absorb(struct attributor *a, const struct account *other);
+/*
+ * A group's "other" that stops being exported (the group was evicted) joins the
+ * node's. 0, or -ENOMEM (nothing moved: the group must stay).
+ */
+int attributor_absorb(struct attributor *a, const struct account *other);
 
 /* The node's "other": processes in no group, energy nobody used, evicted groups. */
 const struct account *attributor_node_other(const struct attributor *a);

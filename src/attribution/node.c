@@ -19,6 +19,7 @@ struct zone_state {
 
 struct node_acct {
 	struct zone_state zone[ZONE_MAX];
+	struct zone_state gpu[GPU_MAX]; /* learners allocated with a GPU's first reading */
 	struct node_platform platform;
 	bool platform_have_last;
 	uint64_t platform_last_uj;
@@ -39,6 +40,10 @@ struct node_acct *node_acct_new(const double idle_w[ZONE_MAX])
 		}
 		n->zone[z].pub.idle_estimate_w = NAN;
 	}
+	for (int i = 0; i < GPU_MAX; i++) {
+		n->gpu[i].pub.idle_estimate_w = NAN;
+		n->gpu[i].idle_cfg_w = -1;
+	}
 	node_acct_set_idle(n, idle_w);
 	return n;
 }
@@ -49,6 +54,8 @@ void node_acct_free(struct node_acct *n)
 		return;
 	for (int z = 0; z < ZONE_MAX; z++)
 		idle_learner_free(n->zone[z].learner);
+	for (int i = 0; i < GPU_MAX; i++)
+		idle_learner_free(n->gpu[i].learner);
 	free(n);
 }
 
@@ -58,6 +65,15 @@ void node_acct_set_idle(struct node_acct *n, const double idle_w[ZONE_MAX])
 		n->zone[z].idle_cfg_w = idle_w[z];
 		if (idle_w[z] >= 0)
 			n->zone[z].pub.idle_estimate_w = idle_w[z];
+	}
+}
+
+void node_acct_set_gpu_idle(struct node_acct *n, const double idle_w[GPU_MAX])
+{
+	for (int i = 0; i < GPU_MAX; i++) {
+		n->gpu[i].idle_cfg_w = idle_w[i];
+		if (idle_w[i] >= 0)
+			n->gpu[i].pub.idle_estimate_w = idle_w[i];
 	}
 }
 
@@ -95,10 +111,12 @@ static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uin
 	 * read itself feeds nothing (node_acct_update), nor does a read with no time since the
 	 * last: its 0 W would be no measurement.
 	 */
-	if (zs->idle_cfg_w < 0 && dt_ns > 0)
+	if (zs->idle_cfg_w < 0 && dt_ns > 0 && zs->learner)
 		idle_learner_add(zs->learner, zs->gap ? -1 : util, p->watts);
 	zs->gap = false;
-	p_idle = zs->idle_cfg_w >= 0 ? zs->idle_cfg_w : idle_learner_estimate(zs->learner);
+	p_idle = zs->idle_cfg_w >= 0 ? zs->idle_cfg_w
+		 : zs->learner	     ? idle_learner_estimate(zs->learner)
+				     : NAN;
 	p->idle_estimate_w = p_idle;
 
 	idle_cap_uj = isnan(p_idle) ? 0 : p_idle * ((double)dt_ns / 1e3);
@@ -113,25 +131,41 @@ static void zone_update(struct zone_state *zs, uint64_t cur_uj, double util, uin
 	p->active_watts = per_second(e - e_idle, dt_ns);
 }
 
+/* One zone's reading: read or not. */
+static void zone_read(struct zone_state *zs, bool valid, uint64_t cur_uj, double util,
+		      uint64_t now_ns)
+{
+	struct node_zone *p = &zs->pub;
+
+	if (valid) {
+		zone_update(zs, cur_uj, util, now_ns);
+		return;
+	}
+	/* Never zero energy: the next good read carries what this one missed. */
+	p->read_errors++;
+	p->interval_uj = 0;
+	p->interval_active_uj = 0;
+	zs->gap = true;
+}
+
 void node_acct_update(struct node_acct *n, const struct node_reading *s, double util,
 		      uint64_t now_ns)
 {
 	for (int z = 0; z < ZONE_MAX; z++) {
 		struct zone_state *zs = &n->zone[z];
-		struct node_zone *p = &zs->pub;
 
-		p->present = s->zones & ZONE_BIT(z);
-		if (!p->present)
-			continue;
-		if (s->valid & ZONE_BIT(z)) {
-			zone_update(zs, s->zone_uj[z], util, now_ns);
-			continue;
-		}
-		/* Never zero energy: the next good read carries what this one missed. */
-		p->read_errors++;
-		p->interval_uj = 0;
-		p->interval_active_uj = 0;
-		zs->gap = true;
+		zs->pub.present = s->zones & ZONE_BIT(z);
+		if (zs->pub.present)
+			zone_read(zs, s->valid & ZONE_BIT(z), s->zone_uj[z], util, now_ns);
+	}
+	for (uint32_t i = 0; i < s->n_gpus && i < GPU_MAX; i++) {
+		struct zone_state *zs = &n->gpu[i];
+
+		/* Without memory for its learner a GPU is still measured, its idle unknown. */
+		if (!zs->learner)
+			zs->learner = idle_learner_new();
+		zs->pub.present = true;
+		zone_read(zs, s->gpu_valid & (1u << i), s->gpu_uj[i], s->gpu_util[i], now_ns);
 	}
 
 	n->platform.present = s->has_platform;
@@ -160,4 +194,9 @@ const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z)
 const struct node_platform *node_acct_platform(const struct node_acct *n)
 {
 	return &n->platform;
+}
+
+const struct node_zone *node_acct_gpu(const struct node_acct *n, uint32_t i)
+{
+	return &n->gpu[i].pub;
 }

@@ -40,6 +40,11 @@ struct node_reading {
 	bool has_platform;
 	bool platform_valid;
 	uint64_t platform_uj;
+	/* GPUs: each a zone of its own, its idle power learned against its own utilisation. */
+	uint32_t n_gpus;
+	uint32_t gpu_valid;	  /* bit i: GPU i read successfully this time */
+	uint64_t gpu_uj[GPU_MAX]; /* cumulative, never decreasing */
+	double gpu_util[GPU_MAX]; /* utilisation over the interval, 0..1; < 0 unknown */
 };
 
 struct node_acct;
@@ -50,14 +55,19 @@ void node_acct_free(struct node_acct *n);
 
 /* Replace the configured idle watts (SIGHUP); learned state is kept. */
 void node_acct_set_idle(struct node_acct *n, const double idle_w[ZONE_MAX]);
+/* The same for the GPUs: idle_w[i] >= 0 configured for GPU i, < 0 learned. */
+void node_acct_set_gpu_idle(struct node_acct *n, const double idle_w[GPU_MAX]);
 
 /*
  * Account one interval: s holds the meters' cumulative readings, util the
  * node's CPU utilisation over the interval (0..1, < 0 unknown), now_ns the
- * monotonic time of the reading. The first call only sets the baseline.
+ * monotonic time of the reading. The first call only sets the baseline (for a
+ * GPU: its first good read).
  */
 void node_acct_update(struct node_acct *n, const struct node_reading *s, double util,
 		      uint64_t now_ns);
 
 const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z);
 const struct node_platform *node_acct_platform(const struct node_acct *n);
+/* GPU i (< GPU_MAX) as a zone: present from the reading that first names it. */
+const struct node_zone *node_acct_gpu(const struct node_acct *n, uint32_t i);

@@ -7,18 +7,19 @@
 
 #include "config.h"
 #include "export/prometheus.h"
+#include "export/render_internal.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 #include "version.h"
 
 #define UJ_PER_J 1e6
 
-static double joules_of(uint64_t uj)
+double joules_of(uint64_t uj)
 {
 	return (double)uj / UJ_PER_J;
 }
 
-static double watts(uint64_t uj, uint64_t dt_ns)
+double watts(uint64_t uj, uint64_t dt_ns)
 {
 	return dt_ns ? (double)uj * 1e3 / (double)dt_ns : 0; /* µJ/ns = kW */
 }
@@ -116,9 +117,8 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 	}
 }
 
-/* Labels of a process or "other" series; zone NULL for the families without one. */
-static size_t process_labels(struct prom_label *l, const struct snap_process *p, char *pid,
-			     size_t pidsz, const char *zone)
+size_t process_labels(struct prom_label *l, const struct snap_process *p, char *pid, size_t pidsz,
+		      const char *zone)
 {
 	size_t n = 0;
 
@@ -179,9 +179,8 @@ static void render_processes(struct prom_writer *w, const struct snapshot *in)
 	}
 }
 
-/* Labels of a container, pod or VM series. */
-static size_t group_labels(struct prom_label *l, enum snap_group_kind kind,
-			   const struct snap_group *g, const char *zone)
+size_t group_labels(struct prom_label *l, enum snap_group_kind kind, const struct snap_group *g,
+		    const char *zone)
 {
 	const char *state = g->terminated ? "terminated" : "running";
 	size_t n = 0;
@@ -267,10 +266,8 @@ static void render_groups(struct prom_writer *w, const struct snapshot *in,
 static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 {
 	static const char *const stage_names[STAGE_MAX] = {
-	    [STAGE_ACTIVITY] = "activity",
-	    [STAGE_POWER] = "power",
-	    [STAGE_ATTRIBUTION] = "attribution",
-	    [STAGE_RENDER] = "render",
+	    [STAGE_ACTIVITY] = "activity",	 [STAGE_POWER] = "power",   [STAGE_GPU] = "gpu",
+	    [STAGE_ATTRIBUTION] = "attribution", [STAGE_RENDER] = "render",
 	};
 	const struct exporter_stats *s = &in->stats;
 
@@ -317,6 +314,14 @@ static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 
 		prom_sample(w, "kepler_exporter_meter_read_errors_total", l, 2,
 			    (double)in->platform.read_errors);
+	}
+	for (size_t i = 0; i < in->n_gpus; i++) {
+		char zone[16];
+		const struct prom_label l[] = {{"source", in->gpu[i].z.source}, {"zone", zone}};
+
+		snprintf(zone, sizeof(zone), "gpu%zu", i);
+		prom_sample(w, "kepler_exporter_meter_read_errors_total", l, 2,
+			    (double)in->gpu[i].z.read_errors);
 	}
 	prom_family(w, "kepler_exporter_bpf_dropped_total", PROM_COUNTER,
 		    "Activity events the eBPF program could not record because a map was full");
@@ -385,16 +390,26 @@ int render_metrics(struct strbuf *sb, const struct snapshot *in)
 
 	if (!w)
 		return -errno;
-	if (in->metrics_levels & METRICS_NODE)
+	if (in->metrics_levels & METRICS_NODE) {
 		render_node(w, in);
-	if (in->metrics_levels & METRICS_PROCESS)
+		render_gpu_node(w, in);
+	}
+	if (in->metrics_levels & METRICS_PROCESS) {
 		render_processes(w, in);
-	if (in->metrics_levels & METRICS_CONTAINER)
-		render_groups(w, in, SNAP_CONTAINER);
-	if (in->metrics_levels & METRICS_POD)
-		render_groups(w, in, SNAP_POD);
-	if (in->metrics_levels & METRICS_VM)
-		render_groups(w, in, SNAP_VM);
+		render_gpu_processes(w, in);
+	}
+	for (int k = 0; k < SNAP_GROUP_KINDS; k++) {
+		static const uint32_t level[SNAP_GROUP_KINDS] = {
+		    [SNAP_CONTAINER] = METRICS_CONTAINER,
+		    [SNAP_POD] = METRICS_POD,
+		    [SNAP_VM] = METRICS_VM,
+		};
+
+		if (in->metrics_levels & level[k]) {
+			render_groups(w, in, (enum snap_group_kind)k);
+			render_gpu_groups(w, in, (enum snap_group_kind)k);
+		}
+	}
 	render_exporter(w, in);
 	render_self(w, &in->self);
 	r = prom_writer_error(w);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attribution/node.h"
+#include "power/gpu.h"
 #include "snapshot/snapshot.h"
 #include "workload/workloads.h"
 
@@ -13,6 +14,9 @@ struct snapshot_input {
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
 	const char *zone_source[ZONE_MAX];
 	const char *idle_method[ZONE_MAX];
+	size_t n_gpus;
+	const struct gpu_info *gpu[GPU_MAX];
+	const char *gpu_idle_method[GPU_MAX];
 	const struct node_acct *node;
 	struct workloads *workloads;
 	const struct exporter_stats *stats;

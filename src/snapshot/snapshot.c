@@ -69,27 +69,74 @@ void snapshot_free(struct snapshot *s)
 	free(s);
 }
 
+static struct snap_zone copy_zone(const struct node_zone *nz, const char *idle_method,
+				  const char *source)
+{
+	return (struct snap_zone){
+	    .present = nz->present,
+	    .total_uj = nz->total_uj,
+	    .idle_uj = nz->idle_uj,
+	    .active_uj = nz->active_uj,
+	    .watts = nz->watts,
+	    .idle_watts = nz->idle_watts,
+	    .active_watts = nz->active_watts,
+	    .idle_estimate_w = nz->idle_estimate_w,
+	    .idle_method = idle_method ? idle_method : "",
+	    .source = source ? source : "",
+	    .read_errors = nz->read_errors,
+	};
+}
+
+/* The GPUs: their strings are the backends' for the life of the agent, copied all the same. */
+static int copy_gpus(struct snapshot *s, const struct snapshot_input *in)
+{
+	for (size_t i = 0; i < in->n_gpus && i < GPU_MAX; i++) {
+		const struct gpu_info *gi = in->gpu[i];
+		struct snap_gpu *g = &s->gpu[i];
+
+		g->z = copy_zone(node_acct_gpu(in->node, (uint32_t)i), in->gpu_idle_method[i],
+				 gi->backend);
+		g->uuid = arena_str(s, gi->uuid);
+		g->name = arena_str(s, gi->name);
+		g->vendor = arena_str(s, gi->vendor);
+		g->pci = arena_str(s, gi->pci);
+		g->energy_source = arena_str(s, gi->energy_source);
+		g->usage_source = arena_str(s, gi->usage_source);
+		if (!g->uuid || !g->name || !g->vendor || !g->pci || !g->energy_source ||
+		    !g->usage_source)
+			return -ENOMEM;
+		s->n_gpus = i + 1;
+	}
+	return 0;
+}
+
+/* A copy of an account's GPU part; *ret NULL when it has none. */
+static int copy_gpu_energy(struct snapshot *s, const struct account *a,
+			   const struct gpu_account *own, const struct snap_gpu_energy **ret)
+{
+	struct snap_gpu_energy *e;
+
+	*ret = NULL;
+	if (!a->gpu)
+		return 0;
+	e = arena_alloc(s, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->energy_uj, a->gpu->energy_uj, sizeof(e->energy_uj));
+	memcpy(e->interval_uj, a->gpu->interval_uj, sizeof(e->interval_uj));
+	for (int i = 0; i < GPU_MAX; i++)
+		e->util[i] = own ? own->util[i] : -1;
+	*ret = e;
+	return 0;
+}
+
 static void copy_node(struct snapshot *s, const struct snapshot_input *in)
 {
 	const struct node_platform *pl = node_acct_platform(in->node);
 
-	for (int z = 0; z < ZONE_MAX; z++) {
-		const struct node_zone *nz = node_acct_zone(in->node, z);
-
-		s->zone[z] = (struct snap_zone){
-		    .present = nz->present,
-		    .total_uj = nz->total_uj,
-		    .idle_uj = nz->idle_uj,
-		    .active_uj = nz->active_uj,
-		    .watts = nz->watts,
-		    .idle_watts = nz->idle_watts,
-		    .active_watts = nz->active_watts,
-		    .idle_estimate_w = nz->idle_estimate_w,
-		    .idle_method = in->idle_method[z] ? in->idle_method[z] : "",
-		    .source = in->zone_source[z] ? in->zone_source[z] : "",
-		    .read_errors = nz->read_errors,
-		};
-	}
+	for (int z = 0; z < ZONE_MAX; z++)
+		s->zone[z] =
+		    copy_zone(node_acct_zone(in->node, z), in->idle_method[z], in->zone_source[z]);
 	s->platform = (struct snap_platform){
 	    .present = pl->present,
 	    .total_uj = pl->total_uj,
@@ -113,6 +160,8 @@ static int copy_process(struct snapshot *s, struct snap_process *sp, const struc
 	};
 	memcpy(sp->energy_uj, p->attr.series->energy_uj, sizeof(sp->energy_uj));
 	memcpy(sp->interval_uj, p->attr.series->interval_uj, sizeof(sp->interval_uj));
+	if (copy_gpu_energy(s, p->attr.series, p->attr.acct.gpu, &sp->gpu) < 0)
+		return -ENOMEM;
 	return sp->comm && sp->exe && sp->container_id && sp->vm_id ? 0 : -ENOMEM;
 }
 
@@ -132,15 +181,20 @@ static int copy_other(struct snapshot *s, struct snap_process *sp, const struct 
 	};
 	memcpy(sp->energy_uj, a->energy_uj, sizeof(sp->energy_uj));
 	memcpy(sp->interval_uj, a->interval_uj, sizeof(sp->interval_uj));
+	if (copy_gpu_energy(s, a, NULL, &sp->gpu) < 0)
+		return -ENOMEM;
 	return sp->container_id && sp->vm_id ? 0 : -ENOMEM;
 }
 
-static uint64_t all_zones(const uint64_t uj[ZONE_MAX])
+/* Energy over every zone and GPU. */
+static uint64_t all_zones(const uint64_t uj[ZONE_MAX], const struct snap_gpu_energy *gpu)
 {
 	uint64_t e = 0;
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		e += uj[z];
+	for (int i = 0; gpu && i < GPU_MAX; i++)
+		e += gpu->energy_uj[i];
 	return e;
 }
 
@@ -148,7 +202,7 @@ static uint64_t all_zones(const uint64_t uj[ZONE_MAX])
 static int cmp_series(const void *a, const void *b)
 {
 	const struct snap_process *x = a, *y = b;
-	uint64_t ex = all_zones(x->energy_uj), ey = all_zones(y->energy_uj);
+	uint64_t ex = all_zones(x->energy_uj, x->gpu), ey = all_zones(y->energy_uj, y->gpu);
 
 	if (ex != ey)
 		return ex > ey ? -1 : 1;
@@ -210,7 +264,7 @@ static int copy_processes(struct snapshot *s, struct workloads *w)
 static int cmp_group(const void *a, const void *b)
 {
 	const struct snap_group *x = a, *y = b;
-	uint64_t ex = all_zones(x->energy_uj), ey = all_zones(y->energy_uj);
+	uint64_t ex = all_zones(x->energy_uj, x->gpu), ey = all_zones(y->energy_uj, y->gpu);
 
 	if (ex != ey)
 		return ex > ey ? -1 : 1;
@@ -247,6 +301,8 @@ static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind 
 			return -ENOMEM;
 		memcpy(out[i].energy_uj, g->acct.energy_uj, sizeof(out[i].energy_uj));
 		memcpy(out[i].interval_uj, g->acct.interval_uj, sizeof(out[i].interval_uj));
+		if (copy_gpu_energy(s, &g->acct, NULL, &out[i].gpu) < 0)
+			return -ENOMEM;
 	}
 	qsort(out, n, sizeof(*out), cmp_group);
 	/* enum group_kind and enum snap_group_kind name the same kinds in the same order. */
@@ -325,9 +381,12 @@ int snapshot_build(struct snapshot **ret, const struct snapshot_input *in)
 	s->platform_power_source = arena_str(s, in->platform_power_source);
 	s->activity_source = arena_str(s, in->activity_source);
 	copy_node(s, in);
-	r = s->cpu_model && s->cpu_power_source && s->platform_power_source && s->activity_source
-		? 0
-		: -ENOMEM;
+	r = copy_gpus(s, in);
+	if (r >= 0)
+		r = s->cpu_model && s->cpu_power_source && s->platform_power_source &&
+			    s->activity_source
+			? 0
+			: -ENOMEM;
 	if (r >= 0)
 		r = copy_processes(s, in->workloads);
 	for (int k = 0; k < GROUP_KIND_MAX && r >= 0; k++)

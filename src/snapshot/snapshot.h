@@ -18,6 +18,7 @@
 enum exporter_stage {
 	STAGE_ACTIVITY,
 	STAGE_POWER,
+	STAGE_GPU,
 	STAGE_ATTRIBUTION,
 	STAGE_RENDER,
 	STAGE_MAX,
@@ -52,6 +53,19 @@ struct snap_platform {
 	uint64_t read_errors;
 };
 
+/* A GPU: what it is, and its figures as a zone (source: its backend, "nvml" or "drm"). */
+struct snap_gpu {
+	struct snap_zone z;
+	const char *uuid, *name, *vendor, *pci, *energy_source, *usage_source;
+};
+
+/* A workload's energy per GPU, numbered as snapshot.gpu. */
+struct snap_gpu_energy {
+	uint64_t energy_uj[GPU_MAX];
+	uint64_t interval_uj[GPU_MAX];
+	double util[GPU_MAX]; /* a process's compute utilisation this interval; < 0 none */
+};
+
 /* A process's own series, or an "other" series (pid 0, comm "other", type "other"). */
 struct snap_process {
 	uint32_t pid;
@@ -61,6 +75,7 @@ struct snap_process {
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_cpu_ns;
 	uint64_t interval_uj[ZONE_MAX];
+	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
 };
 
 enum snap_group_kind {
@@ -80,6 +95,7 @@ struct snap_group {
 	uint64_t cpu_ns;
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_uj[ZONE_MAX];
+	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
 };
 
 /* The agent process itself (process_*); a negative figure is unknown. */
@@ -96,6 +112,8 @@ struct snapshot {
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
 	struct snap_zone zone[ZONE_MAX];
 	struct snap_platform platform;
+	struct snap_gpu gpu[GPU_MAX];
+	size_t n_gpus;
 	/* The shown processes, largest energy first, then the "other" series. */
 	struct snap_process *procs;
 	size_t n_procs;

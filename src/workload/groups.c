@@ -29,6 +29,13 @@ struct group_table *group_table_new(void)
 	return t;
 }
 
+static void group_free(struct group *g)
+{
+	account_release(&g->acct);
+	account_release(&g->other);
+	free(g);
+}
+
 void group_table_free(struct group_table *t)
 {
 	struct hashmap_iter it = {0};
@@ -37,7 +44,7 @@ void group_table_free(struct group_table *t)
 	if (!t)
 		return;
 	while ((g = hashmap_next(t->by_id, &it)))
-		free(g);
+		group_free(g);
 	hashmap_free(t->by_id);
 	free(t->list);
 	free(t);
@@ -66,7 +73,7 @@ struct group *group_table_get(struct group_table *t, const char *id)
 void group_table_remove(struct group_table *t, struct group *g)
 {
 	hashmap_remove(t->by_id, g);
-	free(g);
+	group_free(g);
 }
 
 size_t group_table_count(const struct group_table *t)

@@ -72,6 +72,7 @@ struct process *proc_table_add(struct proc_table *t, uint32_t pid)
 void proc_table_remove(struct proc_table *t, struct process *p)
 {
 	hashmap_remove(t->by_pid, p);
+	attr_proc_release(&p->attr);
 	free(p);
 }
 

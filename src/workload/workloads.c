@@ -319,6 +319,7 @@ static int merge(struct workloads *w, const struct activity_delta *d, uint64_t s
 			/* A recycled pid: the old process has ended and a new one took its
 			 * number. */
 			forget(w, p);
+			attr_proc_release(&p->attr);
 			*p = (struct process){.pid = a->pid};
 		} else if (p->id.resolved && identity_may_differ(p, a)) {
 			/*
@@ -386,14 +387,40 @@ static int end_groups(struct workloads *w, enum group_kind k, uint64_t scrapes)
 	for (size_t i = n_cand - evict; i < n_cand; i++) {
 		struct group *g = list[i];
 
-		attributor_absorb(w->attr, &g->other);
+		if (attributor_absorb(w->attr, &g->other) < 0)
+			return -ENOMEM; /* it stays, with its energy */
 		group_table_remove(w->groups[k], g);
 	}
 	return 0;
 }
 
+/* Each GPU use's process: a pid the agent does not track (it never ran) is left out. */
+static void find_gpu_users(struct workloads *w, struct attr_gpus *gpus)
+{
+	for (size_t i = 0; i < gpus->n_uses; i++) {
+		struct process *p = proc_table_get(w->procs, gpus->uses[i].pid);
+
+		gpus->uses[i].p = p ? &p->attr : NULL;
+	}
+}
+
+/* Room for GPU energy in the groups of the processes that used a GPU this interval. */
+static int reserve_group_gpu(struct process *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i]->attr.acct.gpu)
+			continue;
+		for (int k = 0; k < GROUP_KIND_MAX; k++)
+			if (list[i]->id.group[k] &&
+			    account_reserve_gpu(&list[i]->id.group[k]->acct) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
 int workloads_update(struct workloads *w, const struct activity_delta *d,
-		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes)
+		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, struct attr_gpus *gpus,
+		     uint64_t scrapes)
 {
 	struct process **list;
 	struct group **groups;
@@ -431,7 +458,11 @@ int workloads_update(struct workloads *w, const struct activity_delta *d,
 			return r;
 		w->attr_list[i] = &list[i]->attr;
 	}
-	r = attributor_run(w->attr, w->attr_list, n, active_uj, zones, d->has_counters);
+	if (gpus)
+		find_gpu_users(w, gpus);
+	r = attributor_run(w->attr, w->attr_list, n, active_uj, zones, d->has_counters, gpus);
+	if (r >= 0)
+		r = reserve_group_gpu(list, n);
 	if (r < 0)
 		return r;
 

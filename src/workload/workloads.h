@@ -9,6 +9,7 @@
 
 #include "activity/activity.h"
 #include "attribution/account.h"
+#include "attribution/attribute.h"
 #include "config.h"
 #include "workload/groups.h"
 #include "workload/kubelet.h"
@@ -28,11 +29,14 @@ void workloads_set_max_shown(struct workloads *w, uint32_t max_shown);
 
 /*
  * One interval: d's activity, active_uj[z] the active energy of each zone in
- * the zones mask, scrapes the /metrics scrapes so far (an ended process stays
- * until a scrape has seen it). Returns 0 or -ENOMEM.
+ * the zones mask, gpus each GPU's active energy and its users by pid (NULL: no
+ * GPU; the uses' process pointers are filled here), scrapes the /metrics
+ * scrapes so far (an ended process stays until a scrape has seen it).
+ * Returns 0 or -ENOMEM.
  */
 int workloads_update(struct workloads *w, const struct activity_delta *d,
-		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, uint64_t scrapes);
+		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, struct attr_gpus *gpus,
+		     uint64_t scrapes);
 
 struct proc_table *workloads_procs(struct workloads *w);
 struct group_table *workloads_groups(struct workloads *w, enum group_kind kind);

@@ -50,7 +50,7 @@ static void run(struct world *w, const uint64_t *cpu, uint64_t pkg)
 	for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
 		account_begin(&w->fold[f]);
 	assert_int_equal(attributor_run(w->a, w->list, w->n, active,
-					ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), false),
+					ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), false, NULL),
 			 0);
 	w->active_total[ZONE_PACKAGE] += pkg;
 	w->active_total[ZONE_DRAM] += pkg / 10;
@@ -77,6 +77,8 @@ static void world_free(struct world *w)
 {
 	for (size_t i = 0; i < MAXP; i++)
 		attr_proc_release(&w->p[i]);
+	for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
+		account_release(&w->fold[f]);
 	attributor_free(w->a);
 }
 
@@ -155,7 +157,7 @@ static void test_features(void **state)
 	world_init(&w, 2, 100);
 	attr_proc_charge(&w.p[0], 1000, 3000, 10);
 	attr_proc_charge(&w.p[1], 1000, 1000, 40);
-	assert_int_equal(attributor_run(w.a, w.list, 2, active, ZONE_ALL, true), 0);
+	assert_int_equal(attributor_run(w.a, w.list, 2, active, ZONE_ALL, true, NULL), 0);
 	assert_int_equal(w.p[0].acct.energy_uj[ZONE_PACKAGE], 750);
 	assert_int_equal(w.p[1].acct.energy_uj[ZONE_PACKAGE], 250);
 	assert_int_equal(w.p[0].acct.energy_uj[ZONE_CORE], 75);
@@ -326,6 +328,188 @@ static void test_random_life_conserves(void **state)
 	world_free(&w);
 }
 
+/* GPU g's energy in everything exported: the shown series, the groups' and the node's "other". */
+static uint64_t gpu_exported(const struct world *w, uint32_t g)
+{
+	const struct account *node = attributor_node_other(w->a);
+	uint64_t sum = node->gpu ? node->gpu->energy_uj[g] : 0;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (w->p[i].series && w->p[i].series->gpu)
+			sum += w->p[i].series->gpu->energy_uj[g];
+	for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
+		if (w->fold[f].gpu)
+			sum += w->fold[f].gpu->energy_uj[g];
+	return sum;
+}
+
+static uint64_t gpu_uj(const struct attr_proc *p, uint32_t g)
+{
+	return p->acct.gpu ? p->acct.gpu->energy_uj[g] : 0;
+}
+
+/*
+ * Each GPU's active energy goes to the processes that used it, by weight; evenly
+ * when no weight says how much; to the node's "other" when nobody used it. A
+ * process that used no GPU gets no GPU energy, and the CPU split is untouched.
+ */
+static void test_gpu_shares(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t active[2];
+		struct {
+			uint32_t proc, gpu;
+			uint64_t weight;
+		} uses[4];
+		size_t n_uses;
+		uint64_t want[3][2]; /* per process, per GPU */
+		uint64_t node[2];
+	} cases[] = {
+	    {"two GPUs, one process on both",
+	     {4000, 1000},
+	     {{0, 0, 30}, {1, 0, 10}, {1, 1, 50}, {2, 1, 50}},
+	     4,
+	     {{3000, 0}, {1000, 500}, {0, 500}},
+	     {0, 0}},
+	    {"held without samples: even",
+	     {999, 0},
+	     {{0, 0, 0}, {2, 0, 0}},
+	     2,
+	     {{500, 0}, {0, 0}, {499, 0}},
+	     {0, 0}},
+	    {"nobody on GPU 1", {10, 70}, {{1, 0, 5}}, 1, {{0, 0}, {10, 0}, {0, 0}}, {0, 70}},
+	    {"a weight of 0 among others",
+	     {100, 0},
+	     {{0, 0, 0}, {1, 0, 4}},
+	     2,
+	     {{0, 0}, {100, 0}, {0, 0}},
+	     {0, 0}},
+	};
+	uint64_t cpu[] = {100, 300, 0, 600};
+
+	(void)state;
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = 1000};
+		struct attr_gpu_use uses[5];
+		struct attr_gpus gpus = {.n = 2, .uses = uses, .n_uses = cases[c].n_uses + 1};
+		const struct account *node;
+		struct world w;
+
+		world_init(&w, 4, 2);
+		for (size_t i = 0; i < w.n; i++)
+			w.p[i].fold = &w.fold[i % 3]; /* the node's "other" holds only unused energy */
+		for (size_t i = 0; i < cases[c].n_uses; i++)
+			uses[i] = (struct attr_gpu_use){.gpu = cases[c].uses[i].gpu,
+							.weight = cases[c].uses[i].weight,
+							.util = 0.5,
+							.p = &w.p[cases[c].uses[i].proc]};
+		/* A pid the caller does not track: left out. */
+		uses[cases[c].n_uses] = (struct attr_gpu_use){.gpu = 0, .weight = 1000, .p = NULL};
+		memcpy(gpus.active_uj, cases[c].active, sizeof(cases[c].active));
+		for (size_t i = 0; i < w.n; i++) {
+			attr_proc_begin(&w.p[i]);
+			attr_proc_charge(&w.p[i], cpu[i], 0, 0);
+		}
+		assert_int_equal(
+		    attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE), false, &gpus),
+		    0);
+		for (uint32_t i = 0; i < 3; i++)
+			for (uint32_t g = 0; g < 2; g++)
+				if (gpu_uj(&w.p[i], g) != cases[c].want[i][g])
+					fail_msg("%s: process %u GPU %u got %llu, want %llu",
+						 cases[c].name, i, g,
+						 (unsigned long long)gpu_uj(&w.p[i], g),
+						 (unsigned long long)cases[c].want[i][g]);
+		assert_null(w.p[3].acct.gpu); /* used no GPU */
+		assert_int_equal(w.p[3].acct.energy_uj[ZONE_PACKAGE], 600);
+		node = attributor_node_other(w.a);
+		for (uint32_t g = 0; g < 2; g++) {
+			assert_int_equal(node->gpu ? node->gpu->energy_uj[g] : 0, cases[c].node[g]);
+			assert_int_equal(gpu_exported(&w, g), cases[c].active[g]);
+		}
+		assert_true(w.p[cases[c].uses[0].proc].acct.gpu->util[cases[c].uses[0].gpu] == 0.5);
+		world_free(&w);
+	}
+}
+
+/*
+ * GPU energy through series, folds, retirement and pid reuse: after every interval
+ * the exported series hold exactly each GPU's active energy, and never decrease.
+ */
+static void test_gpu_random_life_conserves(void **state)
+{
+	uint64_t total[GPU_MAX] = {0}, prev_fold[3][3] = {{0}}, prev_series[MAXP][3] = {{0}};
+	struct attr_gpu_use uses[MAXP * 3];
+	uint64_t cpu[MAXP];
+	struct world w;
+
+	(void)state;
+	srand(11);
+	world_init(&w, MAXP, 5);
+	for (size_t i = 0; i < MAXP; i++)
+		w.p[i].fold = rand() % 4 == 3 ? attributor_node_fold(w.a) : &w.fold[rand() % 3];
+	for (int it = 0; it < 500; it++) {
+		struct attr_gpus gpus = {.n = 3, .uses = uses};
+		uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = 1000};
+
+		for (size_t i = 0; i < MAXP; i++) {
+			int ev = rand() % 100;
+
+			if (ev < 3) { /* ends, and a new process takes the pid */
+				attributor_retire(w.a, &w.p[i]);
+				attr_proc_release(&w.p[i]);
+				w.p[i] = (struct attr_proc){.fold = w.p[i].fold};
+				memset(prev_series[i], 0, sizeof(prev_series[i]));
+			} else if (ev < 5) { /* an exec into another group */
+				attributor_retire(w.a, &w.p[i]);
+				w.p[i].fold = &w.fold[rand() % 3];
+				memset(prev_series[i], 0, sizeof(prev_series[i]));
+			}
+			attr_proc_begin(&w.p[i]);
+			cpu[i] = rand() % 3 ? (uint64_t)(rand() % 5000) : 0;
+			attr_proc_charge(&w.p[i], cpu[i], 0, 0);
+			/* One in eight processes uses a GPU now and then. */
+			for (uint32_t g = 0; g < 3; g++)
+				if (i % 8 == g && rand() % 2)
+					uses[gpus.n_uses++] = (struct attr_gpu_use){
+					    .gpu = g,
+					    .weight = (uint64_t)(rand() % 100),
+					    .p = &w.p[i]};
+		}
+		for (uint32_t g = 0; g < 3; g++) {
+			gpus.active_uj[g] = (uint64_t)(rand() % 50000);
+			total[g] += gpus.active_uj[g];
+		}
+		for (size_t f = 0; f < ARRAY_SIZE(w.fold); f++)
+			account_begin(&w.fold[f]);
+		assert_int_equal(
+		    attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE), false, &gpus),
+		    0);
+		for (uint32_t g = 0; g < 3; g++) {
+			assert_int_equal(gpu_exported(&w, g), total[g]);
+			for (size_t i = 0; i < MAXP; i++) {
+				uint64_t e = w.p[i].series && w.p[i].series->gpu
+						 ? w.p[i].series->gpu->energy_uj[g]
+						 : 0;
+
+				assert_true(e >= prev_series[i][g]);
+				prev_series[i][g] = e;
+				/* Only the processes that use GPU g ever get any of it. */
+				if (i % 8 != g)
+					assert_int_equal(gpu_uj(&w.p[i], g), 0);
+			}
+			for (size_t f = 0; f < 3; f++) {
+				uint64_t e = w.fold[f].gpu ? w.fold[f].gpu->energy_uj[g] : 0;
+
+				assert_true(e >= prev_fold[f][g]);
+				prev_fold[f][g] = e;
+			}
+		}
+	}
+	world_free(&w);
+}
+
 /* An evicted group's "other" joins the node's: the exported sum does not fall. */
 static void test_absorb(void **state)
 {
@@ -408,6 +592,8 @@ int main(void)
 	    cmocka_unit_test(test_promotion_counts_once),
 	    cmocka_unit_test(test_lower_max_shown),
 	    cmocka_unit_test(test_random_life_conserves),
+	    cmocka_unit_test(test_gpu_shares),
+	    cmocka_unit_test(test_gpu_random_life_conserves),
 	    cmocka_unit_test(test_absorb),
 	    cmocka_unit_test(test_lifecycle),
 	    cmocka_unit_test(test_trim),

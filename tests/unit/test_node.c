@@ -71,59 +71,94 @@ static const struct node_case cases[] = {
      .steps = {{0, 1, 0, 0.2}, {1, 1, 12000000, 0.2}, {1, 1, 12000000, 0.2}, {2, 1, 24000000, 0.2}},
      .n = 4, .want_total_uj = 24000000, .want_idle_uj = 24000000, .want_active_uj = 0,
      .want_watts = 12, .want_idle_watts = 12, .want_estimate = 12},
+    /* 50 W idle, 200 W more at full use: the lowest power (70 W) until six samples span enough
+     * utilisation, then the fit's intercept (for a GPU, against its own utilisation). */
+    {"learned: the fit's intercept", .idle_w = -1,
+     .steps = {{0, 1, 0, 0.1},
+	       {1, 1, 70000000, 0.1},
+	       {2, 1, 160000000, 0.2},
+	       {3, 1, 270000000, 0.3},
+	       {4, 1, 400000000, 0.4},
+	       {5, 1, 550000000, 0.5},
+	       {6, 1, 720000000, 0.6},
+	       {7, 1, 910000000, 0.7}},
+     .n = 8, .want_total_uj = 910000000, .want_idle_uj = 450000000, .want_active_uj = 460000000,
+     .want_watts = 190, .want_idle_watts = 50, .want_interval_active_uj = 140000000,
+     .want_estimate = 50},
     {"uneven interval length", .idle_w = 4,
      .steps = {{0, 1, 0, 0.5}, {0.5, 1, 5000000, 0.5}, {2.5, 1, 25000000, 0.5}}, .n = 3,
      .want_total_uj = 25000000, .want_idle_uj = 10000000, .want_active_uj = 15000000,
      .want_watts = 10, .want_idle_watts = 4, .want_interval_active_uj = 12000000},
 };
 
+/*
+ * One case on the package zone, or on GPU 1 (a GPU is a zone like any other, its
+ * idle learned against its own utilisation: the CPU's is then a constant that
+ * would defeat any fit).
+ */
+static void run_case(const struct node_case *c, bool gpu)
+{
+	double idle[ZONE_MAX], gpu_idle[GPU_MAX];
+	struct node_acct *n;
+	const struct node_zone *z = NULL;
+	uint64_t prev_total = 0, prev_idle = 0, prev_active = 0;
+
+	for (int k = 0; k < ZONE_MAX; k++)
+		idle[k] = gpu ? 7 : c->idle_w;
+	for (int k = 0; k < GPU_MAX; k++)
+		gpu_idle[k] = c->idle_w;
+	n = node_acct_new(idle);
+	assert_non_null(n);
+	node_acct_set_gpu_idle(n, gpu_idle);
+	print_message("%s%s\n", c->name, gpu ? " (GPU)" : "");
+	for (size_t k = 0; k < c->n; k++) {
+		struct node_reading s = {
+		    .zones = gpu ? 0 : ZONE_BIT(ZONE_PACKAGE),
+		    .valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
+		    .n_gpus = gpu ? 2 : 0,
+		    .gpu_valid = 1u | (c->steps[k].valid ? 1u << 1 : 0),
+		    .gpu_util = {0.5, c->steps[k].util},
+		    .gpu_uj = {123, c->steps[k].uj},
+		};
+
+		s.zone_uj[ZONE_PACKAGE] = c->steps[k].uj;
+		node_acct_update(n, &s, gpu ? 0.5 : c->steps[k].util,
+				 (uint64_t)llround(c->steps[k].t_s * NSEC_PER_SEC));
+		z = gpu ? node_acct_gpu(n, 1) : node_acct_zone(n, ZONE_PACKAGE);
+		/* Counters never decrease and total = idle + active at every step. */
+		assert_true(z->total_uj >= prev_total);
+		assert_true(z->idle_uj >= prev_idle);
+		assert_true(z->active_uj >= prev_active);
+		assert_int_equal(z->total_uj, z->idle_uj + z->active_uj);
+		prev_total = z->total_uj;
+		prev_idle = z->idle_uj;
+		prev_active = z->active_uj;
+	}
+	assert_true(z->present);
+	assert_false(node_acct_zone(n, ZONE_DRAM)->present);
+	assert_int_equal(node_acct_zone(n, ZONE_PACKAGE)->present, !gpu);
+	assert_int_equal(node_acct_gpu(n, 2)->present, false);
+	/* GPU 0 (a constant counter) read every time: no energy, no error. */
+	assert_int_equal(node_acct_gpu(n, 0)->total_uj, 0);
+	assert_int_equal(node_acct_gpu(n, 0)->read_errors, 0);
+	assert_int_equal(z->total_uj, c->want_total_uj);
+	assert_int_equal(z->idle_uj, c->want_idle_uj);
+	assert_int_equal(z->active_uj, c->want_active_uj);
+	assert_true(fabs(z->watts - c->want_watts) < 1e-9);
+	assert_true(fabs(z->idle_watts - c->want_idle_watts) < 1e-9);
+	assert_int_equal(z->read_errors, c->want_errors);
+	assert_int_equal(z->interval_active_uj, c->want_interval_active_uj);
+	if (c->want_estimate)
+		assert_true(fabs(z->idle_estimate_w - c->want_estimate) < 1e-6);
+	node_acct_free(n);
+}
+
 static void test_node_table(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct node_case *c = &cases[i];
-		double idle[ZONE_MAX];
-		struct node_acct *n;
-		const struct node_zone *z;
-		uint64_t prev_total = 0, prev_idle = 0, prev_active = 0;
-
-		for (int k = 0; k < ZONE_MAX; k++)
-			idle[k] = c->idle_w;
-		n = node_acct_new(idle);
-		assert_non_null(n);
-		print_message("%s\n", c->name);
-		for (size_t k = 0; k < c->n; k++) {
-			struct node_reading s = {
-			    .zones = ZONE_BIT(ZONE_PACKAGE),
-			    .valid = c->steps[k].valid ? ZONE_BIT(ZONE_PACKAGE) : 0,
-			};
-
-			s.zone_uj[ZONE_PACKAGE] = c->steps[k].uj;
-			node_acct_update(n, &s, c->steps[k].util,
-					 (uint64_t)llround(c->steps[k].t_s * NSEC_PER_SEC));
-			z = node_acct_zone(n, ZONE_PACKAGE);
-			/* Counters never decrease and total = idle + active at every step. */
-			assert_true(z->total_uj >= prev_total);
-			assert_true(z->idle_uj >= prev_idle);
-			assert_true(z->active_uj >= prev_active);
-			assert_int_equal(z->total_uj, z->idle_uj + z->active_uj);
-			prev_total = z->total_uj;
-			prev_idle = z->idle_uj;
-			prev_active = z->active_uj;
-		}
-		z = node_acct_zone(n, ZONE_PACKAGE);
-		assert_true(z->present);
-		assert_false(node_acct_zone(n, ZONE_DRAM)->present);
-		assert_int_equal(z->total_uj, c->want_total_uj);
-		assert_int_equal(z->idle_uj, c->want_idle_uj);
-		assert_int_equal(z->active_uj, c->want_active_uj);
-		assert_true(fabs(z->watts - c->want_watts) < 1e-9);
-		assert_true(fabs(z->idle_watts - c->want_idle_watts) < 1e-9);
-		assert_int_equal(z->read_errors, c->want_errors);
-		assert_int_equal(z->interval_active_uj, c->want_interval_active_uj);
-		if (c->want_estimate)
-			assert_true(fabs(z->idle_estimate_w - c->want_estimate) < 1e-9);
-		node_acct_free(n);
+		run_case(&cases[i], false);
+		run_case(&cases[i], true);
 	}
 }
 

@@ -182,7 +182,7 @@ static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, 
 	f->meter_uj += pkg;
 	rd.zone_uj[ZONE_PACKAGE] = f->meter_uj;
 	node_acct_update(f->node, &rd, -1, f->interval * 1000000000ULL);
-	assert_int_equal(workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), scrapes), 0);
+	assert_int_equal(workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), NULL, scrapes), 0);
 	f->active_total += pkg;
 	snapshot_free(f->snap);
 	assert_int_equal(snapshot_build(&f->snap, &in), 0);
