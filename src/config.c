@@ -862,6 +862,8 @@ static const struct key keys[] = {
     },
     {
 	.path = "power.gpu.nvml.library",
+	.flag = "power.gpu.nvml.library",
+	.meta = "PATH",
 	.kind = &kind_str,
 	.off = OFF(nvml_library),
 	.def = "libnvidia-ml.so.1",

@@ -15,7 +15,8 @@ import threading
 import time
 import uuid
 
-from kepler_test import Agent, cgroup2_mount, check, copy_fixture, finish, series, value
+from kepler_test import Agent, Cgroups, cgroup2_mount, check, copy_fixture, finish, series, \
+    spawn_in, value
 from kubelet_server import KubeletServer
 
 if os.geteuid() != 0:
@@ -76,45 +77,6 @@ class BusyWriter(threading.Thread):
     def stop(self):
         self.stopped.set()
         self.join()
-
-
-class Cgroups:
-    """Directories under the cgroup v2 mount, removed (after their processes) at the end."""
-
-    def __init__(self):
-        self.dirs = []
-
-    def make(self, rel):
-        path = os.path.join(MOUNT, rel)
-        parts = rel.split("/")
-        for i in range(1, len(parts) + 1):
-            p = os.path.join(MOUNT, *parts[:i])
-            if not os.path.isdir(p):
-                os.mkdir(p)
-                self.dirs.append(p)
-        return path
-
-    def cleanup(self):
-        for p in reversed(self.dirs):
-            try:
-                os.rmdir(p)
-            except OSError as e:
-                print(f"note: cannot remove {p}: {e}")
-
-
-def spawn_in(cgroup_dir, duty=1.0, seconds=None):
-    """A Python burner that moves itself into cgroup_dir before it burns. duty is the
-    fraction of each 10 ms it spins; seconds, when given, makes it exit by itself."""
-    code = (
-        "import os, sys, time\n"
-        f"open({os.path.join(cgroup_dir, 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
-        f"duty, end = {duty}, (time.monotonic() + {seconds} if {seconds!r} else None)\n"
-        "while end is None or time.monotonic() < end:\n"
-        "    t = time.monotonic()\n"
-        "    while time.monotonic() - t < 0.01 * duty: pass\n"
-        "    if duty < 1: time.sleep(0.01 * (1 - duty))\n"
-    )
-    return subprocess.Popen([sys.executable, "-c", code])
 
 
 def spawn_late(cgroup_dir, after):

@@ -804,7 +804,7 @@ static void test_usage(void **state)
 			fail_msg("usage lacks \"%s\":\n%s", want[i], text);
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 2 + 20); /* two header lines, one per flag */
+	assert_int_equal(lines, 2 + 21); /* two header lines, one per flag */
 	free(text);
 }
 
