@@ -185,6 +185,73 @@ def spawn_in(cgroup_dir, duty=1.0, seconds=None):
 
 
 
+class ProcOverlay:
+    """A procfs for --host.procfs: every entry of /proc as a link to the real one, but for
+    the pids given, whose directories are real: their entries link to /proc/<pid>/...,
+    except fd/ and fdinfo/, which hold what the test writes (DRM clients: a GPU where
+    there is none). remove(pid) makes a process look ended."""
+
+    def __init__(self, pids):
+        self.root = tempfile.mkdtemp(prefix="kepler-proc-")
+        own = {str(p) for p in pids}
+        for name in os.listdir("/proc"):
+            if name not in own:
+                os.symlink(f"/proc/{name}", os.path.join(self.root, name))
+        for pid in own:
+            d = os.path.join(self.root, pid)
+            os.mkdir(d)
+            for name in os.listdir(f"/proc/{pid}"):
+                if name not in ("fd", "fdinfo"):
+                    os.symlink(f"/proc/{pid}/{name}", os.path.join(d, name))
+            os.mkdir(os.path.join(d, "fd"))
+            os.mkdir(os.path.join(d, "fdinfo"))
+
+    def set_fd(self, pid, fd, target, fdinfo):
+        """fd of pid points at target, with this fdinfo text (replaced atomically)."""
+        link = os.path.join(self.root, str(pid), "fd", str(fd))
+        if not os.path.islink(link):
+            os.symlink(target, link)
+        path = os.path.join(self.root, str(pid), "fdinfo", str(fd))
+        with open(path + ".tmp", "w") as f:
+            f.write(fdinfo)
+        os.replace(path + ".tmp", path)
+
+    def remove(self, pid):
+        shutil.rmtree(os.path.join(self.root, str(pid)))
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def xe_sysfs(n_cards, first_bus=0x10):
+    """A sysfs tree with n_cards xe cards (as tests/fixtures/sysfs/gpu-xe lays one out),
+    card i at PCI 0000:<first_bus + i>:00.0 with its energy1_input (µJ) at the path
+    returned for it. Returns (root, [energy file per card])."""
+    root = tempfile.mkdtemp(prefix="kepler-xe-")
+    files = []
+    for i in range(n_cards):
+        pci = f"0000:{first_bus + i:02x}:00.0"
+        dev = os.path.join(root, "devices", "pci0000:00", pci)
+        hw = os.path.join(dev, "hwmon", f"hwmon{20 + i}")
+        card = os.path.join(dev, "drm", f"card{10 + i}")
+        os.makedirs(hw)
+        os.makedirs(card)
+        os.makedirs(os.path.join(root, "bus", "pci", "drivers", "xe"), exist_ok=True)
+        os.symlink("../../../bus/pci/drivers/xe", os.path.join(dev, "driver"))
+        os.symlink(f"../../../{pci}", os.path.join(hw, "device"))
+        os.symlink(f"../../../{pci}", os.path.join(card, "device"))
+        with open(os.path.join(hw, "name"), "w") as f:
+            f.write("xe\n")
+        with open(os.path.join(hw, "energy1_input"), "w") as f:
+            f.write("1000000\n")
+        files.append(os.path.join(hw, "energy1_input"))
+        for cls, name, target in (("drm", f"card{10 + i}", card), ("hwmon", f"hwmon{20 + i}", hw)):
+            os.makedirs(os.path.join(root, "class", cls), exist_ok=True)
+            os.symlink(os.path.relpath(target, os.path.join(root, "class", cls)),
+                       os.path.join(root, "class", cls, name))
+    return root, files
+
+
 def parse(text):
     """{(name, frozenset(labels)): value} for every sample."""
     out = {}
