@@ -647,6 +647,29 @@ static void test_mig(void **state)
 	nvml_gpu_ops.close(b);
 }
 
+/*
+ * Reads in a row, with new samples each time, keep working: the sample buffer
+ * grows to what the driver needs, not on every read (it once doubled each read,
+ * until memory ran out).
+ */
+static void test_many_reads(void **state)
+{
+	struct gpu_reading out[MAX_DEVS];
+	struct gpu_backend *b;
+	char err[256];
+
+	(void)state;
+	script("nvml sample_us=1\ngpu uuid=GPU-aaaa energy_mj=1\nproc gpu=0 pid=100 sm=60\n");
+	b = open_fake();
+	for (int i = 1; i <= 100; i++) {
+		next_period();
+		assert_int_equal(rd(b, (uint64_t)i * SEC, out, err, sizeof(err)), 0);
+		assert_true(out[0].valid);
+		assert_int_equal(out[0].n_procs, 1);
+	}
+	nvml_gpu_ops.close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_gpu_lost),	    cmocka_unit_test(test_driver_restart),
 	    cmocka_unit_test(test_library_missing), cmocka_unit_test(test_open_fails),
 	    cmocka_unit_test(test_old_driver),	    cmocka_unit_test(test_mig),
+	    cmocka_unit_test(test_many_reads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

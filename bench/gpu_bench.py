@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""GPU collection at 10,000 live processes (each waking once a second, so each is
+in every interval's activity) with 8 GPUs and 50 GPU processes, side by side with
+the same agent without GPUs, in the same run: the stand-in NVML (8 devices, SM
+samples for the 50), and 8 xe cards with DRM fdinfo for the 50 (ProcOverlay: the
+other 9,950 processes are the real /proc). The agent's CPU per interval and its
+resident memory; the GPU collection's cost is the difference.
+
+usage: gpu_bench.py BUILDDIR [PROCESSES] [INTERVALS]   (as root)
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from kepler_test import ProcOverlay, cgroup2_mount, xe_sysfs  # noqa: E402
+
+build = sys.argv[1] if len(sys.argv) > 1 else "build"
+n_procs = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+intervals = int(sys.argv[3]) if len(sys.argv) > 3 else 8
+INTERVAL = 2.0
+GPUS, GPU_PROCS = 8, 50
+KEPLER = os.path.join(build, "src", "kepler")
+FAKE_NVML = os.path.join(build, "tests", "fake-nvml", "libnvidia-ml.so.1")
+IDLE_W = 100
+
+
+def cpu_seconds(pid):
+    """Time on CPU of all the agent's threads, in ns resolution (schedstat), not ticks."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")) / 1024
+
+
+def metric(port, name):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                yield line
+
+
+def intervals_done(port):
+    return float(next(metric(port, "kepler_exporter_intervals_total")).split()[1])
+
+
+def run(port, args, env):
+    p = subprocess.Popen([KEPLER, f"--web.listen-address=127.0.0.1:{port}",
+                          f"--monitor.interval={INTERVAL}s", *args],
+                         env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):
+            try:
+                intervals_done(port)
+                break
+            except OSError:
+                time.sleep(0.05)
+        n0 = intervals_done(port)
+        while intervals_done(port) < n0 + 3:  # every process seen and scanned once
+            time.sleep(0.1)
+        n0, c0 = intervals_done(port), cpu_seconds(p.pid)
+        time.sleep(intervals * INTERVAL)
+        n1, c1 = intervals_done(port), cpu_seconds(p.pid)
+        gpus = sum(1 for _ in metric(port, "kepler_node_gpu_info"))
+        users = len({ln.split('pid="')[1].split('"')[0]
+                     for ln in metric(port, "kepler_process_gpu_joules_total") if 'pid="' in ln})
+        return (c1 - c0) / max(n1 - n0, 1) * 1000, rss_mib(p.pid), gpus, users
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+mount = cgroup2_mount()
+cg = tempfile.mkdtemp(prefix="kepler-gpu-bench-", dir=mount)
+sl = subprocess.Popen([os.path.join(build, "bench", "sleepers"), str(n_procs), cg],
+                      stdout=subprocess.PIPE, text=True)
+overlay = stop = None
+try:
+    if not sl.stdout.readline().startswith("ready"):
+        raise SystemExit("sleepers did not start")
+    with open(f"/proc/{sl.pid}/task/{sl.pid}/children") as f:
+        children = [int(x) for x in f.read().split()]
+    gpu_pids = children[:: max(len(children) // GPU_PROCS, 1)][:GPU_PROCS]
+    overlay = ProcOverlay(gpu_pids)
+    sysfs, energy_files = xe_sysfs(GPUS)
+    fd, script = tempfile.mkstemp(prefix="fake-nvml-")
+    with os.fdopen(fd, "w") as f:
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+        for g in range(GPUS):
+            f.write(f"gpu uuid=GPU-{g:04d} energy_mj=0 since_ns={now} power_mw=300000 util=50\n")
+        for i, pid in enumerate(gpu_pids):
+            f.write(f"proc gpu={i % GPUS} pid={pid} sm={10 + i}\n")
+    stop = threading.Event()
+
+    def advance():
+        """The cards draw 300 W and the 50 clients keep their engines busy."""
+        t0 = time.monotonic()
+        while not stop.wait(0.1):
+            t = time.monotonic() - t0
+            for path in energy_files:
+                with open(path, "w") as f:
+                    f.write(f"{int(300 * t * 1e6)}\n")
+            for i, pid in enumerate(gpu_pids):
+                card = i % GPUS
+                overlay.set_fd(pid, 5, f"/dev/dri/renderD{128 + card}",
+                               f"drm-driver:\txe\ndrm-pdev:\t0000:{0x10 + card:02x}:00.0\n"
+                               f"drm-client-id:\t{i}\ndrm-cycles-rcs:\t{int(t * 1e6 * (i + 1))}\n"
+                               f"drm-total-cycles-rcs:\t{int(t * 1e9)}\n")
+
+    writer = threading.Thread(target=advance, daemon=True)
+    writer.start()
+    common = ["--activity.source=ebpf", f"--host.procfs={overlay.root}"]
+    cfg = os.path.join(tempfile.mkdtemp(prefix="kepler-gpu-bench-"), "config.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"power: {{gpu: {{idleWatts: {IDLE_W}}}}}\n")
+    common.append(f"--config.file={cfg}")
+    runs = (
+        ("no GPU", ["--power.gpu.source=none"], {}),
+        ("nvml", ["--power.gpu.source=nvml", f"--power.gpu.nvml.library={FAKE_NVML}"],
+         {"FAKE_NVML_SCRIPT": script}),
+        ("drm", ["--power.gpu.source=drm", f"--host.sysfs={sysfs}"], {}),
+    )
+    print(f"{n_procs} processes waking every second, {GPUS} GPUs, {len(gpu_pids)} GPU "
+          f"processes, interval {INTERVAL:g}s, {intervals} intervals measured per run")
+    print(f"{'GPUs':>7} {'CPU/interval':>13} {'GPU cost':>9} {'RSS':>9} {'GPUs seen':>9} "
+          f"{'GPU procs':>9}")
+    base = None
+    port = 28600 + os.getpid() % 300
+    for name, args, env in runs:
+        cpu, rss, gpus, users = run(port, common + args, env)
+        port += 1
+        base = cpu if base is None else base
+        print(f"{name:>7} {cpu:>10.2f} ms {cpu - base:>6.2f} ms {rss:>5.1f} MiB {gpus:>9} "
+              f"{users:>9}", flush=True)
+finally:
+    if stop:
+        stop.set()
+    sl.terminate()
+    sl.wait()
+    if overlay:
+        overlay.cleanup()
+    time.sleep(0.5)
+    os.rmdir(cg)
