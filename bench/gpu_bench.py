@@ -76,7 +76,7 @@ def run(port, args, env):
         n1, c1 = intervals_done(port), cpu_seconds(p.pid)
         gpus = sum(1 for _ in metric(port, "kepler_node_gpu_info"))
         users = len({ln.split('pid="')[1].split('"')[0]
-                     for ln in metric(port, "kepler_process_gpu_joules_total") if 'pid="' in ln})
+                     for ln in metric(port, "kepler_process_gpu_joules_total")} - {""})
         return (c1 - c0) / max(n1 - n0, 1) * 1000, rss_mib(p.pid), gpus, users
     finally:
         p.terminate()
@@ -148,6 +148,7 @@ try:
 finally:
     if stop:
         stop.set()
+        writer.join()
     sl.terminate()
     sl.wait()
     if overlay:
