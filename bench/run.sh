@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Benchmarks (bench/README.md): ./bench/run.sh <builddir>. Each figure is
 # printed next to its baseline from the same run. Needs root for eBPF.
-# Activity collector: about 2 minutes.
+# About 4 minutes.
 set -eu
 build=${1:-build}
 here=$(dirname "$0")
@@ -20,3 +20,5 @@ echo "== activity collector: CPU per drain, eBPF vs procfs"
 echo "== the whole agent at 1,000 and 10,000 processes over 100 containers, eBPF vs procfs"
 ninja -C "$build" src/kepler bench/sleepers >/dev/null
 python3 "$here/agent_bench.py" "$build"
+echo "== GPU collection at 10,000 processes, 8 GPUs, 50 GPU processes, beside no GPU"
+python3 "$here/gpu_bench.py" "$build"

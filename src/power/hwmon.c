@@ -20,7 +20,7 @@
 #define HWMON_DIR "class/hwmon"
 #define HWMON_MAX_CHANNELS 512
 
-/* Drivers whose channels are never CPU zones (GPU support is future work). */
+/* Drivers whose channels are never CPU zones: GPUs (gpu_drm.c reads amdgpu, i915 and xe). */
 static const char *const gpu_drivers[] = {"amdgpu", "radeon", "nouveau", "i915", "xe", "nvidia"};
 
 int hwmon_zone_for(const char *driver, const char *label)
