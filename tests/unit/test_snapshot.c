@@ -47,6 +47,8 @@ struct fx {
 	struct exporter_stats stats;
 	struct snapshot *snap;
 	uint64_t meter_uj, active_total, interval;
+	struct attr_gpus *gpus; /* the next step's GPU uses; NULL: none */
+	uint64_t gpu_total;	/* GPU 0's active energy so far */
 	struct seen seen[MAX_SERIES];
 	size_t n_seen;
 };
@@ -116,6 +118,38 @@ static void check_monotonic(struct fx *f, const char *key, uint64_t uj)
 	f->seen[f->n_seen++].uj = uj;
 }
 
+static uint64_t gpu0(const struct snap_gpu_energy *e)
+{
+	return e ? e->energy_uj[0] : 0;
+}
+
+/* GPU 0 as the CPU zone: processes sum to the node, containers to theirs, the pod to its. */
+static void check_gpu_sums(struct fx *f)
+{
+	const struct snapshot *s = f->snap;
+	uint64_t sum = 0, pod_sum = 0;
+	char key[200], sk[180];
+
+	for (size_t i = 0; i < s->n_procs; i++) {
+		sum += gpu0(s->procs[i].gpu);
+		snprintf(key, sizeof(key), "gpu/%s", series_key(&s->procs[i], sk, sizeof(sk)));
+		check_monotonic(f, key, gpu0(s->procs[i].gpu));
+	}
+	assert_int_equal(sum, f->gpu_total);
+	for (size_t c = 0; c < s->n_groups[SNAP_CONTAINER]; c++) {
+		const struct snap_group *g = &s->groups[SNAP_CONTAINER][c];
+		uint64_t csum = 0;
+
+		for (size_t i = 0; i < s->n_procs; i++)
+			if (streq(s->procs[i].container_id, g->id))
+				csum += gpu0(s->procs[i].gpu);
+		assert_int_equal(gpu0(g->gpu), csum);
+		pod_sum += gpu0(g->gpu);
+	}
+	for (size_t p = 0; p < s->n_groups[SNAP_POD]; p++)
+		assert_int_equal(gpu0(s->groups[SNAP_POD][p].gpu), pod_sum);
+}
+
 static void check_sums(struct fx *f, uint64_t interval_active)
 {
 	const struct snapshot *s = f->snap;
@@ -165,6 +199,7 @@ static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, 
 	struct activity_delta d = {.procs = a, .n = n};
 	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = pkg};
 	struct node_reading rd = {.zones = ZONE_BIT(ZONE_PACKAGE), .valid = ZONE_BIT(ZONE_PACKAGE)};
+	static const struct gpu_info gi = {.uuid = "GPU-0", .vendor = "nvidia", .backend = "nvml"};
 	struct snapshot_input in = {
 	    .metrics_levels = METRICS_ALL,
 	    .dt_ns = 1000000000,
@@ -176,17 +211,23 @@ static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, 
 	    .workloads = f->w,
 	    .stats = &f->stats,
 	    .start_time_seconds = -1,
+	    .n_gpus = f->gpus ? 1 : 0,
+	    .gpu = {&gi},
 	};
 
 	f->interval++;
 	f->meter_uj += pkg;
 	rd.zone_uj[ZONE_PACKAGE] = f->meter_uj;
 	node_acct_update(f->node, &rd, -1, f->interval * 1000000000ULL);
-	assert_int_equal(workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), NULL, scrapes), 0);
+	assert_int_equal(
+	    workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), f->gpus, scrapes), 0);
 	f->active_total += pkg;
+	f->gpu_total += f->gpus ? f->gpus->active_uj[0] : 0;
 	snapshot_free(f->snap);
 	assert_int_equal(snapshot_build(&f->snap, &in), 0);
 	check_sums(f, pkg);
+	if (f->gpus)
+		check_gpu_sums(f);
 }
 
 static const struct snap_process *series(struct fx *f, uint32_t pid)
@@ -394,6 +435,50 @@ static void test_ended_groups_bounded(void **state)
 	fx_free(&f);
 }
 
+/*
+ * GPU energy through the same tables: two containers of one pod and a host process
+ * use GPU 0, one container's process ends; at every interval the process series
+ * (their "other" included) sum to the GPU's active energy, each container to its
+ * processes, the pod to its containers; nothing decreases; an ended process keeps
+ * its GPU energy; a process that used no GPU has none.
+ */
+static void test_gpu_sums(void **state)
+{
+	struct attr_gpu_use uses[3];
+	struct attr_gpus gpus = {.n = 1, .uses = uses};
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 1, 10); /* one series: the others fold into their "other" */
+	fx_cgroup(&f, 10, IN_A);
+	fx_cgroup(&f, 20, IN_B);
+	fx_cgroup(&f, 30, HOST);
+	fx_cgroup(&f, 40, HOST);
+	f.gpus = &gpus;
+	for (uint64_t s = 0; s < 12; s++) {
+		bool ended = s >= 6;
+		struct proc_activity a[] = {act(10, "a", 1000, false), act(20, "b", 500, s == 6),
+					    act(30, "c", 100, false), act(40, "idle", 900, false)};
+
+		gpus.n_uses = 0;
+		uses[gpus.n_uses++] = (struct attr_gpu_use){.pid = 10, .weight = 3, .util = 0.3};
+		uses[gpus.n_uses++] = (struct attr_gpu_use){.pid = 30, .weight = 1, .util = 0.1};
+		if (!ended)
+			uses[gpus.n_uses++] = (struct attr_gpu_use){.pid = 20, .weight = 2};
+		gpus.active_uj[0] = 6000 + 7 * s;
+		step(&f, a, s <= 6 ? 4 : 3, 2000, s);
+		if (s == 6)
+			assert_true(series(&f, 20) == NULL || series(&f, 20)->terminated);
+	}
+	/* pid 40 ran and used no GPU. */
+	for (size_t i = 0; i < f.snap->n_procs; i++)
+		if (f.snap->procs[i].pid == 40)
+			assert_null(f.snap->procs[i].gpu);
+	assert_int_equal(f.snap->n_gpus, 1);
+	assert_string_equal(f.snap->gpu[0].uuid, "GPU-0");
+	fx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +488,7 @@ int main(void)
 	    cmocka_unit_test(test_container_restart_keeps_counting),
 	    cmocka_unit_test(test_pid_reuse_and_exec),
 	    cmocka_unit_test(test_ended_groups_bounded),
+	    cmocka_unit_test(test_gpu_sums),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
