@@ -654,37 +654,47 @@ static int set_gpu_idle(struct kepler_config *cfg, const struct key *k, const ch
 			size_t n, size_t *ret_bad, char *msg, size_t msz)
 {
 	struct gpu_idle_watts g[CONFIG_MAX_GPU_IDLE] = {0};
-	struct key watts = {.kind = &kind_watts};
+	struct key watts = {.kind = &kind_watts,
+			    .off = offsetof(struct kepler_config, gpu_idle_watts)};
 	struct kepler_config one;
+	size_t i;
+	int r = 0;
 
+	(void)k;
 	if (n > CONFIG_MAX_GPU_IDLE)
 		return msgf(msg, msz, "too many entries (at most %d)", CONFIG_MAX_GPU_IDLE);
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const char *eq = strrchr(v[i], '=');
 
 		*ret_bad = i;
-		watts.off = offsetof(struct kepler_config, gpu_idle_watts);
-		if (!eq || eq == v[i] || set_watts(&one, &watts, eq + 1, msg, msz) < 0)
-			return msgf(msg, msz, "bad entry \"%s\" (want UUID=WATTS, e.g. GPU-1d2e...=60)",
-				    v[i]);
+		if (!eq || eq == v[i] || set_watts(&one, &watts, eq + 1, msg, msz) < 0) {
+			r = msgf(msg, msz,
+				 "bad entry \"%s\" (want UUID=WATTS, e.g. GPU-1d2e...=60)", v[i]);
+			goto fail;
+		}
 		for (size_t j = 0; j < i; j++)
 			if (strlen(g[j].uuid) == (size_t)(eq - v[i]) &&
-			    strncmp(g[j].uuid, v[i], (size_t)(eq - v[i])) == 0)
-				return msgf(msg, msz, "duplicate UUID in \"%s\"", v[i]);
+			    strncmp(g[j].uuid, v[i], (size_t)(eq - v[i])) == 0) {
+				r = msgf(msg, msz, "duplicate UUID in \"%s\"", v[i]);
+				goto fail;
+			}
 		g[i].watts = one.gpu_idle_watts;
 		g[i].uuid = strndup(v[i], (size_t)(eq - v[i]));
 		if (!g[i].uuid) {
-			for (size_t j = 0; j < i; j++)
-				free(g[j].uuid);
-			return -ENOMEM;
+			r = -ENOMEM;
+			goto fail;
 		}
 	}
-	(void)k;
-	for (size_t i = 0; i < cfg->n_gpu_idle; i++)
-		free(cfg->gpu_idle[i].uuid);
+	for (size_t j = 0; j < cfg->n_gpu_idle; j++)
+		free(cfg->gpu_idle[j].uuid);
 	memcpy(cfg->gpu_idle, g, sizeof(g));
 	cfg->n_gpu_idle = n;
 	return 0;
+
+fail:
+	for (size_t j = 0; j < i; j++)
+		free(g[j].uuid);
+	return r;
 }
 
 static void render_gpu_idle(const struct kepler_config *cfg, const struct key *k, bool flag_style,

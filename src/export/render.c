@@ -316,7 +316,7 @@ static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 			    (double)in->platform.read_errors);
 	}
 	for (size_t i = 0; i < in->n_gpus; i++) {
-		char zone[16];
+		char zone[24];
 		const struct prom_label l[] = {{"source", in->gpu[i].z.source}, {"zone", zone}};
 
 		snprintf(zone, sizeof(zone), "gpu%zu", i);

@@ -126,7 +126,7 @@ const struct gpu_info *gpus_info(const struct gpus *g, size_t i)
 
 int gpus_read(struct gpus *g, const struct gpu_read_input *in, struct gpu_reading *out)
 {
-	char why[POWER_ERR_MAX];
+	char why[POWER_ERR_MAX - 32]; /* room for "<backend>: " in g->err */
 	int ret = 0;
 
 	g->err[0] = '\0';
