@@ -20,7 +20,9 @@
  *     /dev/dri/ targets kept) when first seen, and again when it runs and
  *     DRM_RESCAN_READS reads have passed, at most DRM_RESCAN_MAX_PER_READ
  *     rescans and DRM_FIRST_SCANS_MAX_PER_READ first scans a read (a pid
- *     beyond that is first scanned when it runs again);
+ *     beyond that is first scanned when it runs again); a rescan is one
+ *     stat() where procfs counts a process's fds (Linux 6.2+) and the count
+ *     has not changed since the last listing;
  *   - pids known to hold DRM fds have those fds' fdinfo read every read,
  *     whether they ran or not;
  *   - a pid whose directory is gone is dropped; one that has not run for
@@ -43,7 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "power/gpu_internal.h"
 #include "power/internal.h"
@@ -97,6 +102,7 @@ struct drm_pid {
 	uint32_t pid;
 	uint32_t rescan_at; /* read number */
 	uint32_t ran_at;    /* read number */
+	uint32_t nfds;	    /* open fds when last listed, as procfs counts them; 0 unknown */
 };
 
 /* A pid holding DRM fds. */
@@ -134,6 +140,8 @@ struct gpu_backend {
 	size_t n_devs;
 	uint32_t reads;
 	uint64_t last_ns;
+	dev_t proc_dev; /* the procfs that counts a process's fds in its fd directory's size */
+	bool proc_counts;
 	struct hashmap *pids;	 /* struct drm_pid */
 	struct hashmap *holders; /* struct drm_holder */
 	struct hashmap *clients; /* struct drm_client */
@@ -314,6 +322,40 @@ static void drm_close(struct gpu_backend *b)
 	free(b);
 }
 
+/*
+ * Whether host.procfs is a procfs, and which: since Linux 6.2 the size of
+ * /proc/<pid>/fd is the number of open fds, so a rescan can tell in one stat()
+ * that a process opened or closed nothing and skip listing its fds.
+ */
+static void proc_counts_fds(struct gpu_backend *b)
+{
+	char path[PATH_MAX];
+	struct statfs sfs;
+	struct stat st;
+
+	if (path_join(path, sizeof(path), b->procfs, "self/fd") < 0 || statfs(path, &sfs) < 0 ||
+	    sfs.f_type != PROC_SUPER_MAGIC || stat(path, &st) < 0)
+		return;
+	b->proc_dev = st.st_dev;
+	/* Older kernels say 0: every rescan lists the fds. */
+	b->proc_counts = st.st_size > 0;
+}
+
+/* pid's open fds as procfs counts them; 0 when it does not (or the process is gone). */
+static uint32_t fd_count(struct gpu_backend *b, uint32_t pid)
+{
+	char rel[32], path[PATH_MAX];
+	struct stat st;
+
+	if (!b->proc_counts)
+		return 0;
+	snprintf(rel, sizeof(rel), "%u/fd", pid);
+	if (path_join(path, sizeof(path), b->procfs, rel) < 0 || stat(path, &st) < 0 ||
+	    st.st_dev != b->proc_dev || st.st_size <= 0 || st.st_size > UINT32_MAX)
+		return 0;
+	return (uint32_t)st.st_size;
+}
+
 static int drm_open(struct gpu_backend **ret, const struct kepler_config *cfg, char *err,
 		    size_t errsz)
 {
@@ -334,6 +376,7 @@ static int drm_open(struct gpu_backend **ret, const struct kepler_config *cfg, c
 		r = -ENOMEM;
 		goto fail;
 	}
+	proc_counts_fds(b);
 	r = power_list_dir(b->sysfs, DRM_DIR, &names, &n);
 	if (r < 0)
 		n = 0;
@@ -505,12 +548,21 @@ static int visit_pids(struct gpu_backend *b, const struct gpu_read_input *in)
 		int r;
 
 		if (p) {
+			uint32_t nfds;
+
 			p->ran_at = b->reads;
 			if ((int32_t)(b->reads - p->rescan_at) < 0 ||
 			    rescans == DRM_RESCAN_MAX_PER_READ)
 				continue;
 			rescans++;
 			p->rescan_at = b->reads + DRM_RESCAN_READS;
+			/* The same fds open as at its last listing: nothing new to find. */
+			nfds = fd_count(b, pid);
+			if (nfds && nfds == p->nfds) {
+				b->stats.fd_count_hits++;
+				continue;
+			}
+			p->nfds = nfds;
 		} else {
 			/* First rescans spread over the period rather than all at once. */
 			struct drm_pid np = {
@@ -522,6 +574,7 @@ static int visit_pids(struct gpu_backend *b, const struct gpu_read_input *in)
 			if (first_scans == DRM_FIRST_SCANS_MAX_PER_READ)
 				continue;
 			first_scans++;
+			np.nfds = fd_count(b, pid);
 			r = hashmap_put(b->pids, &np, (void **)&p);
 			if (r < 0)
 				return r;

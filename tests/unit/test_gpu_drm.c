@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "power/gpu_internal.h"
@@ -730,7 +731,7 @@ static void test_rescan(void **state)
 static void test_first_scans_bounded(void **state)
 {
 	static const char *const trees[] = {"gpu-xe"};
-	enum { N = DRM_FIRST_SCANS_MAX_PER_READ + 300 };
+	enum { N = 2 * DRM_FIRST_SCANS_MAX_PER_READ + 44 };
 	static uint32_t pids[N];
 	struct drm_gpu_stats st;
 	struct drm_env e;
@@ -741,13 +742,55 @@ static void test_first_scans_bounded(void **state)
 		pids[i] = 1000 + i;
 		mkproc(e.procfs, pids[i]);
 	}
-	assert_int_equal(env_read(&e, 1 * SEC, pids, N), 0);
+	for (uint64_t k = 1; k <= 3; k++) {
+		size_t want = k * DRM_FIRST_SCANS_MAX_PER_READ < N ? k * DRM_FIRST_SCANS_MAX_PER_READ : N;
+
+		assert_int_equal(env_read(&e, k * SEC, pids, N), 0);
+		drm_gpu_stats(e.b, &st);
+		assert_int_equal(st.pids, want);
+		if (k == 1)
+			assert_int_equal(st.scans, want);
+	}
+	env_close(&e);
+}
+
+/*
+ * On a real procfs that counts a process's fds (Linux 6.2+), a rescan of a
+ * process that opened nothing is one stat(), not a listing; one that opened an
+ * fd is listed again. Where procfs does not count, every rescan lists.
+ */
+static void test_rescan_fd_count(void **state)
+{
+	static const char *const trees[] = {"gpu-xe"};
+	uint32_t pid = (uint32_t)getpid();
+	struct drm_gpu_stats st;
+	struct stat self;
+	struct drm_env e;
+	bool counts;
+	int fd;
+
+	(void)state;
+	assert_int_equal(stat("/proc/self/fd", &self), 0);
+	counts = self.st_size > 0;
+	print_message("procfs %s open fds\n", counts ? "counts" : "does not count");
+	env_open(&e, trees, 1, 0);
+	free(e.cfg.host_procfs);
+	e.cfg.host_procfs = strdup("/proc");
+	drm_gpu_ops.close(e.b);
+	assert_int_equal(drm_gpu_ops.open(&e.b, &e.cfg, e.err, sizeof(e.err)), 0);
+	for (uint64_t k = 1; k <= 2 * DRM_RESCAN_READS + 1; k++)
+		assert_int_equal(env_read(&e, k * SEC, &pid, 1), 0);
 	drm_gpu_stats(e.b, &st);
-	assert_int_equal(st.pids, DRM_FIRST_SCANS_MAX_PER_READ);
-	assert_int_equal(st.scans, DRM_FIRST_SCANS_MAX_PER_READ);
-	assert_int_equal(env_read(&e, 2 * SEC, pids, N), 0);
+	/* The first scan, then two rescans due: skipped, or listed. */
+	assert_int_equal(st.scans, counts ? 1 : 3);
+	assert_int_equal(st.fd_count_hits, counts ? 2 : 0);
+	fd = dup(0);
+	assert_true(fd >= 0);
+	for (uint64_t k = 2 * DRM_RESCAN_READS + 2; k <= 3 * DRM_RESCAN_READS + 1; k++)
+		assert_int_equal(env_read(&e, k * SEC, &pid, 1), 0);
+	close(fd);
 	drm_gpu_stats(e.b, &st);
-	assert_int_equal(st.pids, N);
+	assert_int_equal(st.scans, counts ? 2 : 4); /* one more fd: listed */
 	env_close(&e);
 }
 
@@ -764,6 +807,7 @@ int main(void)
 	    cmocka_unit_test(test_processes),
 	    cmocka_unit_test(test_rescan),
 	    cmocka_unit_test(test_first_scans_bounded),
+	    cmocka_unit_test(test_rescan_fd_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
