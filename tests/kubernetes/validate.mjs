@@ -6,12 +6,13 @@
 // SecurityContextConstraints, which no npm package ships). A kind none of them
 // knows is an error. Prints one line per object, "ok" or "FAIL" with the
 // reasons; exits 1 when any object fails or a file holds none, 2 on a file or
-// YAML syntax error.
+// YAML syntax error. --json=OUT also writes every object read, as one JSON
+// array, to OUT (for tests that look into them: Python has no YAML parser).
 //
-//   node tests/kubernetes/validate.mjs rendered.yaml ...
+//   node tests/kubernetes/validate.mjs [--json=OUT] rendered.yaml ...
 //
 // The packages are installed by scripts/deps.sh into tests/kubernetes/node_modules.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { Ajv } from "ajv";
 import { ObjectMeta } from "@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta";
@@ -60,12 +61,15 @@ async function validate(obj) {
   new Model(obj).validate();
 }
 
-if (process.argv.length <= 2) {
-  console.error("usage: node validate.mjs FILE.yaml...");
+const args = process.argv.slice(2);
+const jsonOut = args[0]?.startsWith("--json=") ? args.shift().slice(7) : null;
+if (!args.length) {
+  console.error("usage: node validate.mjs [--json=OUT] FILE.yaml...");
   process.exit(2);
 }
+const all = [];
 let failed = 0;
-for (const file of process.argv.slice(2)) {
+for (const file of args) {
   let docs;
   try {
     docs = parseAllDocuments(readFileSync(file, "utf8"));
@@ -82,6 +86,7 @@ for (const file of process.argv.slice(2)) {
     const obj = doc.toJS();
     if (obj === null) continue; // an empty document (a trailing "---")
     n++;
+    all.push(structuredClone(obj));
     const what = `${file}: ${obj?.kind}/${obj?.metadata?.name}`;
     try {
       await validate(obj);
@@ -96,4 +101,5 @@ for (const file of process.argv.slice(2)) {
     failed++;
   }
 }
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(all));
 process.exit(failed ? 1 : 0);
