@@ -327,7 +327,8 @@ try:
     pod = subprocess.Popen(
         ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
          "sh", "-c", POD, "pod", root, "/kepler/kepler", *args, *test_args],
-        env={**os.environ, "CAPS": ",".join("+" + c.lower() for c in sorted(CAPS))},
+        env={**os.environ, "CAPS": ",".join("+" + cap.lower() for cap in
+                                            c["securityContext"]["capabilities"]["add"])},
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     m, deadline = None, time.monotonic() + 30
