@@ -4,6 +4,17 @@
 # when everything is already there.
 set -eu
 
+# npm packages of the Kubernetes manifest validation (tests/kubernetes/
+# validate.mjs), at the versions of its package-lock.json, into
+# tests/kubernetes/node_modules (ignored by git); again only when the lock
+# file changed since the last install.
+k8s="$(dirname "$0")/../tests/kubernetes"
+if ! cmp -s "$k8s/package-lock.json" "$k8s/node_modules/.installed-lock.json"; then
+	echo "deps: npm ci in tests/kubernetes"
+	npm ci --prefix "$k8s" --no-audit --no-fund --loglevel=error
+	cp "$k8s/package-lock.json" "$k8s/node_modules/.installed-lock.json"
+fi
+
 PKGS="meson ninja-build pkg-config gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 libmicrohttpd-dev libcurl4-gnutls-dev libjansson-dev libyaml-dev libcmocka-dev libgnutls28-dev
 libcrypt-dev libclang-rt-14-dev
