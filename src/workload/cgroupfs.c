@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 #include "util/fileio.h"
 #include "util/hashmap.h"
@@ -119,6 +121,25 @@ int cgroup2_find_mount(const char *procfs, char *ret, size_t size)
 		return cgroup2_mount_from_mountinfo(buf, ret, size);
 	}
 	return -EFBIG;
+}
+
+int cgroup2_find_under_sysfs(const char *sysfs, char *ret, size_t size)
+{
+	static const char *const rel[] = {"fs/cgroup", "fs/cgroup/unified"};
+	char path[PATH_MAX];
+	struct statfs st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+		if (path_join(path, sizeof(path), sysfs, rel[i]) < 0)
+			return -ENAMETOOLONG;
+		if (statfs(path, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
+			if (strlen(path) >= size)
+				return -ENAMETOOLONG;
+			strcpy(ret, path);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 struct entry {

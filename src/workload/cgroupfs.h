@@ -21,6 +21,16 @@ int cgroup2_mount_from_mountinfo(const char *text, char *ret, size_t size);
 int cgroup2_find_mount(const char *procfs, char *ret, size_t size);
 
 /*
+ * The host's cgroup v2 hierarchy under host.sysfs: <sysfs>/fs/cgroup, or
+ * <sysfs>/fs/cgroup/unified on a hybrid host, where a cgroup2 file system is
+ * mounted. In a container with a cgroup namespace, mountinfo's mount of root
+ * "/" is the container's own hierarchy; the host's is the one under the host
+ * /sys the agent was given. Returns 0, -ENOENT when neither is cgroup2,
+ * -ENAMETOOLONG when it does not fit.
+ */
+int cgroup2_find_under_sysfs(const char *sysfs, char *ret, size_t size);
+
+/*
  * id -> path cache over one cgroup v2 mount. Paths are relative to the mount
  * and absolute in form ("/" for the root, "/system.slice/foo.service"), as in
  * the "0::" line of /proc/<pid>/cgroup, so they feed cgroup_parse_path().

@@ -52,8 +52,14 @@ int workloads_new(struct workloads **ret, const struct kepler_config *cfg, char 
 		if (!w->groups[k])
 			goto out_nomem;
 	}
-	/* By cgroup id only for processes that ended before we could read their /proc. */
-	r = cgroup2_find_mount(cfg->host_procfs, mount, sizeof(mount));
+	/*
+	 * By cgroup id only for processes that ended before we could read their /proc.
+	 * The host's hierarchy under host.sysfs first: in a pod, mountinfo's root mount
+	 * is the container's own.
+	 */
+	r = cgroup2_find_under_sysfs(cfg->host_sysfs, mount, sizeof(mount));
+	if (r < 0)
+		r = cgroup2_find_mount(cfg->host_procfs, mount, sizeof(mount));
 	if (r >= 0)
 		w->cgroups = cgroup_resolver_new(mount);
 	if (!w->cgroups)

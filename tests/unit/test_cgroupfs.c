@@ -123,12 +123,37 @@ static void test_find_mount_tree(void **state)
 	rmdir(root);
 }
 
+/*
+ * The hierarchy under a sysfs root: on this host, the one mountinfo names; under
+ * a tree that is no cgroup2 mount, none.
+ */
+static void test_find_under_sysfs(void **state)
+{
+	char from_sysfs[PATH_MAX], from_mountinfo[PATH_MAX], tmpl[] = "/tmp/kepler-sysfs-XXXXXX";
+	char *root = mkdtemp(tmpl), dir[PATH_MAX + 32];
+
+	(void)state;
+	assert_non_null(root);
+	if (cgroup2_find_mount("/proc", from_mountinfo, sizeof(from_mountinfo)) == 0) {
+		assert_int_equal(cgroup2_find_under_sysfs("/sys", from_sysfs, sizeof(from_sysfs)),
+				 0);
+		assert_string_equal(from_sysfs, from_mountinfo);
+		assert_int_equal(cgroup2_find_under_sysfs("/sys", from_sysfs, 4), -ENAMETOOLONG);
+	}
+	snprintf(dir, sizeof(dir), "mkdir -p '%s/fs/cgroup/unified'", root);
+	assert_int_equal(system(dir), 0);
+	assert_int_equal(cgroup2_find_under_sysfs(root, from_sysfs, sizeof(from_sysfs)), -ENOENT);
+	snprintf(dir, sizeof(dir), "rm -rf '%s'", root);
+	assert_int_equal(system(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mountinfo),
 	    cmocka_unit_test(test_mountinfo_small),
 	    cmocka_unit_test(test_find_mount_tree),
+	    cmocka_unit_test(test_find_under_sysfs),
 	};
 
 	return cmocka_run_group_tests_name("mountinfo", tests, NULL, NULL);
