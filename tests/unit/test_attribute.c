@@ -276,6 +276,27 @@ static void test_lower_max_shown(void **state)
 }
 
 /*
+ * What may happen to process i before an interval: it ends and a new process takes
+ * its pid (3 %), or an exec moves it into another group (2 %). Returns whether its
+ * series ended (what it showed moved to its "other").
+ */
+static bool random_event(struct world *w, size_t i)
+{
+	int ev = rand() % 100;
+
+	if (ev >= 5)
+		return false;
+	attributor_retire(w->a, &w->p[i]);
+	if (ev < 3) {
+		attr_proc_release(&w->p[i]);
+		w->p[i] = (struct attr_proc){.fold = w->p[i].fold};
+	} else {
+		w->p[i].fold = &w->fold[rand() % 3];
+	}
+	return true;
+}
+
+/*
  * A long random life: processes come, get series, change groups (an exec), end and
  * their pids are reused. After every interval the exported sums equal the active
  * energy, and no exported counter ever decreases.
@@ -294,18 +315,9 @@ static void test_random_life_conserves(void **state)
 		w.p[i].fold = rand() % 4 == 3 ? attributor_node_fold(w.a) : &w.fold[rand() % 3];
 	for (int it = 0; it < 2000; it++) {
 		for (size_t i = 0; i < MAXP; i++) {
-			int ev = rand() % 100;
-
 			cpu[i] = rand() % 3 ? (uint64_t)(rand() % 5000) : 0;
-			if (ev < 3) { /* ends, and a new process takes the pid */
-				attributor_retire(w.a, &w.p[i]);
-				w.p[i] = (struct attr_proc){.fold = w.p[i].fold};
+			if (random_event(&w, i))
 				memset(prev_series[i], 0, sizeof(prev_series[i]));
-			} else if (ev < 5) { /* an exec into another group */
-				attributor_retire(w.a, &w.p[i]);
-				w.p[i].fold = &w.fold[rand() % 3];
-				memset(prev_series[i], 0, sizeof(prev_series[i]));
-			}
 		}
 		run(&w, cpu, (uint64_t)(rand() % 100000));
 		assert_conserved(&w);
@@ -454,18 +466,8 @@ static void test_gpu_random_life_conserves(void **state)
 		uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = 1000};
 
 		for (size_t i = 0; i < MAXP; i++) {
-			int ev = rand() % 100;
-
-			if (ev < 3) { /* ends, and a new process takes the pid */
-				attributor_retire(w.a, &w.p[i]);
-				attr_proc_release(&w.p[i]);
-				w.p[i] = (struct attr_proc){.fold = w.p[i].fold};
+			if (random_event(&w, i))
 				memset(prev_series[i], 0, sizeof(prev_series[i]));
-			} else if (ev < 5) { /* an exec into another group */
-				attributor_retire(w.a, &w.p[i]);
-				w.p[i].fold = &w.fold[rand() % 3];
-				memset(prev_series[i], 0, sizeof(prev_series[i]));
-			}
 			attr_proc_begin(&w.p[i]);
 			cpu[i] = rand() % 3 ? (uint64_t)(rand() % 5000) : 0;
 			attr_proc_charge(&w.p[i], cpu[i], 0, 0);
