@@ -438,10 +438,8 @@ static nvmlReturn_t get_samples(struct gpu_backend *b, struct nvml_dev *d, size_
 	if (r != NVML_SUCCESS && r != NVML_ERROR_INSUFFICIENT_SIZE)
 		return r;
 	for (int t = 0; t < NVML_SIZE_RETRIES; t++) {
-		/* Room for the count stated; one more only after a fill that found too little. */
-		size_t want = t == 0 || c > d->samples_cap ? c : d->samples_cap + 1;
-
-		if (!grow(&d->samples, &d->samples_cap, want, sizeof(*d->samples)))
+		if (!grow(&d->samples, &d->samples_cap, c > d->samples_cap ? c : d->samples_cap + 1,
+			  sizeof(*d->samples)))
 			return NVML_ERROR_MEMORY;
 		c = as_uint(d->samples_cap);
 		r = b->f.samples(d->h, d->samples, &c, d->last_seen_us);
