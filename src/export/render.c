@@ -98,9 +98,13 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 		const struct snap_platform *p = &in->platform;
 		const struct prom_label l[] = {{"source", in->platform_power_source}};
 
-		prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
-			    "Energy consumed by the whole platform, in joules");
-		prom_sample(w, "kepler_node_platform_joules_total", l, 1, joules_of(p->total_uj));
+		/* compat v0.7 writes this name with Kepler 0.7's labels too (render_v07.c). */
+		if (!(in->compat & COMPAT_V07)) {
+			prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
+				    "Energy consumed by the whole platform, in joules");
+			prom_sample(w, "kepler_node_platform_joules_total", l, 1,
+				    joules_of(p->total_uj));
+		}
 		prom_family(w, "kepler_node_platform_watts", PROM_GAUGE,
 			    "Power of the whole platform over the last interval, in watts");
 		prom_sample(w, "kepler_node_platform_watts", l, 1, p->watts);

@@ -92,6 +92,11 @@ void render_v07_node(struct prom_writer *w, const struct snapshot *in)
 	}
 	e[V07_DYNAMIC] = (struct v07_energy){active, gpu_active, in->other_uj};
 	e[V07_IDLE] = (struct v07_energy){idle, gpu_idle, 0};
+	/*
+	 * kepler_node_platform_joules_total is this agent's name for the platform
+	 * meter too: with one, its series carry both label sets (source is both's),
+	 * split into the meter's energy beyond the parts' idle, and their idle.
+	 */
 	for (size_t p = 0; p < ARRAY_SIZE(parts); p++) {
 		snprintf(name, sizeof(name), "kepler_node_%s_joules_total", parts[p].name);
 		snprintf(help, sizeof(help),
@@ -104,8 +109,11 @@ void render_v07_node(struct prom_writer *w, const struct snapshot *in)
 						       {"instance", in->node_name},
 						       {"mode", v07_modes[m]},
 						       {"source", part_source(in, p)}};
+			uint64_t uj = part_uj(in, p, &e[m]);
 
-			prom_sample(w, name, l, ARRAY_SIZE(l), joules_of(part_uj(in, p, &e[m])));
+			if (parts[p].part == P_PLATFORM && m == V07_DYNAMIC && in->platform.present)
+				uj = in->platform_dynamic_uj;
+			prom_sample(w, name, l, ARRAY_SIZE(l), joules_of(uj));
 		}
 	}
 }

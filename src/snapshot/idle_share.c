@@ -27,8 +27,8 @@ struct idle_ledger {
 	struct hashmap *entries;
 	uint64_t gen;
 	uint64_t idle[ZONE_MAX], gpu_idle[GPU_MAX]; /* the node's, at the last call */
-	uint64_t platform, parts;		    /* platform and package + dram + GPUs, idem */
-	uint64_t other;
+	uint64_t platform, parts, parts_idle; /* platform; package + dram + GPUs, their idle */
+	uint64_t other, platform_dynamic;
 };
 
 static const struct hashmap_ops ops = HASHMAP_OPS_STR(struct entry, key);
@@ -273,26 +273,39 @@ static int publish(struct idle_ledger *l, struct snapshot *s)
 		s->system_idle->gpu_uj[g] = l->gpu_idle[g] - sum_containers.gpu_uj[g];
 	}
 	s->other_uj = l->other;
+	s->platform_dynamic_uj = l->platform_dynamic;
 	return r;
 }
 
-/* Kepler 0.7's "other": the platform's energy beyond the parts measured on their own. */
-static void update_other(struct idle_ledger *l, const struct snapshot *s)
+/*
+ * Kepler 0.7's platform figures, accumulated so that they never decrease: "other",
+ * the platform's energy beyond the parts measured on their own (package, DRAM,
+ * GPUs), and the platform's "dynamic" energy, beyond those parts' idle energy. An
+ * interval in which the parts drew more than the platform adds nothing to either.
+ */
+static void update_platform(struct idle_ledger *l, const struct snapshot *s)
 {
-	uint64_t parts = 0, dp, dq;
+	static const enum zone measured[] = {ZONE_PACKAGE, ZONE_DRAM};
+	uint64_t parts = 0, idle = 0, dp;
 
 	if (!s->platform.present)
 		return;
-	parts += s->zone[ZONE_PACKAGE].present ? s->zone[ZONE_PACKAGE].total_uj : 0;
-	parts += s->zone[ZONE_DRAM].present ? s->zone[ZONE_DRAM].total_uj : 0;
-	for (size_t g = 0; g < s->n_gpus; g++)
+	for (size_t i = 0; i < ARRAY_SIZE(measured); i++) {
+		const struct snap_zone *z = &s->zone[measured[i]];
+
+		parts += z->present ? z->total_uj : 0;
+		idle += z->present ? z->idle_uj : 0;
+	}
+	for (size_t g = 0; g < s->n_gpus; g++) {
 		parts += s->gpu[g].z.total_uj;
+		idle += s->gpu[g].z.idle_uj;
+	}
 	dp = s->platform.total_uj - l->platform;
-	dq = parts - l->parts;
-	/* An interval in which the parts drew more than the platform adds nothing. */
-	l->other += dp > dq ? dp - dq : 0;
+	l->other += dp > parts - l->parts ? dp - (parts - l->parts) : 0;
+	l->platform_dynamic += dp > idle - l->parts_idle ? dp - (idle - l->parts_idle) : 0;
 	l->platform = s->platform.total_uj;
 	l->parts = parts;
+	l->parts_idle = idle;
 }
 
 int idle_ledger_apply(struct idle_ledger *l, struct snapshot *s)
@@ -318,7 +331,7 @@ int idle_ledger_apply(struct idle_ledger *l, struct snapshot *s)
 		for (int g = 0; s->procs[i].gpu && g < GPU_MAX; g++)
 			iv.gpu_use[g] += s->procs[i].gpu->interval_uj[g];
 	}
-	update_other(l, s);
+	update_platform(l, s);
 	r = see_processes(l, s, &iv);
 	if (r >= 0)
 		r = see_groups(l, s, SNAP_CONTAINER, &iv);

@@ -150,11 +150,12 @@ struct snapshot {
 	struct snap_self self;
 	/*
 	 * compat v0.7: the idle share of the processes in no container (Kepler 0.7's
-	 * "system_processes"), and the platform's energy beyond the CPU packages,
-	 * DRAM and GPUs ("other"), cumulative. NULL and 0 otherwise.
+	 * "system_processes"); with a platform meter, the platform's energy beyond the
+	 * CPU packages, DRAM and GPUs ("other") and beyond their idle energy (its
+	 * "dynamic" part), cumulative (snapshot/idle_share.h). NULL and 0 otherwise.
 	 */
 	struct snap_idle *system_idle;
-	uint64_t other_uj;
+	uint64_t other_uj, platform_dynamic_uj;
 	struct snap_arena *arena; /* owns every string and array above */
 };
 
