@@ -1132,14 +1132,18 @@ static const char *ignored_key(const char *path)
 	return NULL;
 }
 
-/* Keep a warning for main.c; past CONFIG_MAX_WARNINGS the rest are dropped. 0 or -ENOMEM. */
+/*
+ * Each entry warns once at most: a key appears once in a file (a duplicate is an
+ * error) and an entry's whole mapping is skipped at its first level.
+ */
+_Static_assert(ARRAY_SIZE(ignored_keys) <= CONFIG_MAX_WARNINGS, "room for every warning");
+
+/* Keep a warning for main.c. 0 or -ENOMEM. */
 static int add_warning(struct kepler_config *cfg, const char *key, const char *why)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t len;
 
-	if (cfg->n_warnings == CONFIG_MAX_WARNINGS)
-		return 0;
 	strbuf_printf(&sb, "%s: not supported, ignoring: %s", key, why);
 	cfg->warnings[cfg->n_warnings] = strbuf_detach(&sb, &len);
 	if (!cfg->warnings[cfg->n_warnings])

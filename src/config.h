@@ -32,9 +32,8 @@ enum metrics_compat {
 	COMPAT_V07 = 1u << 0, /* Kepler 0.7's names too (docs/migrating.md) */
 };
 
-/* Keys of Kepler 0.11's configuration this agent accepts and ignores: at most this many
- * warnings are kept per load. */
-#define CONFIG_MAX_WARNINGS 16
+/* Room for a warning per Kepler 0.11 key this agent accepts and ignores (config.c). */
+#define CONFIG_MAX_WARNINGS 8
 
 /* power.sources entries */
 enum power_source {
