@@ -714,9 +714,46 @@ static void release_gpu_idle(struct kepler_config *cfg, const struct key *k)
 		free(cfg->gpu_idle[i].uuid);
 }
 
+/* exporter.prometheus.compat: a COMPAT_* mask */
+static const char *const compat_names[] = {"v0.7"};
+
+static int set_compat(struct kepler_config *cfg, const struct key *k, const char *const *v,
+		      size_t n, size_t *ret_bad, char *msg, size_t msz)
+{
+	uint32_t mask = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t bit = 0;
+
+		*ret_bad = i;
+		for (size_t j = 0; j < ARRAY_SIZE(compat_names); j++)
+			if (streq(v[i], compat_names[j]))
+				bit = 1u << j;
+		if (!bit)
+			return msgf(msg, msz, "unknown compatibility \"%s\" (v0.7)", v[i]);
+		mask |= bit;
+	}
+	*FIELD(cfg, k, uint32_t) = mask;
+	return 0;
+}
+
+static void render_compat(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			  struct strbuf *sb)
+{
+	uint32_t mask = *FIELD(cfg, k, const uint32_t);
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(compat_names); i++)
+		if (mask & (1u << i)) {
+			put_list_sep(sb, flag_style, n++);
+			strbuf_puts(sb, compat_names[i]);
+		}
+}
+
 static const struct kind kind_sources = {"list", NULL, set_sources, render_sources, NULL};
 static const struct kind kind_zones = {"list", NULL, set_zones, render_zones, NULL};
 static const struct kind kind_metrics = {"list", NULL, set_metrics, render_metrics, NULL};
+static const struct kind kind_compat = {"list", NULL, set_compat, render_compat, NULL};
 static const struct kind kind_listen = {"list", NULL, set_listen, render_listen, release_listen};
 static const struct kind kind_gpu_sources = {"list", NULL, set_gpu_sources, render_gpu_sources,
 					     NULL};
@@ -945,6 +982,16 @@ static const struct key keys[] = {
 	.doc = "the rest are summed into one `comm=\"other\"` series per zone",
     },
     {
+	.path = "exporter.prometheus.compat",
+	.kind = &kind_compat,
+	.off = OFF(compat),
+	.def = "",
+	.help = "older Kepler metric names to export as well: v0.7",
+	.doc = "`[\"v0.7\"]` adds Kepler 0.7's `kepler_*_{package,core,uncore,dram,other,gpu,"
+	       "platform}_joules_total` families with `mode=\"dynamic\"|\"idle\"`; see "
+	       "[migrating.md](migrating.md)",
+    },
+    {
 	.path = "web.configFile",
 	.flag = "web.config-file",
 	.meta = "PATH",
@@ -1056,6 +1103,64 @@ static const struct key keys[] = {
     },
 };
 
+/*
+ * Kepler 0.11 keys without a meaning here: a file written for Kepler 0.11 loads,
+ * and each of these is ignored with a warning that says why (docs/migrating.md).
+ * A path ending in '.' covers everything under it.
+ */
+static const struct {
+	const char *path, *why;
+} ignored_keys[] = {
+    {"monitor.staleness", "every scrape serves the body rendered at the end of the last "
+			  "interval, so scrapes within an interval already agree"},
+    {"monitor.minTerminatedEnergyThreshold",
+     "terminated workloads are bounded by monitor.maxTerminated alone"},
+    {"exporter.prometheus.debugCollectors",
+     "the agent's process_* metrics are always exported and there is no Go runtime"},
+    {"kube.config", "pods come from the kubelet (kube.kubeletURL, kube.tokenFile, kube.caFile), "
+		    "not from the API server"},
+    {"debug.", "there is no pprof endpoint (profile the agent with perf)"},
+    {"dev.", "there is no fake CPU meter (power.sources: [estimator] models a node without "
+	     "meters)"},
+    {"experimental.", "Kepler 0.11's experimental features are not part of this agent (GPUs: "
+		      "power.gpu.*; hwmon: power.sources)"},
+};
+
+static const char *ignored_key(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ignored_keys); i++) {
+		const char *k = ignored_keys[i].path;
+		size_t len = strlen(k);
+
+		/* "debug." covers "debug" itself (the mapping) and every key below it. */
+		if (k[len - 1] == '.' ? strncmp(path, k, len - 1) == 0 &&
+					    (path[len - 1] == '\0' || path[len - 1] == '.')
+				      : streq(path, k))
+			return ignored_keys[i].why;
+	}
+	return NULL;
+}
+
+/*
+ * Each entry warns once at most: a key appears once in a file (a duplicate is an
+ * error) and an entry's whole mapping is skipped at its first level.
+ */
+_Static_assert(ARRAY_SIZE(ignored_keys) <= CONFIG_MAX_WARNINGS, "room for every warning");
+
+/* Keep a warning for main.c. 0 or -ENOMEM. */
+static int add_warning(struct kepler_config *cfg, const char *key, const char *why)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len;
+
+	strbuf_printf(&sb, "%s: not supported, ignoring: %s", key, why);
+	cfg->warnings[cfg->n_warnings] = strbuf_detach(&sb, &len);
+	if (!cfg->warnings[cfg->n_warnings])
+		return -ENOMEM;
+	cfg->n_warnings++;
+	return 0;
+}
+
 /* Split a comma list into an array of trimmed strings, in one allocation. */
 static int split_commas(const char *s, char ***ret, size_t *ret_n)
 {
@@ -1130,6 +1235,8 @@ void config_free(struct kepler_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->config_file);
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		free(cfg->warnings[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (keys[i].kind->release)
 			keys[i].kind->release(cfg, &keys[i]);
@@ -1379,8 +1486,14 @@ static int yaml_pair(void *userdata, const char *path, const char *name, yaml_no
 {
 	struct yctx *c = userdata;
 	size_t len = strlen(path);
+	const char *why = ignored_key(path);
 	bool mapping = false;
 
+	if (why) {
+		if (add_warning(c->cfg, path, why) < 0)
+			return yfail(c, -ENOMEM, kn->start_mark, path, "out of memory");
+		return 0;
+	}
 	/* A dot inside a name would reach a deeper key: "log.level: x" at the top is unknown. */
 	for (size_t i = 0; !strchr(name, '.') && i < ARRAY_SIZE(keys); i++) {
 		if (streq(keys[i].path, path))

@@ -27,6 +27,14 @@ enum metrics_level {
 	METRICS_ALL = (1u << 5) - 1,
 };
 
+/* exporter.prometheus.compat entries, as a mask */
+enum metrics_compat {
+	COMPAT_V07 = 1u << 0, /* Kepler 0.7's names too (docs/migrating.md) */
+};
+
+/* Room for a warning per Kepler 0.11 key this agent accepts and ignores (config.c). */
+#define CONFIG_MAX_WARNINGS 8
+
 /* power.sources entries */
 enum power_source {
 	POWER_SOURCE_AUTO,
@@ -79,9 +87,9 @@ struct kepler_config {
 	double estimator_idle_watts_per_cpu;
 	double estimator_max_watts_per_cpu;
 
-	uint32_t gpu_sources;	 /* power.gpu.sources as GPU_SOURCE_* mask; 0: none */
-	char *nvml_library;	 /* power.gpu.nvml.library, default "libnvidia-ml.so.1" */
-	double gpu_idle_watts;	 /* power.gpu.idleWatts for every GPU; < 0: learn it */
+	uint32_t gpu_sources;  /* power.gpu.sources as GPU_SOURCE_* mask; 0: none */
+	char *nvml_library;    /* power.gpu.nvml.library, default "libnvidia-ml.so.1" */
+	double gpu_idle_watts; /* power.gpu.idleWatts for every GPU; < 0: learn it */
 	/* power.gpu.idleWattsByUUID: per device, before gpu_idle_watts */
 	struct gpu_idle_watts gpu_idle[CONFIG_MAX_GPU_IDLE];
 	size_t n_gpu_idle;
@@ -95,6 +103,7 @@ struct kepler_config {
 	bool prometheus_enabled; /* exporter.prometheus.enabled */
 	uint32_t metrics_levels; /* exporter.prometheus.metricsLevel as METRICS_* mask */
 	uint32_t max_processes;	 /* exporter.prometheus.maxProcesses, default 200 */
+	uint32_t compat;	 /* exporter.prometheus.compat as COMPAT_* mask, default none */
 
 	char *web_config_file;			   /* web.configFile; NULL: none */
 	char *listen_addresses[CONFIG_MAX_LISTEN]; /* web.listenAddresses, default [":28282"] */
@@ -110,6 +119,13 @@ struct kepler_config {
 	char *kube_token_file;
 	char *kube_ca_file;
 	bool kube_insecure_skip_verify;
+
+	/*
+	 * What the load accepted but ignores (a Kepler 0.11 key without a meaning
+	 * here), one line each naming the key and why; main.c logs them.
+	 */
+	char *warnings[CONFIG_MAX_WARNINGS];
+	size_t n_warnings;
 };
 
 /* Fill *cfg with the defaults. Returns 0 or -ENOMEM (then *cfg is zeroed). */

@@ -57,6 +57,9 @@ struct agent {
 	struct exporter_stats stats;
 	struct power_sample sample;
 	char cpu_model[128];
+	char node_name[256];
+	struct cpuinfo *cpuinfo;
+	struct idle_ledger *idle; /* exporter.prometheus.compat v0.7 only */
 	const char *idle_method[ZONE_MAX];
 	char workload_info[256];
 	int caps_err;
@@ -68,23 +71,48 @@ struct agent {
 	size_t procs_peak; /* processes tracked at most since the heap was last trimmed */
 };
 
-static void read_cpu_model(const char *procfs, char *buf, size_t size)
+/*
+ * The processors of <procfs>/cpuinfo (kepler_node_cpu_info) and the CPU model
+ * (kepler_node_info: the first one's, "unknown" without one). Read once: the
+ * list does not change while the agent runs. NULL when it cannot be read.
+ */
+static struct cpuinfo *read_cpuinfo(const char *procfs, char *model, size_t size)
 {
-	static char info[65536];
-	const char *p, *v;
-	size_t n;
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	struct cpuinfo *ci = NULL;
 
-	snprintf(buf, size, "unknown");
-	if (read_file_at(procfs, "cpuinfo", info, sizeof(info)) < 0 && errno != EFBIG)
+	snprintf(model, size, "unknown");
+	if (asprintf(&path, "%s/cpuinfo", procfs) < 0) {
+		path = NULL;
+		return NULL;
+	}
+	/* It grows with the CPUs (about 1.5 KiB each): read it whole. */
+	if (read_file_alloc(path, 16 << 20, &text, NULL) < 0 || cpuinfo_parse(text, &ci) < 0)
+		return NULL;
+	for (size_t i = 0; i < ci->n; i++)
+		if (*ci->cpu[i].model_name) {
+			snprintf(model, size, "%s", ci->cpu[i].model_name);
+			break;
+		}
+	return ci;
+}
+
+/* The node_name label: kube.nodeName, else the host name. */
+static void node_name(const struct kepler_config *cfg, char *buf, size_t size)
+{
+	if (cfg->kube_node_name) {
+		snprintf(buf, size, "%s", cfg->kube_node_name);
 		return;
-	p = strstr(info, "model name");
-	if (!p || !(v = strchr(p, ':')))
-		return;
-	v++;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	n = strcspn(v, "\n");
-	snprintf(buf, size, "%.*s", (int)n, v);
+	}
+	if (gethostname(buf, size) < 0)
+		snprintf(buf, size, "unknown");
+	buf[size - 1] = '\0';
+}
+
+static void log_config_warnings(const struct kepler_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_warnings; i++)
+		log_warn("%s", cfg->warnings[i]);
 }
 
 /*
@@ -156,6 +184,10 @@ static void publish(struct agent *a)
 {
 	struct snapshot_input in = {
 	    .metrics_levels = a->cfg.metrics_levels,
+	    .compat = a->cfg.compat,
+	    .node_name = a->node_name,
+	    .cpuinfo = a->cpuinfo,
+	    .idle = a->idle,
 	    .dt_ns = a->dt_ns,
 	    .cpu_util = a->cpu_util,
 	    .cpu_model = a->cpu_model,
@@ -347,6 +379,7 @@ static void reload(struct agent *a)
 			log_error("reload: %s; keeping the running configuration", err);
 		return;
 	}
+	log_config_warnings(&next);
 	n = config_diff(&a->cfg, &next, changed, ARRAY_SIZE(changed));
 	for (size_t i = 0; i < n && i < ARRAY_SIZE(changed); i++)
 		if (!config_key_reloadable(changed[i]))
@@ -440,7 +473,15 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 			  errsz);
 	if (r < 0)
 		return r;
-	read_cpu_model(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
+	a->cpuinfo = read_cpuinfo(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
+	node_name(&a->cfg, a->node_name, sizeof(a->node_name));
+	if (a->cfg.compat & COMPAT_V07) {
+		a->idle = idle_ledger_new();
+		if (!a->idle) {
+			snprintf(err, errsz, "out of memory");
+			return -ENOMEM;
+		}
+	}
 	a->start_time = snapshot_self_start_time();
 
 	if (a->cfg.prometheus_enabled) {
@@ -468,6 +509,8 @@ static void teardown(struct agent *a)
 	http_server_free(a->http);
 	webconfig_free(a->web);
 	snapshot_free(a->snap);
+	idle_ledger_free(a->idle);
+	free(a->cpuinfo);
 	workloads_free(a->workloads);
 	node_acct_free(a->node);
 	gpus_free(a->gpus);
@@ -523,6 +566,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_setup(a.cfg.log_level, a.cfg.log_format);
+	log_config_warnings(&a.cfg);
 
 	/* Signals go to the signalfd only: blocked before any thread starts, so all inherit it. */
 	sigemptyset(&mask);

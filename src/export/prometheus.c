@@ -36,6 +36,8 @@ struct prom_writer {
 	size_t fam_len;
 	struct hashmap *families;
 	struct hashmap *series;
+	const struct prom_label *const_labels; /* after every sample's own */
+	size_t n_const;
 };
 
 static uint64_t key_hash(const void *key, void *ctx)
@@ -377,26 +379,35 @@ void prom_writer_free(struct prom_writer *w)
 	free(w);
 }
 
-int prom_sample(struct prom_writer *w, const char *name, const struct prom_label *labels,
-		size_t n_labels, double value)
+void prom_writer_const_labels(struct prom_writer *w, const struct prom_label *labels, size_t n)
+{
+	w->const_labels = labels;
+	w->n_const = labels ? n : 0;
+}
+
+int prom_sample(struct prom_writer *w, const char *name, const struct prom_label *own, size_t n_own,
+		double value)
 {
 	struct strbuf *sb = w->sb;
+	size_t n_labels = n_own + w->n_const;
 	uint64_t hash = 0;
 	size_t start;
 	int r;
+/* The sample's labels, then the writer's constant ones. */
+#define LABEL(i) ((i) < n_own ? &own[i] : &w->const_labels[(i)-n_own])
 
 	if (strbuf_error(sb))
 		return fail(w, strbuf_error(sb));
 	if (!w->open || !name || strlen(name) != w->fam_len ||
 	    memcmp(sb->buf + w->fam_off, name, w->fam_len) != 0)
 		return fail(w, -EINVAL);
-	if (n_labels && !labels)
+	if (n_own && !own)
 		return fail(w, -EINVAL);
 	for (size_t i = 0; i < n_labels; i++) {
-		if (!prom_label_name_valid(labels[i].name))
+		if (!prom_label_name_valid(LABEL(i)->name))
 			return fail(w, -EINVAL);
 		for (size_t j = 0; j < i; j++)
-			if (streq(labels[i].name, labels[j].name))
+			if (streq(LABEL(i)->name, LABEL(j)->name))
 				return fail(w, -EINVAL);
 	}
 
@@ -407,9 +418,9 @@ int prom_sample(struct prom_writer *w, const char *name, const struct prom_label
 
 		strbuf_putc(sb, i ? ',' : '{');
 		pair = sb->len;
-		strbuf_puts(sb, labels[i].name);
+		strbuf_puts(sb, LABEL(i)->name);
 		strbuf_puts(sb, "=\"");
-		prom_escape_label_value(sb, labels[i].value ? labels[i].value : "");
+		prom_escape_label_value(sb, LABEL(i)->value ? LABEL(i)->value : "");
 		strbuf_putc(sb, '"');
 		/* Order-independent: a sum of the hashes of the rendered pairs. */
 		if (!strbuf_error(sb))
@@ -430,3 +441,4 @@ int prom_sample(struct prom_writer *w, const char *name, const struct prom_label
 	}
 	return 0;
 }
+#undef LABEL

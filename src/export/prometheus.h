@@ -49,6 +49,13 @@ int prom_family(struct prom_writer *w, const char *name, enum prom_type type, co
 int prom_sample(struct prom_writer *w, const char *name, const struct prom_label *labels,
 		size_t n_labels, double value);
 
+/*
+ * Labels every later sample carries after its own (node_name on every family),
+ * until the next call; NULL clears them. The array must outlive their use. A
+ * sample's own label of the same name is an error (-EINVAL), as a repeated one is.
+ */
+void prom_writer_const_labels(struct prom_writer *w, const struct prom_label *labels, size_t n);
+
 /* The first error seen by this writer or its strbuf, 0 if none. */
 int prom_writer_error(const struct prom_writer *w);
 

@@ -37,21 +37,25 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 	     F_ACTIVE},
 	    {"kepler_node_cpu_idle_joules_total", "kepler_node_cpu_idle_watts", " idle", F_IDLE},
 	};
-	char help[160];
+	char help[160], path[ZONE_MAX][32];
 
+	/* Kepler 0.11's path: a zone summed over sockets is "aggregated-<zone>"; here every
+	 * zone is. */
+	for (int z = 0; z < ZONE_MAX; z++)
+		snprintf(path[z], sizeof(path[z]), "aggregated-%s", zone_names[z]);
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 		snprintf(help, sizeof(help), "Energy consumed by the node's CPU zones%s, in joules",
 			 kinds[k].what);
 		prom_family(w, kinds[k].joules, PROM_COUNTER, help);
 		for (int z = 0; z < ZONE_MAX; z++) {
 			const struct snap_zone *nz = &in->zone[z];
-			const struct prom_label l[] = {{"zone", zone_names[z]}};
+			const struct prom_label l[] = {{"zone", zone_names[z]}, {"path", path[z]}};
 			uint64_t v = kinds[k].f == F_TOTAL    ? nz->total_uj
 				     : kinds[k].f == F_ACTIVE ? nz->active_uj
 							      : nz->idle_uj;
 
 			if (nz->present)
-				prom_sample(w, kinds[k].joules, l, 1, joules_of(v));
+				prom_sample(w, kinds[k].joules, l, 2, joules_of(v));
 		}
 		snprintf(help, sizeof(help),
 			 "Power of the node's CPU zones%s over the last interval, "
@@ -60,13 +64,13 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 		prom_family(w, kinds[k].watts, PROM_GAUGE, help);
 		for (int z = 0; z < ZONE_MAX; z++) {
 			const struct snap_zone *nz = &in->zone[z];
-			const struct prom_label l[] = {{"zone", zone_names[z]}};
+			const struct prom_label l[] = {{"zone", zone_names[z]}, {"path", path[z]}};
 			double v = kinds[k].f == F_TOTAL    ? nz->watts
 				   : kinds[k].f == F_ACTIVE ? nz->active_watts
 							    : nz->idle_watts;
 
 			if (nz->present)
-				prom_sample(w, kinds[k].watts, l, 1, v);
+				prom_sample(w, kinds[k].watts, l, 2, v);
 		}
 	}
 
@@ -94,12 +98,34 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 		const struct snap_platform *p = &in->platform;
 		const struct prom_label l[] = {{"source", in->platform_power_source}};
 
-		prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
-			    "Energy consumed by the whole platform, in joules");
-		prom_sample(w, "kepler_node_platform_joules_total", l, 1, joules_of(p->total_uj));
+		/* compat v0.7 writes this name with Kepler 0.7's labels too (render_v07.c). */
+		if (!(in->compat & COMPAT_V07)) {
+			prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
+				    "Energy consumed by the whole platform, in joules");
+			prom_sample(w, "kepler_node_platform_joules_total", l, 1,
+				    joules_of(p->total_uj));
+		}
 		prom_family(w, "kepler_node_platform_watts", PROM_GAUGE,
 			    "Power of the whole platform over the last interval, in watts");
 		prom_sample(w, "kepler_node_platform_watts", l, 1, p->watts);
+		/* Kepler 0.11's name for it (there from a BMC, with labels naming its parts). */
+		prom_family(w, "kepler_platform_watts", PROM_GAUGE,
+			    "Power of the whole platform over the last interval, in watts (Kepler "
+			    "0.11 name of kepler_node_platform_watts)");
+		prom_sample(w, "kepler_platform_watts", l, 1, p->watts);
+	}
+
+	prom_family(w, "kepler_node_cpu_info", PROM_GAUGE,
+		    "A processor of /proc/cpuinfo, as read when the agent started");
+	for (size_t i = 0; i < in->n_cpus; i++) {
+		const struct snap_cpu *c = &in->cpus[i];
+		const struct prom_label l[] = {
+		    {"processor", c->processor},   {"vendor_id", c->vendor_id},
+		    {"model_name", c->model_name}, {"physical_id", c->physical_id},
+		    {"core_id", c->core_id},
+		};
+
+		prom_sample(w, "kepler_node_cpu_info", l, ARRAY_SIZE(l), 1);
 	}
 
 	{
@@ -277,7 +303,8 @@ static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 	{
 		const struct prom_label l[] = {{"version", KEPLER_VERSION},
 					       {"revision", KEPLER_REVISION},
-					       {"compiler", KEPLER_COMPILER}};
+					       {"compiler", KEPLER_COMPILER},
+					       {"arch", KEPLER_ARCH}};
 
 		prom_sample(w, "kepler_build_info", l, ARRAY_SIZE(l), 1);
 	}
@@ -386,17 +413,25 @@ static void render_self(struct prom_writer *w, const struct snap_self *self)
 int render_metrics(struct strbuf *sb, const struct snapshot *in)
 {
 	struct prom_writer *w = prom_writer_new(sb);
+	/* Every kepler_* family carries the node's name, as Kepler 0.11's do. */
+	const struct prom_label node_name = {"node_name", in->node_name};
+	bool v07 = in->compat & COMPAT_V07;
 	int r;
 
 	if (!w)
 		return -errno;
+	prom_writer_const_labels(w, &node_name, 1);
 	if (in->metrics_levels & METRICS_NODE) {
 		render_node(w, in);
 		render_gpu_node(w, in);
+		if (v07)
+			render_v07_node(w, in);
 	}
 	if (in->metrics_levels & METRICS_PROCESS) {
 		render_processes(w, in);
 		render_gpu_processes(w, in);
+		if (v07)
+			render_v07_processes(w, in);
 	}
 	for (int k = 0; k < SNAP_GROUP_KINDS; k++) {
 		static const uint32_t level[SNAP_GROUP_KINDS] = {
@@ -408,9 +443,13 @@ int render_metrics(struct strbuf *sb, const struct snapshot *in)
 		if (in->metrics_levels & level[k]) {
 			render_groups(w, in, (enum snap_group_kind)k);
 			render_gpu_groups(w, in, (enum snap_group_kind)k);
+			if (v07)
+				render_v07_groups(w, in, (enum snap_group_kind)k);
 		}
 	}
 	render_exporter(w, in);
+	/* The standard process_* families describe the agent's process, as everywhere. */
+	prom_writer_const_labels(w, NULL, 0);
 	render_self(w, &in->self);
 	r = prom_writer_error(w);
 	prom_writer_free(w);

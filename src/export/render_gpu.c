@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "config.h"
 #include "export/render_internal.h"
 #include "util/util.h"
 
@@ -20,6 +21,33 @@ static size_t gpu_labels(struct prom_label *l, const struct snap_gpu *g, char *i
 	l[1] = (struct prom_label){"gpu_uuid", g->uuid};
 	l[2] = (struct prom_label){"vendor", g->vendor};
 	return 3;
+}
+
+/*
+ * compat v0.7: Kepler 0.7 named a GPU's energy kepler_node_gpu_joules_total too,
+ * split by mode. One set of series carries both label sets, so that both
+ * dashboards select it and a sum() counts each joule once: dynamic (active)
+ * plus idle is the GPU's total.
+ */
+static void node_gpu_v07(struct prom_writer *w, const struct snapshot *in, const char *name)
+{
+	struct prom_label l[7];
+	char idx[24];
+
+	for (size_t i = 0; i < in->n_gpus; i++) {
+		const struct snap_zone *z = &in->gpu[i].z;
+
+		for (int m = 0; m < V07_MODES; m++) {
+			size_t n = gpu_labels(l, &in->gpu[i], idx, sizeof(idx), i);
+
+			l[n++] = (struct prom_label){"package", idx};
+			l[n++] = (struct prom_label){"instance", in->node_name};
+			l[n++] = (struct prom_label){"mode", v07_modes[m]};
+			l[n++] = (struct prom_label){"source", z->source};
+			prom_sample(w, name, l, n,
+				    joules_of(m == V07_DYNAMIC ? z->active_uj : z->idle_uj));
+		}
+	}
 }
 
 void render_gpu_node(struct prom_writer *w, const struct snapshot *in)
@@ -53,9 +81,16 @@ void render_gpu_node(struct prom_writer *w, const struct snapshot *in)
 		prom_sample(w, "kepler_node_gpu_info", l, 6, 1);
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
-		snprintf(help, sizeof(help), "Energy consumed by a GPU%s, in joules",
-			 kinds[k].what);
+		snprintf(help, sizeof(help), "Energy consumed by a GPU%s, in joules%s",
+			 kinds[k].what,
+			 k == F_TOTAL && (in->compat & COMPAT_V07)
+			     ? "; split by Kepler 0.7's mode (dynamic: active, idle)"
+			     : "");
 		prom_family(w, kinds[k].joules, PROM_COUNTER, help);
+		if (k == F_TOTAL && (in->compat & COMPAT_V07)) {
+			node_gpu_v07(w, in, kinds[k].joules);
+			goto watts;
+		}
 		for (size_t i = 0; i < in->n_gpus; i++) {
 			const struct snap_zone *z = &in->gpu[i].z;
 			uint64_t v = kinds[k].f == F_TOTAL    ? z->total_uj
@@ -65,6 +100,7 @@ void render_gpu_node(struct prom_writer *w, const struct snapshot *in)
 			prom_sample(w, kinds[k].joules, l,
 				    gpu_labels(l, &in->gpu[i], idx, sizeof(idx), i), joules_of(v));
 		}
+	watts:
 		snprintf(help, sizeof(help), "Power of a GPU%s over the last interval, in watts",
 			 kinds[k].what);
 		prom_family(w, kinds[k].watts, PROM_GAUGE, help);
@@ -115,6 +151,19 @@ static size_t add_gpu(struct prom_label *l, size_t k, const struct snapshot *in,
 	return k;
 }
 
+/*
+ * compat v0.7: a workload's GPU energy also under Kepler 0.7's labels, split by
+ * mode; written instead of the plain series (see node_gpu_v07). A series
+ * appears with its first joule of either mode.
+ */
+static bool gpu_v07(const struct snap_gpu_energy *e, const struct snap_idle *idle, size_t g,
+		    uint64_t ret_uj[V07_MODES])
+{
+	ret_uj[V07_DYNAMIC] = e ? e->energy_uj[g] : 0;
+	ret_uj[V07_IDLE] = idle ? idle->gpu_uj[g] : 0;
+	return ret_uj[V07_DYNAMIC] || ret_uj[V07_IDLE];
+}
+
 void render_gpu_processes(struct prom_writer *w, const struct snapshot *in)
 {
 	static const struct {
@@ -134,7 +183,8 @@ void render_gpu_processes(struct prom_writer *w, const struct snapshot *in)
 	     "measures it",
 	     PROM_GAUGE, V_UTIL},
 	};
-	struct prom_label l[10];
+	bool v07 = in->compat & COMPAT_V07;
+	struct prom_label l[13];
 	char pid[16], idx[24];
 
 	if (!in->n_gpus)
@@ -145,14 +195,47 @@ void render_gpu_processes(struct prom_writer *w, const struct snapshot *in)
 			for (size_t i = 0; i < in->n_procs; i++) {
 				const struct snap_process *p = &in->procs[i];
 				double v = gpu_value(p->gpu, g, fam[f].v, in->dt_ns);
+				uint64_t uj[V07_MODES];
 				size_t k;
 
+				if (v07 && fam[f].v == V_JOULES) {
+					if (!gpu_v07(p->gpu, p->idle, g, uj))
+						continue;
+					for (int m = 0; m < V07_MODES; m++) {
+						k = process_labels(l, p, pid, sizeof(pid), NULL);
+						k = add_gpu(l, k, in, g, idx, sizeof(idx));
+						k = v07_process_extra(l, k, p, m,
+								      in->gpu[g].z.source);
+						prom_sample(w, fam[f].name, l, k, joules_of(uj[m]));
+					}
+					continue;
+				}
 				if (v < 0)
 					continue;
 				k = process_labels(l, p, pid, sizeof(pid), NULL);
 				k = add_gpu(l, k, in, g, idx, sizeof(idx));
 				prom_sample(w, fam[f].name, l, k, v);
 			}
+	}
+}
+
+/* One group's GPU joules under compat v0.7: both modes, the 0.7 labels added. */
+static void group_gpu_v07(struct prom_writer *w, const struct snapshot *in, const char *name,
+			  enum snap_group_kind kind, const struct snap_group *grp,
+			  const struct snap_gpu_energy *e, const struct snap_idle *idle, size_t g)
+{
+	struct prom_label l[12];
+	uint64_t uj[V07_MODES];
+	char idx[24];
+
+	if (!gpu_v07(e, idle, g, uj))
+		return;
+	for (int m = 0; m < V07_MODES; m++) {
+		size_t k = group_labels(l, kind, grp, NULL);
+
+		k = add_gpu(l, k, in, g, idx, sizeof(idx));
+		k = v07_group_extra(l, k, kind, grp, m, in->gpu[g].z.source);
+		prom_sample(w, name, l, k, joules_of(uj[m]));
 	}
 }
 
@@ -163,29 +246,48 @@ void render_gpu_groups(struct prom_writer *w, const struct snapshot *in, enum sn
 	static const char *const desc[SNAP_GROUP_KINDS] = {
 	    [SNAP_CONTAINER] = "container", [SNAP_POD] = "pod", [SNAP_VM] = "virtual machine"};
 	const struct snap_group *list = in->groups[kind];
+	bool v07 = (in->compat & COMPAT_V07) && kind != SNAP_POD;
 	struct prom_label l[8];
-	char name[64], help[160], idx[24];
+	char name[64], help[192], idx[24];
 
 	if (!in->n_gpus)
 		return;
 	for (enum gpu_value v = V_JOULES; v <= V_WATTS; v++) {
 		snprintf(name, sizeof(name), "kepler_%s_gpu_%s", what[kind],
 			 v == V_JOULES ? "joules_total" : "watts");
-		snprintf(help, sizeof(help), "Active GPU %s of a %s, the sum of its processes', %s",
+		snprintf(help, sizeof(help),
+			 "Active GPU %s of a %s, the sum of its processes', %s%s",
 			 v == V_JOULES ? "energy" : "power", desc[kind],
 			 v == V_JOULES ? "per GPU, in joules"
-				       : "over the last interval, per GPU, in watts");
+				       : "over the last interval, per GPU, in watts",
+			 v == V_JOULES && v07 ? "; with Kepler 0.7's mode: dynamic (this), idle "
+						"(its share of the GPU's idle)"
+					      : "");
 		prom_family(w, name, v == V_JOULES ? PROM_COUNTER : PROM_GAUGE, help);
-		for (size_t g = 0; g < in->n_gpus; g++)
+		for (size_t g = 0; g < in->n_gpus; g++) {
 			for (size_t i = 0; i < in->n_groups[kind]; i++) {
 				double x = gpu_value(list[i].gpu, g, v, in->dt_ns);
 				size_t k;
 
+				if (v07 && v == V_JOULES) {
+					group_gpu_v07(w, in, name, kind, &list[i], list[i].gpu,
+						      list[i].idle, g);
+					continue;
+				}
 				if (x < 0)
 					continue;
 				k = group_labels(l, kind, &list[i], NULL);
 				k = add_gpu(l, k, in, g, idx, sizeof(idx));
 				prom_sample(w, name, l, k, x);
 			}
+			if (v07 && v == V_JOULES && kind == SNAP_CONTAINER) {
+				struct snap_gpu_energy sys_gpu;
+				uint64_t sys_active[ZONE_MAX];
+
+				v07_system_active(in, sys_active, &sys_gpu);
+				group_gpu_v07(w, in, name, kind, &v07_system_processes, &sys_gpu,
+					      in->system_idle, g);
+			}
+		}
 	}
 }

@@ -25,5 +25,24 @@ size_t group_labels(struct prom_label *l, enum snap_group_kind kind, const struc
 /* The GPU families of each level; nothing at all on a node without GPUs. */
 void render_gpu_node(struct prom_writer *w, const struct snapshot *in);
 void render_gpu_processes(struct prom_writer *w, const struct snapshot *in);
-void render_gpu_groups(struct prom_writer *w, const struct snapshot *in,
-		       enum snap_group_kind kind);
+void render_gpu_groups(struct prom_writer *w, const struct snapshot *in, enum snap_group_kind kind);
+
+/* Kepler 0.7's families (exporter.prometheus.compat v0.7): render_v07.c. */
+enum { V07_DYNAMIC, V07_IDLE, V07_MODES };
+extern const char *const v07_modes[V07_MODES];
+/* The system_processes container: the processes in no container. */
+extern const struct snap_group v07_system_processes;
+
+void render_v07_node(struct prom_writer *w, const struct snapshot *in);
+void render_v07_processes(struct prom_writer *w, const struct snapshot *in);
+/* Containers (with system_processes) and VMs; nothing for pods. */
+void render_v07_groups(struct prom_writer *w, const struct snapshot *in, enum snap_group_kind kind);
+/* The 0.7 labels a series of this agent's adds to carry Kepler 0.7's too (l: 3 more). */
+size_t v07_process_extra(struct prom_label *l, size_t k, const struct snap_process *p, int mode,
+			 const char *source);
+/* Idem for a container or VM (l: 4 more). */
+size_t v07_group_extra(struct prom_label *l, size_t k, enum snap_group_kind kind,
+		       const struct snap_group *g, int mode, const char *source);
+/* system_processes' active energy: the node's less the containers'. */
+void v07_system_active(const struct snapshot *in, uint64_t zone_uj[ZONE_MAX],
+		       struct snap_gpu_energy *gpu);

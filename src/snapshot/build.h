@@ -4,11 +4,17 @@
 
 #include "attribution/node.h"
 #include "power/gpu.h"
+#include "snapshot/idle_share.h"
 #include "snapshot/snapshot.h"
+#include "util/cpuinfo.h"
 #include "workload/workloads.h"
 
 struct snapshot_input {
 	uint32_t metrics_levels;
+	uint32_t compat;	       /* COMPAT_* */
+	const char *node_name;	       /* never NULL */
+	const struct cpuinfo *cpuinfo; /* NULL: none read */
+	struct idle_ledger *idle;      /* compat v0.7: the idle shares so far; else NULL */
 	uint64_t dt_ns;
 	double cpu_util;
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;

@@ -286,18 +286,25 @@ static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind 
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct group *g = list[i];
+		/* A container's pod, for the labels of Kepler 0.7's container families. */
+		const struct group *pod =
+		    kind == GROUP_CONTAINER && g->parent[0]
+			? group_table_get(workloads_groups(w, GROUP_POD), g->parent)
+			: NULL;
 
 		out[i] = (struct snap_group){
 		    .id = arena_str(s, g->id),
 		    .name = arena_str(s, g->name),
-		    .namespace = arena_str(s, g->namespace),
+		    .namespace = arena_str(s, pod ? pod->namespace : g->namespace),
+		    .parent_name = arena_str(s, pod ? pod->name : ""),
 		    .parent = arena_str(s, g->parent),
 		    .kind_label = arena_str(s, g->kind_label),
 		    .terminated = g->life.terminated,
 		    .cpu_ns = g->acct.cpu_ns,
+		    .interval_cpu_ns = g->acct.interval_cpu_ns,
 		};
-		if (!out[i].id || !out[i].name || !out[i].namespace || !out[i].parent ||
-		    !out[i].kind_label)
+		if (!out[i].id || !out[i].name || !out[i].namespace || !out[i].parent_name ||
+		    !out[i].parent || !out[i].kind_label)
 			return -ENOMEM;
 		memcpy(out[i].energy_uj, g->acct.energy_uj, sizeof(out[i].energy_uj));
 		memcpy(out[i].interval_uj, g->acct.interval_uj, sizeof(out[i].interval_uj));
@@ -309,6 +316,55 @@ static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind 
 	s->groups[kind] = out;
 	s->n_groups[kind] = n;
 	return 0;
+}
+
+/* The processors, copied: a snapshot owns every string it holds. */
+static int copy_cpus(struct snapshot *s, const struct cpuinfo *ci)
+{
+	struct snap_cpu *out;
+
+	if (!ci || !ci->n)
+		return 0;
+	out = arena_alloc(s, ci->n * sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < ci->n; i++) {
+		const struct cpuinfo_cpu *c = &ci->cpu[i];
+
+		out[i] = (struct snap_cpu){
+		    .processor = arena_str(s, c->processor),
+		    .vendor_id = arena_str(s, c->vendor_id),
+		    .model_name = arena_str(s, c->model_name),
+		    .physical_id = arena_str(s, c->physical_id),
+		    .core_id = arena_str(s, c->core_id),
+		};
+		if (!out[i].processor || !out[i].vendor_id || !out[i].model_name ||
+		    !out[i].physical_id || !out[i].core_id)
+			return -ENOMEM;
+	}
+	s->cpus = out;
+	s->n_cpus = ci->n;
+	return 0;
+}
+
+/* compat v0.7: a zeroed idle share for every process series, container and VM, then the ledger's.
+ */
+static int share_idle(struct snapshot *s, struct idle_ledger *l)
+{
+	size_t n = s->n_procs + s->n_groups[SNAP_CONTAINER] + s->n_groups[SNAP_VM] + 1, k = 0;
+	struct snap_idle *idle = arena_alloc(s, n * sizeof(*idle));
+
+	if (!idle)
+		return -ENOMEM;
+	memset(idle, 0, n * sizeof(*idle));
+	for (size_t i = 0; i < s->n_procs; i++)
+		s->procs[i].idle = &idle[k++];
+	for (size_t i = 0; i < s->n_groups[SNAP_CONTAINER]; i++)
+		s->groups[SNAP_CONTAINER][i].idle = &idle[k++];
+	for (size_t i = 0; i < s->n_groups[SNAP_VM]; i++)
+		s->groups[SNAP_VM][i].idle = &idle[k++];
+	s->system_idle = &idle[k];
+	return idle_ledger_apply(l, s);
 }
 
 static void read_self(struct snap_self *self, double start_time_seconds)
@@ -374,6 +430,8 @@ int snapshot_build(struct snapshot **ret, const struct snapshot_input *in)
 	if (!s)
 		return -ENOMEM;
 	s->metrics_levels = in->metrics_levels;
+	s->compat = in->compat;
+	s->node_name = arena_str(s, in->node_name);
 	s->dt_ns = in->dt_ns;
 	s->cpu_util = in->cpu_util;
 	s->cpu_model = arena_str(s, in->cpu_model);
@@ -383,14 +441,18 @@ int snapshot_build(struct snapshot **ret, const struct snapshot_input *in)
 	copy_node(s, in);
 	r = copy_gpus(s, in);
 	if (r >= 0)
-		r = s->cpu_model && s->cpu_power_source && s->platform_power_source &&
-			    s->activity_source
+		r = s->node_name && s->cpu_model && s->cpu_power_source &&
+			    s->platform_power_source && s->activity_source
 			? 0
 			: -ENOMEM;
+	if (r >= 0)
+		r = copy_cpus(s, in->cpuinfo);
 	if (r >= 0)
 		r = copy_processes(s, in->workloads);
 	for (int k = 0; k < GROUP_KIND_MAX && r >= 0; k++)
 		r = copy_groups(s, in->workloads, (enum group_kind)k);
+	if (r >= 0 && in->idle)
+		r = share_idle(s, in->idle);
 	if (r < 0) {
 		snapshot_free(s);
 		return r;

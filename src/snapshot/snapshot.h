@@ -66,6 +66,21 @@ struct snap_gpu_energy {
 	double util[GPU_MAX]; /* a process's compute utilisation this interval; < 0 none */
 };
 
+/*
+ * Kepler 0.7's idle share of a workload (exporter.prometheus.compat v0.7): its
+ * part of the node's idle energy, cumulative, per CPU zone and per GPU
+ * (snapshot/idle_share.h says how it is shared).
+ */
+struct snap_idle {
+	uint64_t uj[ZONE_MAX];
+	uint64_t gpu_uj[GPU_MAX];
+};
+
+/* A processor of /proc/cpuinfo (kepler_node_cpu_info); "" for a field it lacks. */
+struct snap_cpu {
+	const char *processor, *vendor_id, *model_name, *physical_id, *core_id;
+};
+
 /* A process's own series, or an "other" series (pid 0, comm "other", type "other"). */
 struct snap_process {
 	uint32_t pid;
@@ -76,6 +91,7 @@ struct snap_process {
 	uint64_t interval_cpu_ns;
 	uint64_t interval_uj[ZONE_MAX];
 	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
+	struct snap_idle *idle;		   /* compat v0.7 only, else NULL */
 };
 
 enum snap_group_kind {
@@ -87,15 +103,18 @@ enum snap_group_kind {
 
 struct snap_group {
 	const char *id;
-	const char *name;	/* container_name, pod_name, vm_name */
-	const char *namespace;	/* pods */
-	const char *parent;	/* containers: pod uid */
-	const char *kind_label; /* containers: runtime; VMs: hypervisor */
+	const char *name;	 /* container_name, pod_name, vm_name */
+	const char *namespace;	 /* pods; containers: their pod's */
+	const char *parent_name; /* containers: their pod's name ("" when unknown) */
+	const char *parent;	 /* containers: pod uid */
+	const char *kind_label;	 /* containers: runtime; VMs: hypervisor */
 	bool terminated;
 	uint64_t cpu_ns;
+	uint64_t interval_cpu_ns;
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_uj[ZONE_MAX];
 	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
+	struct snap_idle *idle;		   /* compat v0.7 only (containers and VMs), else NULL */
 };
 
 /* The agent process itself (process_*); a negative figure is unknown. */
@@ -106,9 +125,13 @@ struct snap_self {
 struct snap_arena;
 
 struct snapshot {
-	uint32_t metrics_levels; /* METRICS_* of config.h */
-	uint64_t dt_ns;		 /* the interval's length */
-	double cpu_util;	 /* 0..1; < 0 unknown */
+	uint32_t metrics_levels;     /* METRICS_* of config.h */
+	uint32_t compat;	     /* COMPAT_* of config.h */
+	const char *node_name;	     /* the node_name label: kube.nodeName, else the host name */
+	const struct snap_cpu *cpus; /* /proc/cpuinfo's processors, read at start */
+	size_t n_cpus;
+	uint64_t dt_ns;	 /* the interval's length */
+	double cpu_util; /* 0..1; < 0 unknown */
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
 	struct snap_zone zone[ZONE_MAX];
 	struct snap_platform platform;
@@ -125,6 +148,14 @@ struct snapshot {
 	uint64_t kubelet_errors;
 	bool kubelet_up;
 	struct snap_self self;
+	/*
+	 * compat v0.7: the idle share of the processes in no container (Kepler 0.7's
+	 * "system_processes"); with a platform meter, the platform's energy beyond the
+	 * CPU packages, DRAM and GPUs ("other") and beyond their idle energy (its
+	 * "dynamic" part), cumulative (snapshot/idle_share.h). NULL and 0 otherwise.
+	 */
+	struct snap_idle *system_idle;
+	uint64_t other_uj, platform_dynamic_uj;
 	struct snap_arena *arena; /* owns every string and array above */
 };
 

@@ -104,7 +104,7 @@ def memcheck(what, *args):
         while time.monotonic() - t0 < 60:
             status, body = fetch(port, "/metrics")
             scrapes += status == 200
-            m = re.search(rb"^kepler_exporter_intervals_total (\S+)$", body, re.M)
+            m = re.search(rb"^kepler_exporter_intervals_total(?:{[^}]*})? (\S+)$", body, re.M)
             if m and float(m.group(1)) >= INTERVALS:
                 break
             time.sleep(INTERVAL_MS / 1000)

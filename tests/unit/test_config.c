@@ -41,6 +41,7 @@ static const char *const all_keys[] = {
     "exporter.prometheus.enabled",
     "exporter.prometheus.metricsLevel",
     "exporter.prometheus.maxProcesses",
+    "exporter.prometheus.compat",
     "web.configFile",
     "web.listenAddresses",
     "web.maxConnections",
@@ -90,6 +91,7 @@ static const struct {
     {"exporter.prometheus.enabled", "true"},
     {"exporter.prometheus.metricsLevel", "[node, process, container, pod, vm]"},
     {"exporter.prometheus.maxProcesses", "200"},
+    {"exporter.prometheus.compat", "[]"},
     {"web.configFile", "\"\""},
     {"web.listenAddresses", "[:28282]"},
     {"web.maxConnections", "4096"},
@@ -143,6 +145,9 @@ static const struct {
     {"log: {level: debug}", "log.level", "debug"},
     {"log:\n  level: warning\n", "log.level", "warn"},
     {"log: {format: json}", "log.format", "json"},
+    {"exporter: {prometheus: {compat: [v0.7]}}", "exporter.prometheus.compat", "[v0.7]"},
+    {"exporter: {prometheus: {compat: [v0.7, v0.7]}}", "exporter.prometheus.compat", "[v0.7]"},
+    {"exporter: {prometheus: {compat: []}}", "exporter.prometheus.compat", "[]"},
     {"log:\n", "log.level", "info"},
     {"host: {sysfs: /host/sys}", "host.sysfs", "/host/sys"},
     {"host:\n  procfs: '/host/proc'\n", "host.procfs", "/host/proc"},
@@ -276,6 +281,7 @@ static const char full_yaml[] = "log:\n"
 				"    enabled: false\n"
 				"    metricsLevel: [node, pod]\n"
 				"    maxProcesses: 50\n"
+				"    compat: [v0.7]\n"
 				"web:\n"
 				"  configFile: /etc/kepler/web.yaml\n"
 				"  listenAddresses: [\"127.0.0.1:28282\", \"[::1]:28282\"]\n"
@@ -408,6 +414,14 @@ static const struct {
     {"exporter:\n  prometheus:\n    metricLevel: [node]\n",
      "3:5: unknown key \"exporter.prometheus.metricLevel\""},
     {"Log: {level: info}", "unknown key \"Log\""},
+    {"exporter: {prometheus: {compat: [v0.8]}}",
+     "1:34: exporter.prometheus.compat: unknown compatibility \"v0.8\" (v0.7)"},
+    {"exporter: {prometheus: {compat: v0.7}}",
+     "exporter.prometheus.compat: expected a sequence, got a scalar"},
+    /* near a Kepler 0.11 key is still unknown: only the keys themselves are ignored */
+    {"monitor: {stalenes: 1s}", "unknown key \"monitor.stalenes\""},
+    {"kube: {configFile: x}", "unknown key \"kube.configFile\""},
+    {"debugging: {pprof: true}", "unknown key \"debugging\""},
     {"log: {level: info, level: debug}", "1:20: duplicate key \"log.level\""},
     {"{[a]: b}", "1:2: a key must be a scalar, got a sequence"},
     {"{{a: b}: c}", "1:2: a key must be a scalar, got a mapping"},
@@ -547,6 +561,59 @@ static void test_yaml_bad(void **state)
 		assert_null(strchr(err, '\n'));
 		config_free(&cfg);
 	}
+}
+
+/*
+ * Kepler 0.11's sample configuration (docs/user/configuration.md): it loads, the keys
+ * with a meaning here take effect, and each without one leaves one warning naming it.
+ */
+static void test_kepler_011_file(void **state)
+{
+	static const char yaml[] =
+	    "log:\n  level: debug\n  format: text\n"
+	    "monitor:\n  interval: 5s\n  staleness: 1000ms\n"
+	    "  maxTerminated: 500\n  minTerminatedEnergyThreshold: 10\n"
+	    "host:\n  sysfs: /sys\n  procfs: /proc\n"
+	    "rapl:\n  zones: []\n"
+	    "exporter:\n  stdout:\n    enabled: false\n  prometheus:\n"
+	    "    enabled: true\n    debugCollectors:\n      - go\n"
+	    "      - process\n    metricsLevel:\n      - node\n"
+	    "      - pod\n"
+	    "debug:\n  pprof:\n    enabled: true\n"
+	    "web:\n  configFile: \"\"\n  listenAddresses:\n    - \":28283\"\n"
+	    "kube:\n  enabled: false\n  config: \"\"\n  nodeName: \"n1\"\n"
+	    "experimental:\n  platform:\n    redfish:\n      enabled: false\n"
+	    "dev:\n  fake-cpu-meter:\n    enabled: false\n    zones: []\n";
+	static const char *const ignored[] = {
+	    "monitor.staleness",
+	    "monitor.minTerminatedEnergyThreshold",
+	    "exporter.prometheus.debugCollectors",
+	    "debug",
+	    "kube.config",
+	    "experimental",
+	    "dev",
+	};
+	struct kepler_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(config_defaults(&cfg), 0);
+	assert_int_equal(config_parse_yaml(&cfg, yaml, strlen(yaml), err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(value_of(&cfg, "log.level"), "debug");
+	assert_string_equal(value_of(&cfg, "exporter.prometheus.metricsLevel"), "[node, pod]");
+	assert_string_equal(value_of(&cfg, "web.listenAddresses"), "[:28283]");
+	assert_string_equal(value_of(&cfg, "kube.nodeName"), "n1");
+	assert_int_equal(cfg.n_warnings, ARRAY_SIZE(ignored));
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "%s: not supported, ignoring: ", ignored[i]);
+		if (!startswith(cfg.warnings[i], want))
+			fail_msg("warning %zu \"%s\"; want it to start with \"%s\"", i,
+				 cfg.warnings[i], want);
+	}
+	config_free(&cfg);
 }
 
 static void test_yaml_error_prefix_and_truncation(void **state)
@@ -1122,6 +1189,7 @@ int main(void)
 	    cmocka_unit_test(test_yaml_every_key),
 	    cmocka_unit_test(test_every_key_round_trips),
 	    cmocka_unit_test(test_yaml_bad),
+	    cmocka_unit_test(test_kepler_011_file),
 	    cmocka_unit_test(test_yaml_error_prefix_and_truncation),
 	    cmocka_unit_test(test_yaml_alias),
 	    cmocka_unit_test(test_flags),

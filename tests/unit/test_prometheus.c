@@ -257,6 +257,38 @@ static void test_document(void **state)
 	strbuf_release(&sb);
 }
 
+/* Constant labels follow a sample's own, count in its identity, and clash like its own. */
+static void test_const_labels(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct prom_writer *w;
+	const struct prom_label node[] = {{"node_name", "n1"}};
+	const struct prom_label pkg[] = {{"zone", "package"}};
+	const struct prom_label clash[] = {{"node_name", "n2"}};
+	const char *want = "# TYPE a gauge\n"
+			   "a{zone=\"package\",node_name=\"n1\"} 1\n"
+			   "a{node_name=\"n1\"} 2\n"
+			   "# TYPE b gauge\n"
+			   "b{node_name=\"n2\"} 3\n";
+
+	(void)state;
+	w = prom_writer_new(&sb);
+	assert_non_null(w);
+	prom_writer_const_labels(w, node, 1);
+	assert_int_equal(prom_family(w, "a", PROM_GAUGE, NULL), 0);
+	assert_int_equal(prom_sample(w, "a", pkg, 1, 1), 0);
+	assert_int_equal(prom_sample(w, "a", NULL, 0, 2), 0);
+	/* the same series again, its constant label given as its own */
+	assert_int_equal(prom_sample(w, "a", node, 1, 4), -EINVAL);
+	assert_int_equal(prom_sample(w, "a", pkg, 1, 5), -EEXIST);
+	prom_writer_const_labels(w, NULL, 0);
+	assert_int_equal(prom_family(w, "b", PROM_GAUGE, NULL), 0);
+	assert_int_equal(prom_sample(w, "b", clash, 1, 3), 0);
+	assert_string_equal(sb.buf, want);
+	prom_writer_free(w);
+	strbuf_release(&sb);
+}
+
 static void test_rejections(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -425,15 +457,11 @@ static void test_big_family_then_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_label_escaping),
-	    cmocka_unit_test(test_help_escaping),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_values_monotone),
-	    cmocka_unit_test(test_document),
-	    cmocka_unit_test(test_rejections),
-	    cmocka_unit_test(test_many_series),
-	    cmocka_unit_test(test_big_family_then_many),
+	    cmocka_unit_test(test_label_escaping),  cmocka_unit_test(test_help_escaping),
+	    cmocka_unit_test(test_names),	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_values_monotone), cmocka_unit_test(test_document),
+	    cmocka_unit_test(test_const_labels),    cmocka_unit_test(test_rejections),
+	    cmocka_unit_test(test_many_series),	    cmocka_unit_test(test_big_family_then_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include "attribution/node.h"
 #include "snapshot/build.h"
+#include "snapshot/idle_share.h"
 #include "util/util.h"
 
 #define CA "793cf4220c917b853860886599b2ac757f8290996dd9de5798121e8fa462d6e8"
@@ -479,6 +480,78 @@ static void test_gpu_sums(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Kepler 0.7's idle shares (snapshot/idle_share.h) on hand-made snapshots: by CPU
+ * time in the interval, the remainders to the node's "other" and system_processes,
+ * a process series that ends handing its share to its container's "other", and the
+ * sums exact at every step.
+ */
+static void test_idle_share(void **state)
+{
+	struct idle_ledger *l = idle_ledger_new();
+	struct snap_process procs[3] = {
+	    {.pid = 7, .comm = "a", .container_id = "c1", .vm_id = ""},
+	    {.pid = 0, .comm = "other", .container_id = "c1", .vm_id = ""},
+	    {.pid = 0, .comm = "other", .container_id = "", .vm_id = ""},
+	};
+	struct snap_group container = {.id = "c1"};
+	struct snap_idle idle[5];
+	struct snapshot s = {.procs = procs, .n_procs = 3};
+	/* Per interval: the node's cumulative package idle, CPU time of p, c1's other, node's. */
+	static const struct {
+		uint64_t idle_uj, cpu[3];
+		size_t n_procs;
+		uint64_t want[3], want_container, want_system;
+	} steps[] = {
+	    {1000, {3, 1, 0}, 3, {750, 250, 0}, 1000, 0},
+	    /* the process series ends: its 750 move into c1's "other" */
+	    {3000, {0, 2, 2}, 2, {0, 2000, 1000}, 2000, 1000},
+	    /* nothing ran: the node's other and system_processes take it all */
+	    {3500, {0, 0, 0}, 2, {0, 2000, 1500}, 2000, 1500},
+	};
+
+	(void)state;
+	assert_non_null(l);
+	s.zone[ZONE_PACKAGE].present = true;
+	s.groups[SNAP_CONTAINER] = &container;
+	s.n_groups[SNAP_CONTAINER] = 1;
+	for (size_t t = 0; t < ARRAY_SIZE(steps); t++) {
+		uint64_t sum = 0;
+
+		memset(idle, 0, sizeof(idle));
+		if (t == 1) { /* p's series is gone: the "other" series move up */
+			procs[0] = procs[1];
+			procs[1] = procs[2];
+		}
+		s.n_procs = steps[t].n_procs;
+		for (size_t i = 0; i < s.n_procs; i++) {
+			size_t col = s.n_procs == 3 ? i : i + 1;
+
+			procs[i].idle = &idle[i];
+			procs[i].cpu_ns += steps[t].cpu[col];
+			procs[i].interval_cpu_ns = steps[t].cpu[col];
+		}
+		container.idle = &idle[3];
+		container.interval_cpu_ns = steps[t].cpu[0] + steps[t].cpu[1];
+		container.cpu_ns += container.interval_cpu_ns;
+		s.system_idle = &idle[4];
+		s.zone[ZONE_PACKAGE].idle_uj = steps[t].idle_uj;
+		assert_int_equal(idle_ledger_apply(l, &s), 0);
+		for (size_t i = 0; i < s.n_procs; i++) {
+			size_t col = s.n_procs == 3 ? i : i + 1;
+
+			assert_int_equal(procs[i].idle->uj[ZONE_PACKAGE], steps[t].want[col]);
+			sum += procs[i].idle->uj[ZONE_PACKAGE];
+		}
+		assert_int_equal(sum, steps[t].idle_uj);
+		assert_int_equal(container.idle->uj[ZONE_PACKAGE], steps[t].want_container);
+		assert_int_equal(s.system_idle->uj[ZONE_PACKAGE], steps[t].want_system);
+		assert_int_equal(container.idle->uj[ZONE_PACKAGE] + s.system_idle->uj[ZONE_PACKAGE],
+				 steps[t].idle_uj);
+	}
+	idle_ledger_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_pid_reuse_and_exec),
 	    cmocka_unit_test(test_ended_groups_bounded),
 	    cmocka_unit_test(test_gpu_sums),
+	    cmocka_unit_test(test_idle_share),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
