@@ -7,14 +7,14 @@ interval, resident memory, scrape latency p50/p99, body size and series count.
 usage: agent_bench.py BUILDDIR [SIZES] [INTERVALS]   (as root)
 """
 
-import http.client
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
+
+from benchlib import cpu_per_interval, rss_mib, scrape, start_agent, wait_intervals
 
 build = sys.argv[1] if len(sys.argv) > 1 else "build"
 sizes = [int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "1000,10000").split(",")]
@@ -22,7 +22,6 @@ intervals = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 INTERVAL = 2.0
 KEPLER = os.path.join(build, "src", "kepler")
 SLEEPERS = os.path.join(build, "bench", "sleepers")
-TCK = os.sysconf("SC_CLK_TCK")
 
 
 def cgroup2_mount():
@@ -34,56 +33,12 @@ def cgroup2_mount():
     raise SystemExit("no cgroup v2 hierarchy")
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        v = f.read().rsplit(")", 1)[1].split()
-    return (int(v[11]) + int(v[12])) / TCK
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def scrape(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    t = time.perf_counter()
-    c.request("GET", "/metrics")
-    body = c.getresponse().read()
-    dt = time.perf_counter() - t
-    c.close()
-    return dt, body
-
-
-def intervals_done(port):
-    for line in scrape(port)[1].decode().splitlines():
-        if line.startswith("kepler_exporter_intervals_total "):
-            return float(line.split()[1])
-    return 0.0
-
-
 def run_agent(source, port):
-    p = subprocess.Popen([KEPLER, f"--web.listen-address=127.0.0.1:{port}",
-                          f"--monitor.interval={INTERVAL}s", f"--activity.source={source}"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            scrape(port)
-            break
-        except OSError:
-            time.sleep(0.05)
+    p = start_agent(KEPLER, port, INTERVAL, [f"--activity.source={source}"])
     # Warm up: every live process seen and resolved once.
-    n0 = intervals_done(port)
-    while intervals_done(port) < n0 + 2:
-        time.sleep(0.1)
+    wait_intervals(port, 2)
     # CPU per interval over a quiet window (no scrapes but the two that time it).
-    n0, c0 = intervals_done(port), cpu_seconds(p.pid)
-    time.sleep(intervals * INTERVAL)
-    n1, c1 = intervals_done(port), cpu_seconds(p.pid)
-    cpu_ms = (c1 - c0) / max(n1 - n0, 1) * 1000
+    cpu_ms = cpu_per_interval(p, port, intervals)
     lat, body = [], b""
     for _ in range(200):
         dt, body = scrape(port)
@@ -91,7 +46,7 @@ def run_agent(source, port):
     lat.sort()
     res = {
         "cpu_ms": cpu_ms,
-        "rss_mib": rss_kib(p.pid) / 1024,
+        "rss_mib": rss_mib(p.pid),
         "p50": statistics.median(lat),
         "p99": lat[int(len(lat) * 0.99) - 1],
         "body_kib": len(body) / 1024,

@@ -17,6 +17,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import cpu_per_interval, rss_mib, samples, start_agent, wait_intervals
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 from kepler_test import ProcOverlay, cgroup2_mount, xe_sysfs  # noqa: E402
 
@@ -30,62 +32,19 @@ FAKE_NVML = os.path.join(build, "tests", "fake-nvml", "libnvidia-ml.so.1")
 IDLE_W = 100
 
 
-def cpu_seconds(pid):
-    """Time on CPU of all the agent's threads, in ns resolution (schedstat), not ticks."""
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            total += int(f.read().split()[0])
-    return total / 1e9
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")) / 1024
-
-
-def metric(port, name):
-    import urllib.request
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                yield line
-
-
-def intervals_done(port):
-    return float(next(metric(port, "kepler_exporter_intervals_total")).split()[1])
-
-
 def run(port, args, env):
-    p = subprocess.Popen([KEPLER, f"--web.listen-address=127.0.0.1:{port}",
-                          f"--monitor.interval={INTERVAL}s", *args],
-                         env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    p = start_agent(KEPLER, port, INTERVAL, args, env)
     try:
-        for _ in range(400):
-            try:
-                intervals_done(port)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_intervals(port, 1)
         # Warm-up: every process seen, and (drm) each fd directory listed once, at most
         # 256 new processes a read (DRM_FIRST_SCANS_MAX_PER_READ): its cost per
         # interval is reported apart.
-        n0 = intervals_done(port)
-        while intervals_done(port) < n0 + 1:
-            time.sleep(0.1)
-        n0, c0 = intervals_done(port), cpu_seconds(p.pid)
-        while intervals_done(port) < n0 + 2 + -(-n_procs // 256):
-            time.sleep(0.1)
-        n1, c1 = intervals_done(port), cpu_seconds(p.pid)
-        warm_ms = (c1 - c0) / max(n1 - n0, 1) * 1000
-        n0, c0 = intervals_done(port), cpu_seconds(p.pid)
-        time.sleep(intervals * INTERVAL)
-        n1, c1 = intervals_done(port), cpu_seconds(p.pid)
-        gpus = sum(1 for _ in metric(port, "kepler_node_gpu_info"))
+        warm_ms = cpu_per_interval(p, port, 2 + -(-n_procs // 256))
+        cpu_ms = cpu_per_interval(p, port, intervals)
+        gpus = len(samples(port, "kepler_node_gpu_info"))
         users = len({ln.split('pid="')[1].split('"')[0]
-                     for ln in metric(port, "kepler_process_gpu_joules_total")} - {""})
-        return (c1 - c0) / max(n1 - n0, 1) * 1000, warm_ms, rss_mib(p.pid), gpus, users
+                     for ln in samples(port, "kepler_process_gpu_joules_total")} - {""})
+        return cpu_ms, warm_ms, rss_mib(p.pid), gpus, users
     finally:
         p.terminate()
         p.wait(10)
