@@ -127,12 +127,13 @@ try:
     joules = series(m, "kepler_process_cpu_joules_total")
     check(len(joules) > 3 and sum(joules.values()) > 0,
           f"process energy: {len(joules)} series, {sum(joules.values()):.2f} J")
-    # The host's procfs at /host/proc (the image's config): the agent finds
-    # itself by its host pid and in its own container, without --pid=host.
+    # eBPF gives host pids; with the host's procfs at /host/proc (the image's
+    # config) the agent reads their /proc entries, its own too, without
+    # --pid=host. With the container's own /proc every exe would be empty.
     mine = [k for k in series(m, "kepler_process_cpu_seconds_total")
             if ("comm", "kepler") in k and ("pid", pid) in k]
-    check(mine and ("container_id", cid) in mine[0],
-          f"the agent sees itself as host pid {pid} in container {cid[:12]}")
+    check(mine and ("container_id", cid) in mine[0] and ("exe", "/usr/bin/kepler") in mine[0],
+          f"the agent sees itself as host pid {pid}, /usr/bin/kepler, in container {cid[:12]}")
     with open(f"/proc/{pid}/status") as f:
         status = dict(line.split(":", 1) for line in f)
     bnd = int(status["CapBnd"], 16)
