@@ -102,7 +102,7 @@ run = podman("run", "-d", "--name", name, "--cap-drop=all", "--cap-add=" + ",".j
              "--security-opt", "no-new-privileges", "--security-opt", f"seccomp={profile}",
              "--read-only", "-v", "/proc:/host/proc:ro", "-v", "/sys:/host/sys:ro",
              "-p", f"127.0.0.1:{port}:28282", IMAGE, "--monitor.interval=500ms")
-check(run.returncode == 0, f"podman run starts it {run.stderr.strip()[-300:]}")
+check(run.returncode == 0, f"podman run starts it: {run.stderr.strip()[-300:] or 'no error'}")
 cid = run.stdout.strip()
 try:
     pid = podman("inspect", "--format", "{{.State.Pid}}", name).stdout.strip()
