@@ -11,7 +11,7 @@ SOAK_SECONDS ?= 300
 TEST_LOAD ?= $(shell nproc)
 ARGS ?=
 
-.PHONY: all deps build run test test-loaded fuzz soak bench clean format
+.PHONY: all deps build run test test-loaded fuzz soak bench image clean format
 
 all: build
 
@@ -50,6 +50,11 @@ soak: build
 
 bench: build
 	./bench/run.sh $(BUILD)
+
+# The container image localhost/kepler:<version> and kepler:latest (deploy/image/build.sh,
+# docs/deploy.md): podman or buildah, and no registry needed.
+image: deps
+	./deploy/image/build.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v vmlinux.h)
