@@ -4,8 +4,11 @@
 in every interval's activity) with 8 GPUs and 50 GPU processes, side by side with
 the same agent without GPUs, in the same run: the stand-in NVML (8 devices, SM
 samples for the 50), and 8 xe cards with DRM fdinfo for the 50 (ProcOverlay: the
-other 9,950 processes are the real /proc). The agent's CPU per interval and its
-resident memory; the GPU collection's cost is the difference.
+other 9,950 processes are the real /proc). The agent's CPU per interval once
+warm and while warming up (the drm backend lists each process's fds once, 256 new
+processes a read), and its resident memory; the GPU collection's cost is the difference from the run
+without GPUs; "attributed" is the process series' GPU energy ("other" included)
+over the node's active GPU energy (1: every joule).
 
 usage: gpu_bench.py BUILDDIR [PROCESSES] [INTERVALS]   (as root)
 """
@@ -42,9 +45,12 @@ def run(port, args, env):
         warm_ms = cpu_per_interval(p, port, 2 + -(-n_procs // 256))
         cpu_ms = cpu_per_interval(p, port, intervals)
         gpus = len(samples(port, "kepler_node_gpu_info"))
-        users = len({ln.split('pid="')[1].split('"')[0]
-                     for ln in samples(port, "kepler_process_gpu_joules_total")} - {""})
-        return cpu_ms, warm_ms, rss_mib(p.pid), gpus, users
+        # Every active GPU joule in a process series, "other" included: their ratio is 1.
+        active = sum(float(ln.rsplit(" ", 1)[1])
+                     for ln in samples(port, "kepler_node_gpu_active_joules_total"))
+        attributed = sum(float(ln.rsplit(" ", 1)[1])
+                         for ln in samples(port, "kepler_process_gpu_joules_total"))
+        return cpu_ms, warm_ms, rss_mib(p.pid), gpus, attributed / active if active else 0
     finally:
         p.terminate()
         p.wait(10)
@@ -77,9 +83,10 @@ try:
         t0 = time.monotonic()
         while not stop.wait(0.1):
             t = time.monotonic() - t0
-            for path in energy_files:
-                with open(path, "w") as f:
+            for path in energy_files:  # replaced whole, as sysfs never shows half a number
+                with open(path + ".tmp", "w") as f:
                     f.write(f"{int(300 * t * 1e6)}\n")
+                os.replace(path + ".tmp", path)
             for i, pid in enumerate(gpu_pids):
                 card = i % GPUS
                 overlay.set_fd(pid, 5, f"/dev/dri/renderD{128 + card}",
@@ -103,15 +110,15 @@ try:
     print(f"{n_procs} processes waking every second, {GPUS} GPUs, {len(gpu_pids)} GPU "
           f"processes, interval {INTERVAL:g}s, {intervals} intervals measured per run")
     print(f"{'GPUs':>7} {'CPU/interval':>13} {'GPU cost':>9} {'warm-up':>9} {'RSS':>9} "
-          f"{'GPUs seen':>9} {'GPU procs':>9}")
+          f"{'GPUs seen':>9} {'attributed':>10}")
     base = None
     port = 28600 + os.getpid() % 300
     for name, args, env in runs:
-        cpu, warm, rss, gpus, users = run(port, common + args, env)
+        cpu, warm, rss, gpus, share = run(port, common + args, env)
         port += 1
         base = cpu if base is None else base
         print(f"{name:>7} {cpu:>10.2f} ms {cpu - base:>6.2f} ms {warm:>6.1f} ms {rss:>5.1f} MiB "
-              f"{gpus:>9} {users:>9}", flush=True)
+              f"{gpus:>9} {share:>10.4f}", flush=True)
 finally:
     if stop:
         stop.set()
