@@ -6,9 +6,11 @@ the same agent without GPUs, in the same run: the stand-in NVML (8 devices, SM
 samples for the 50), and 8 xe cards with DRM fdinfo for the 50 (ProcOverlay: the
 other 9,950 processes are the real /proc). The agent's CPU per interval once
 warm and while warming up (the drm backend lists each process's fds once, 256 new
-processes a read), and its resident memory; the GPU collection's cost is the difference from the run
-without GPUs; "attributed" is the process series' GPU energy ("other" included)
-over the node's active GPU energy (1: every joule).
+processes a read), and its resident memory; the GPU collection's cost: the
+difference from the run without GPUs, and the GPU stage alone as the agent
+times it (kepler_exporter_stage_cpu_seconds{stage="gpu"}, mean and max);
+"attributed" is the process series' GPU energy ("other" included) over the
+node's active GPU energy (1: every joule).
 
 usage: gpu_bench.py BUILDDIR [PROCESSES] [INTERVALS]   (as root)
 """
@@ -44,13 +46,21 @@ def run(port, args, env):
         # interval is reported apart.
         warm_ms = cpu_per_interval(p, port, 2 + -(-n_procs // 256))
         cpu_ms = cpu_per_interval(p, port, intervals)
+        # The GPU stage alone, as the agent times it (the collector thread's CPU).
+        stage = []
+        for _ in range(intervals):
+            wait_intervals(port, 1)
+            stage += [float(ln.rsplit(" ", 1)[1]) * 1000
+                      for ln in samples(port, "kepler_exporter_stage_cpu_seconds")
+                      if 'stage="gpu"' in ln]
         gpus = len(samples(port, "kepler_node_gpu_info"))
         # Every active GPU joule in a process series, "other" included: their ratio is 1.
         active = sum(float(ln.rsplit(" ", 1)[1])
                      for ln in samples(port, "kepler_node_gpu_active_joules_total"))
         attributed = sum(float(ln.rsplit(" ", 1)[1])
                          for ln in samples(port, "kepler_process_gpu_joules_total"))
-        return cpu_ms, warm_ms, rss_mib(p.pid), gpus, attributed / active if active else 0
+        return (cpu_ms, warm_ms, sum(stage) / len(stage), max(stage), rss_mib(p.pid), gpus,
+                attributed / active if active else 0)
     finally:
         p.terminate()
         p.wait(10)
@@ -109,16 +119,17 @@ try:
     )
     print(f"{n_procs} processes waking every second, {GPUS} GPUs, {len(gpu_pids)} GPU "
           f"processes, interval {INTERVAL:g}s, {intervals} intervals measured per run")
-    print(f"{'GPUs':>7} {'CPU/interval':>13} {'GPU cost':>9} {'warm-up':>9} {'RSS':>9} "
-          f"{'GPUs seen':>9} {'attributed':>10}")
+    print(f"{'GPUs':>7} {'CPU/interval':>13} {'difference':>10} {'GPU stage':>10} {'max':>8} "
+          f"{'warm-up':>9} {'RSS':>9} {'GPUs seen':>9} {'attributed':>10}")
     base = None
     port = 28600 + os.getpid() % 300
     for name, args, env in runs:
-        cpu, warm, rss, gpus, share = run(port, common + args, env)
+        cpu, warm, stage, stage_max, rss, gpus, share = run(port, common + args, env)
         port += 1
         base = cpu if base is None else base
-        print(f"{name:>7} {cpu:>10.2f} ms {cpu - base:>6.2f} ms {warm:>6.1f} ms {rss:>5.1f} MiB "
-              f"{gpus:>9} {share:>10.4f}", flush=True)
+        print(f"{name:>7} {cpu:>10.2f} ms {cpu - base:>7.2f} ms {stage:>7.2f} ms "
+              f"{stage_max:>5.2f} ms {warm:>6.1f} ms {rss:>5.1f} MiB {gpus:>9} {share:>10.4f}",
+              flush=True)
 finally:
     if stop:
         stop.set()
@@ -127,5 +138,9 @@ finally:
     sl.wait()
     if overlay:
         overlay.cleanup()
-    time.sleep(0.5)
-    os.rmdir(cg)
+    for _ in range(50):  # the sleepers' children leave their cgroup as they are reaped
+        try:
+            os.rmdir(cg)
+            break
+        except OSError:
+            time.sleep(0.1)

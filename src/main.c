@@ -179,6 +179,15 @@ static void stage_result(struct agent *a, enum exporter_stage st, const char *na
 	}
 }
 
+/* The collector thread's CPU time since *t, as the stage's figure; *t moves on. */
+static void stage_cpu(struct agent *a, enum exporter_stage st, uint64_t *t)
+{
+	uint64_t now = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	a->stats.stage_cpu_seconds[st] = (double)(now - *t) / NSEC_PER_SEC;
+	*t = now;
+}
+
 /* Build the interval's snapshot; every output reads it, then it replaces the last one. */
 static void publish(struct agent *a)
 {
@@ -199,6 +208,7 @@ static void publish(struct agent *a)
 	    .stats = &a->stats,
 	    .start_time_seconds = a->start_time,
 	};
+	uint64_t tc = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct strbuf sb = STRBUF_INIT;
 	struct http_stats hs = {0};
 	struct snapshot *snap;
@@ -231,6 +241,7 @@ static void publish(struct agent *a)
 	if (r >= 0 && a->http && !body)
 		r = -ENOMEM;
 	stage_result(a, STAGE_RENDER, "render", r, NULL);
+	stage_cpu(a, STAGE_RENDER, &tc); /* shown by the next interval's snapshot */
 	if (!body) {
 		strbuf_release(&sb);
 		return;
@@ -295,6 +306,7 @@ static void read_gpus(struct agent *a, const struct activity_delta *d, uint64_t 
 static void run_interval(struct agent *a)
 {
 	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t tc = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct activity_delta d = {0};
 	struct node_reading reading;
 	struct attr_gpus gpus = {0};
@@ -314,6 +326,7 @@ static void run_interval(struct agent *a)
 		a->stats.bpf_dropped = d.dropped_total;
 		a->stats.bpf_unseen = d.unseen_total;
 	}
+	stage_cpu(a, STAGE_ACTIVITY, &tc);
 
 	in = (struct meter_input){.now_ns = mono_ns(), .cpu_util = a->cpu_util};
 	r = power_read(a->power, &in, &a->sample);
@@ -330,7 +343,9 @@ static void run_interval(struct agent *a)
 	    .platform_uj = a->sample.platform_uj,
 	};
 	memcpy(reading.zone_uj, a->sample.zone_uj, sizeof(reading.zone_uj));
+	stage_cpu(a, STAGE_POWER, &tc);
 	read_gpus(a, &d, in.now_ns, &reading, &gpus);
+	stage_cpu(a, STAGE_GPU, &tc);
 	node_acct_update(a->node, &reading, a->cpu_util, in.now_ns);
 	a->dt_ns = in.now_ns - a->last_ns;
 	a->last_ns = in.now_ns;
@@ -343,6 +358,7 @@ static void run_interval(struct agent *a)
 	r = workloads_update(a->workloads, &d, active, a->sample.zones, gpus.n ? &gpus : NULL,
 			     scrapes);
 	stage_result(a, STAGE_ATTRIBUTION, "attribution", r, NULL);
+	stage_cpu(a, STAGE_ATTRIBUTION, &tc);
 
 	/*
 	 * After a burst of processes ended, the tables have shrunk: hand the freed

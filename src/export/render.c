@@ -324,6 +324,14 @@ static void render_exporter(struct prom_writer *w, const struct snapshot *in)
 
 		prom_sample(w, "kepler_exporter_errors_total", l, 1, (double)s->errors[i]);
 	}
+	prom_family(w, "kepler_exporter_stage_cpu_seconds", PROM_GAUGE,
+		    "CPU time the collector spent in each stage of the last interval, in seconds "
+		    "(render: the interval before)");
+	for (int i = 0; i < STAGE_MAX; i++) {
+		const struct prom_label l[] = {{"stage", stage_names[i]}};
+
+		prom_sample(w, "kepler_exporter_stage_cpu_seconds", l, 1, s->stage_cpu_seconds[i]);
+	}
 	prom_family(w, "kepler_exporter_meter_read_errors_total", PROM_COUNTER,
 		    "Reads in which a power meter zone could not be read (no energy was reported "
 		    "for it; the next good read carries it)");

@@ -29,6 +29,11 @@ struct exporter_stats {
 	uint64_t intervals;
 	double interval_seconds;     /* wall time of the last interval's work */
 	double interval_cpu_seconds; /* CPU time of the last interval's work */
+	/*
+	 * The collector thread's CPU time in each stage of the last interval (render:
+	 * of the interval before, whose text this one replaces).
+	 */
+	double stage_cpu_seconds[STAGE_MAX];
 	uint64_t errors[STAGE_MAX];
 	uint64_t bpf_dropped;
 	uint64_t bpf_unseen;
