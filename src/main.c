@@ -149,14 +149,15 @@ static void effective_gpu_idle(struct agent *a, double idle[GPU_MAX])
 static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
 {
 	void *p;
+	size_t c = n + n / 4; /* a little more: the counts drift up between intervals */
 
 	if (n <= *cap)
 		return true;
-	p = realloc(*buf, n * size);
+	p = realloc(*buf, c * size);
 	if (!p)
 		return false;
 	*buf = p;
-	*cap = n;
+	*cap = c;
 	return true;
 }
 
