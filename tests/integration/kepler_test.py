@@ -144,6 +144,30 @@ def cgroup2_mount():
     return None
 
 
+def cgroup_root_or_skip():
+    """The cgroup v2 mount for a test that moves processes into cgroups; without root
+    or a hierarchy, the test is skipped with the reason."""
+    if os.geteuid() != 0:
+        print("skipped: moving processes between cgroups needs root")
+        sys.exit(77)
+    mount = cgroup2_mount()
+    if not mount:
+        print("skipped: no cgroup v2 hierarchy mounted")
+        sys.exit(77)
+    return mount
+
+
+def promtool_check(text, what):
+    """promtool check metrics on a scrape's text: clean, or its findings in the check."""
+    promtool = shutil.which("promtool")
+    if not check(promtool, "promtool found (Debian package prometheus: scripts/deps.sh)"):
+        return
+    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    findings = (p.stdout + p.stderr).strip()
+    check(p.returncode == 0 and not findings, f"promtool on {what}: {findings[:500] or 'clean'}")
+
+
 class Cgroups:
     """Directories under the cgroup v2 mount, removed (after their processes) at the end."""
 

@@ -25,7 +25,7 @@ import time
 import uuid
 
 from kepler_test import Agent, Cgroups, CounterWriter, check, copy_fixture, finish, parse, \
-    series, spawn_in, value
+    promtool_check, series, spawn_in, value
 
 FAKE = os.environ.get("FAKE_NVML", "build/tests/fake-nvml/libnvidia-ml.so.1")
 GPU_W, GPU_IDLE_W, PKG_IDLE_W = 150.0, 30.0, 8.0
@@ -73,19 +73,6 @@ V07_PARTS = ("package", "core", "uncore", "dram", "other", "gpu", "platform")
 DASHBOARD_07 = ("kepler_container_joules_total", "kepler_container_package_joules_total",
                 "kepler_container_dram_joules_total", "kepler_container_other_joules_total",
                 "kepler_container_gpu_joules_total")
-
-promtool = shutil.which("promtool")
-if not promtool:
-    print("promtool not found (Debian package prometheus): scripts/deps.sh installs it")
-    sys.exit(1)
-
-
-def promtool_check(text, what):
-    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
-                       text=True, timeout=30)
-    findings = (p.stdout + p.stderr).strip()
-    check(p.returncode == 0 and not findings, f"promtool on {what}: {findings[:500] or 'clean'}")
-
 
 def names_of(m, name):
     """Every label name of the family's samples (None: the family has no sample)."""

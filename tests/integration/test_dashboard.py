@@ -30,7 +30,7 @@ import urllib.request
 import uuid
 
 import kepler_test
-from kepler_test import (Agent, Cgroups, CounterWriter, check, cgroup2_mount, copy_fixture,
+from kepler_test import (Agent, Cgroups, CounterWriter, cgroup_root_or_skip, check, copy_fixture,
                          finish, free_port, spawn_in)
 from kubelet_server import KubeletServer
 
@@ -47,13 +47,7 @@ if not prometheus or not promtool:
     print("prometheus or promtool not found (Debian package prometheus): scripts/deps.sh "
           "installs it")
     sys.exit(1)
-if os.geteuid() != 0:
-    print("skipped: moving processes between cgroups needs root")
-    sys.exit(77)
-MOUNT = cgroup2_mount()
-if not MOUNT:
-    print("skipped: no cgroup v2 hierarchy mounted")
-    sys.exit(77)
+MOUNT = cgroup_root_or_skip()
 
 CLUSTER = "kepler-test"
 WINDOW = 60  # the recording rules' [1m]

@@ -3,25 +3,9 @@
 """promtool check metrics on real scrapes: the estimator on this machine with the
 default activity source, and RAPL on a two-socket fixture. Any finding fails."""
 
-import shutil
-import subprocess
-import sys
 import time
 
-from kepler_test import Agent, check, copy_fixture, finish, parse, value
-
-promtool = shutil.which("promtool")
-if not promtool:
-    print("promtool not found (Debian package prometheus): scripts/deps.sh installs it")
-    sys.exit(1)
-
-
-def promtool_check(text, what):
-    p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
-                       text=True, timeout=30)
-    findings = (p.stdout + p.stderr).strip()
-    check(p.returncode == 0 and not findings, f"promtool on {what}: {findings[:500] or 'clean'}")
-
+from kepler_test import Agent, check, copy_fixture, finish, parse, promtool_check, value
 
 # The agent's own process_* families, as docs/metrics.md lists them, against what the
 # kernel says about the same process.

@@ -15,19 +15,11 @@ import threading
 import time
 import uuid
 
-from kepler_test import Agent, Cgroups, cgroup2_mount, check, copy_fixture, finish, series, \
-    spawn_in, value
+from kepler_test import Agent, Cgroups, cgroup_root_or_skip, check, copy_fixture, finish, \
+    series, spawn_in, value
 from kubelet_server import KubeletServer
 
-if os.geteuid() != 0:
-    print("skipped: moving processes between cgroups needs root")
-    sys.exit(77)
-
-
-MOUNT = cgroup2_mount()
-if not MOUNT:
-    print("skipped: no cgroup v2 hierarchy mounted")
-    sys.exit(77)
+MOUNT = cgroup_root_or_skip()
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 IDLE_W, K_W = 8.0, 40.0
