@@ -105,15 +105,17 @@ try:
         procs["e"].wait()
         time.sleep(2.2)
         m2 = parse(agent.scrape_text()[2])
-        # The counters are files written every 10 ms (sysfs updates them as often): over
-        # the intervals between the two scrapes, not one, that staleness stays small.
+        # The counters are files this test writes every 10 ms (sysfs updates them about as
+        # often), late when the machine is busy: over the intervals between the two scrapes,
+        # not one, that staleness stays within a few percent. A wrong file or unit would be
+        # off by orders of magnitude; the exact checks are the sums below.
         n = value(m2, "kepler_exporter_intervals_total") - value(m1, "kepler_exporter_intervals_total")
         for g, w in enumerate(POWER_W):
             joules = value(m2, "kepler_node_gpu_joules_total", gpu=str(g)) - \
                 value(m1, "kepler_node_gpu_joules_total", gpu=str(g))
             watts = joules / (n * 0.5)
-            check(abs(watts - w) <= 0.02 * w,
-                  f"card {g}: {watts:.2f} W over {n:.0f} intervals, the written {w} W (2 %)")
+            check(abs(watts - w) <= 0.05 * w,
+                  f"card {g}: {watts:.2f} W over {n:.0f} intervals, the written {w} W (5 %)")
             total = value(m2, "kepler_node_gpu_joules_total", gpu=str(g))
             idle = value(m2, "kepler_node_gpu_idle_joules_total", gpu=str(g))
             active = value(m2, "kepler_node_gpu_active_joules_total", gpu=str(g))
