@@ -305,23 +305,31 @@ static const struct kind kind_u32 = {"integer", set_u32, NULL, render_u32, NULL}
 
 /* Watts: KEY_AUTO accepts "auto", stored as -1 (learn the value) */
 
+/* A finite number in plain decimal notation (strtod also takes hex, "inf" and "nan"). */
+static int parse_decimal(const char *v, double *ret)
+{
+	char *end;
+
+	for (const char *c = v; *c; c++)
+		if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c))
+			return -EINVAL;
+	errno = 0;
+	*ret = strtod(v, &end);
+	if (!*v || *end || end == v || errno == ERANGE || !isfinite(*ret))
+		return -EINVAL;
+	return 0;
+}
+
 static int set_watts(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
 		     size_t msz)
 {
-	char *end;
 	double d;
 
 	if ((k->flags & KEY_AUTO) && streq(v, "auto")) {
 		*FIELD(cfg, k, double) = -1;
 		return 0;
 	}
-	/* strtod also takes hex, "inf" and "nan": accept plain decimal notation only */
-	for (const char *c = v; *c; c++)
-		if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c))
-			return msgf(msg, msz, "bad watts \"%s\"", v);
-	errno = 0;
-	d = strtod(v, &end);
-	if (!*v || *end || end == v || errno == ERANGE || !isfinite(d))
+	if (parse_decimal(v, &d) < 0)
 		return msgf(msg, msz, "bad watts \"%s\"", v);
 	if (d < 0)
 		return msgf(msg, msz, "negative watts \"%s\"", v);
@@ -342,6 +350,25 @@ static void render_watts(const struct kepler_config *cfg, const struct key *k, b
 }
 
 static const struct kind kind_watts = {"watts", set_watts, NULL, render_watts, NULL};
+
+/* Numbers of either sign: the platform model's coefficients, as a fit may give them. */
+
+static int set_number(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
+		      size_t msz)
+{
+	if (parse_decimal(v, FIELD(cfg, k, double)) < 0)
+		return msgf(msg, msz, "bad number \"%s\"", v);
+	return 0;
+}
+
+static void render_number(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+			  struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_printf(sb, "%g", *FIELD(cfg, k, const double));
+}
+
+static const struct kind kind_number = {"number", set_number, NULL, render_number, NULL};
 
 /* Durations: k->min to k->max */
 
@@ -934,6 +961,61 @@ static const struct key keys[] = {
 	.help = "idle power of single GPUs, as UUID=WATTS items",
 	.doc = "before `power.gpu.idleWatts` for the GPUs it names, e.g. "
 	       "`[\"GPU-5e1b...=62\"]`; the UUID as `kepler_node_gpu_info` shows it",
+    },
+    {
+	.path = "power.idle.platform",
+	.kind = &kind_watts,
+	.off = OFF(platform_idle_watts),
+	.flags = KEY_AUTO | KEY_RELOAD,
+	.def = "auto",
+	.help = "idle (static) power of the whole platform in watts",
+	.doc = "`auto` learns it against the CPU utilisation, metered or estimated",
+    },
+    {
+	.path = "power.platform.estimate",
+	.kind = &kind_bool,
+	.off = OFF(platform_estimate),
+	.flags = KEY_RELOAD,
+	.def = "true",
+	.help = "without a platform meter, estimate the platform with the model",
+	.doc = "`source=\"estimator\"`; see [Platform estimate](power.md#platform-estimate)",
+    },
+    {
+	.path = "power.platform.model.intercept",
+	.kind = &kind_number,
+	.off = OFF(platform_model[0]),
+	.flags = KEY_RELOAD,
+	.def = "0",
+	.help = "platform model: watts at no CPU or GPU power and no utilisation",
+	.doc = "copy `kepler_node_platform_model_coefficient{term=\"intercept\"}` from a metered "
+	       "node of the same hardware",
+    },
+    {
+	.path = "power.platform.model.cpu",
+	.kind = &kind_number,
+	.off = OFF(platform_model[1]),
+	.flags = KEY_RELOAD,
+	.def = "1.2",
+	.help = "platform model: platform watts per watt of the CPU package and DRAM",
+	.doc = "the term `cpu`",
+    },
+    {
+	.path = "power.platform.model.gpu",
+	.kind = &kind_number,
+	.off = OFF(platform_model[2]),
+	.flags = KEY_RELOAD,
+	.def = "1.1",
+	.help = "platform model: platform watts per watt of the GPUs",
+	.doc = "the term `gpu`",
+    },
+    {
+	.path = "power.platform.model.utilization",
+	.kind = &kind_number,
+	.off = OFF(platform_model[3]),
+	.flags = KEY_RELOAD,
+	.def = "0",
+	.help = "platform model: watts added at full CPU utilisation",
+	.doc = "the term `utilization`",
     },
     {
 	.path = "rapl.zones",

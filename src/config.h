@@ -94,6 +94,11 @@ struct kepler_config {
 	struct gpu_idle_watts gpu_idle[CONFIG_MAX_GPU_IDLE];
 	size_t n_gpu_idle;
 
+	double platform_idle_watts; /* power.idle.platform; < 0: learn it */
+	bool platform_estimate;	    /* power.platform.estimate */
+	/* power.platform.model.*, in the order of enum pm_term (attribution/platform_model.h) */
+	double platform_model[4];
+
 	uint32_t rapl_zones; /* rapl.zones as ZONE_BIT mask; 0 = all */
 
 	enum activity_source activity_source; /* activity.source, default auto */

@@ -61,6 +61,7 @@ struct agent {
 	struct cpuinfo *cpuinfo;
 	struct idle_ledger *idle; /* exporter.prometheus.compat v0.7 only */
 	const char *idle_method[ZONE_MAX];
+	const char *platform_idle_method;
 	char workload_info[256];
 	int caps_err;
 	bool stage_down[STAGE_MAX];
@@ -145,6 +146,34 @@ static void effective_gpu_idle(struct agent *a, double idle[GPU_MAX])
 	}
 }
 
+/* The platform zone's configuration: its idle power and the model it is estimated with. */
+static void effective_platform(struct agent *a)
+{
+	struct node_platform_cfg pc = {
+	    .idle_w = a->cfg.platform_idle_watts,
+	    .estimate = a->cfg.platform_estimate,
+	};
+
+	_Static_assert(ARRAY_SIZE(a->cfg.platform_model) == PM_TERMS, "one key per model term");
+	memcpy(pc.coef, a->cfg.platform_model, sizeof(pc.coef));
+	a->platform_idle_method = pc.idle_w >= 0 ? "configured" : "learned";
+	node_acct_set_platform(a->node, &pc);
+}
+
+/*
+ * The platform's meter; "estimator" without one when the model estimates it from
+ * the CPU zones (as node_acct does); "none" otherwise.
+ */
+static const char *platform_source(const struct agent *a)
+{
+	const char *m = power_platform_source(a->power);
+
+	return streq(m, "none") && a->cfg.platform_estimate &&
+		       !streq(power_cpu_source(a->power), "none")
+		   ? "estimator"
+		   : m;
+}
+
 /* Grow *buf to hold n items of size each; false without memory (it keeps what it had). */
 static bool reserve(void **buf, size_t *cap, size_t n, size_t size)
 {
@@ -202,7 +231,9 @@ static void publish(struct agent *a)
 	    .cpu_util = a->cpu_util,
 	    .cpu_model = a->cpu_model,
 	    .cpu_power_source = power_cpu_source(a->power),
-	    .platform_power_source = power_platform_source(a->power),
+	    .platform_power_source = platform_source(a),
+	    .platform_idle_method = a->platform_idle_method,
+	    .platform_coef = a->cfg.platform_model,
 	    .activity_source = a->activity ? activity_source_name(a->activity) : "none",
 	    .node = a->node,
 	    .workloads = a->workloads,
@@ -312,7 +343,7 @@ static void run_interval(struct agent *a)
 	struct node_reading reading;
 	struct attr_gpus gpus = {0};
 	struct meter_input in;
-	uint64_t active[ZONE_MAX], scrapes;
+	uint64_t active[ZONE_MAX], platform, scrapes;
 	size_t n;
 	int r;
 
@@ -355,9 +386,12 @@ static void run_interval(struct agent *a)
 		active[z] = node_acct_zone(a->node, z)->interval_active_uj;
 	for (uint32_t i = 0; i < gpus.n; i++)
 		gpus.active_uj[i] = node_acct_gpu(a->node, i)->interval_active_uj;
+	platform = node_acct_platform(a->node)->present
+		       ? node_acct_platform(a->node)->interval_active_uj
+		       : 0;
 	scrapes = scrapes_so_far(a);
 	r = workloads_update(a->workloads, &d, active, a->sample.zones, gpus.n ? &gpus : NULL,
-			     scrapes);
+			     platform, scrapes);
 	stage_result(a, STAGE_ATTRIBUTION, "attribution", r, NULL);
 	stage_cpu(a, STAGE_ATTRIBUTION, &tc);
 
@@ -408,6 +442,9 @@ static void reload(struct agent *a)
 	a->cfg.interval_ns = next.interval_ns;
 	memcpy(a->cfg.idle_watts, next.idle_watts, sizeof(a->cfg.idle_watts));
 	a->cfg.gpu_idle_watts = next.gpu_idle_watts;
+	a->cfg.platform_idle_watts = next.platform_idle_watts;
+	a->cfg.platform_estimate = next.platform_estimate;
+	memcpy(a->cfg.platform_model, next.platform_model, sizeof(a->cfg.platform_model));
 	/* The list's strings move over: next gives them up. */
 	for (size_t i = 0; i < a->cfg.n_gpu_idle; i++)
 		free(a->cfg.gpu_idle[i].uuid);
@@ -423,6 +460,7 @@ static void reload(struct agent *a)
 	node_acct_set_idle(a->node, idle);
 	effective_gpu_idle(a, gpu_idle);
 	node_acct_set_gpu_idle(a->node, gpu_idle);
+	effective_platform(a);
 	workloads_set_max_shown(a->workloads, a->cfg.max_processes);
 	log_info("reload: configuration re-read (%zu keys changed)", n);
 }
@@ -486,6 +524,7 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 	}
 	effective_gpu_idle(a, gpu_idle);
 	node_acct_set_gpu_idle(a->node, gpu_idle);
+	effective_platform(a);
 	r = workloads_new(&a->workloads, &a->cfg, a->workload_info, sizeof(a->workload_info), err,
 			  errsz);
 	if (r < 0)
@@ -614,8 +653,8 @@ int main(int argc, char **argv)
 		log_info("gpu: %s", a.gpu_info);
 	log_info("kepler %s (revision %s) started: cpu power from %s, platform power from %s, "
 		 "interval %.3gs",
-		 KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power),
-		 power_platform_source(a.power), (double)a.cfg.interval_ns / NSEC_PER_SEC);
+		 KEPLER_VERSION, KEPLER_REVISION, power_cpu_source(a.power), platform_source(&a),
+		 (double)a.cfg.interval_ns / NSEC_PER_SEC);
 
 	/* The first interval only sets the baselines; publish so /metrics answers at once. */
 	a.last_ns = mono_ns();

@@ -30,6 +30,20 @@ static const char *const zone_names[ZONE_MAX] = {
     [ZONE_DRAM] = "dram",	[ZONE_PSYS] = "psys",
 };
 
+/*
+ * The zones that are parts of the platform measured on their own, none inside
+ * another: the package (else its core and uncore), and DRAM. psys is not one:
+ * it measures the platform itself. zones is the mask of the zones a node has.
+ */
+static inline uint32_t zone_components(uint32_t zones)
+{
+	uint32_t pkg = zones & ZONE_BIT(ZONE_PACKAGE)
+			   ? ZONE_BIT(ZONE_PACKAGE)
+			   : zones & (ZONE_BIT(ZONE_CORE) | ZONE_BIT(ZONE_UNCORE));
+
+	return pkg | (zones & ZONE_BIT(ZONE_DRAM));
+}
+
 /* Zone from its name ("package", "core", ...); -1 when unknown. */
 static inline int zone_from_name(const char *name)
 {

@@ -2,7 +2,9 @@
 /*
  * The energy of one workload (a process, a process's own series, a
  * container, pod or VM, an "other" series): cumulative and this interval's,
- * per CPU zone and per GPU, with the CPU time that earned it.
+ * per CPU zone and per GPU, with the CPU time that earned it, and its share of
+ * the platform's active energy (which includes its CPU and GPU energy: another
+ * view of the same joules, never added to them).
  */
 #pragma once
 
@@ -32,6 +34,8 @@ struct account {
 	uint64_t interval_cpu_ns;     /* this interval */
 	uint64_t interval_uj[ZONE_MAX];
 	struct gpu_account *gpu; /* NULL until a GPU joule may reach it */
+	uint64_t platform_uj;	 /* cumulative */
+	uint64_t interval_platform_uj;
 };
 
 static inline void gpu_account_begin(struct gpu_account *g)
@@ -65,6 +69,7 @@ static inline void account_begin(struct account *a)
 {
 	a->interval_cpu_ns = 0;
 	memset(a->interval_uj, 0, sizeof(a->interval_uj));
+	a->interval_platform_uj = 0;
 	if (a->gpu)
 		gpu_account_begin(a->gpu);
 }
@@ -82,6 +87,8 @@ static inline void account_add_interval(struct account *to, const struct account
 		to->energy_uj[z] += from->interval_uj[z];
 		to->interval_uj[z] += from->interval_uj[z];
 	}
+	to->platform_uj += from->interval_platform_uj;
+	to->interval_platform_uj += from->interval_platform_uj;
 	if (from->gpu && to->gpu)
 		for (int g = 0; g < GPU_MAX; g++) {
 			to->gpu->energy_uj[g] += from->gpu->interval_uj[g];
@@ -95,6 +102,7 @@ static inline void account_add_total(struct account *to, const struct account *f
 	to->cpu_ns += from->cpu_ns;
 	for (int z = 0; z < ZONE_MAX; z++)
 		to->energy_uj[z] += from->energy_uj[z];
+	to->platform_uj += from->platform_uj;
 	if (from->gpu && to->gpu)
 		for (int g = 0; g < GPU_MAX; g++)
 			to->gpu->energy_uj[g] += from->gpu->energy_uj[g];
@@ -106,7 +114,7 @@ static inline bool account_needs_gpu(const struct account *to, const struct acco
 	return from->gpu && !to->gpu;
 }
 
-/* Cumulative energy over every zone and GPU. */
+/* Cumulative energy over every zone and GPU (the platform view left out: it counts them again). */
 static inline uint64_t account_energy(const struct account *a)
 {
 	uint64_t e = 0;
@@ -126,6 +134,21 @@ static inline uint64_t account_interval_energy(const struct account *a)
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		e += a->interval_uj[z];
+	if (a->gpu)
+		for (int g = 0; g < GPU_MAX; g++)
+			e += a->gpu->interval_uj[g];
+	return e;
+}
+
+/* This interval's energy of the platform's parts measured on their own (zone_components, GPUs). */
+static inline uint64_t account_interval_components(const struct account *a, uint32_t zones)
+{
+	uint32_t parts = zone_components(zones);
+	uint64_t e = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (parts & ZONE_BIT(z))
+			e += a->interval_uj[z];
 	if (a->gpu)
 		for (int g = 0; g < GPU_MAX; g++)
 			e += a->gpu->interval_uj[g];

@@ -197,6 +197,55 @@ static void split_gpu(struct attributor *a, const struct attr_gpus *gpus)
 	}
 }
 
+/*
+ * Split the platform's active energy (docs/attribution.md, "Platform energy"):
+ * over the processes and the node's "other" by their energy of the platform's
+ * parts measured on their own this interval (CPU package and DRAM, GPUs), so
+ * that each gets its parts' energy scaled by platform / sum of the parts: at
+ * least its parts' energy when the platform meter reads at least their sum, and
+ * the same proportion below it when the meters disagree. With no such energy
+ * anywhere, by CPU time; with no CPU time either, all to the node's "other".
+ */
+static void split_platform(struct attributor *a, struct attr_proc *const *procs, size_t n,
+			   uint64_t platform_uj, uint32_t zones)
+{
+	bool by_cpu = false;
+	size_t k;
+
+	if (!platform_uj)
+		return;
+	for (;;) {
+		uint64_t sum = 0;
+
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t w = by_cpu ? procs[i]->acct.interval_cpu_ns
+					    : account_interval_components(&procs[i]->acct, zones);
+
+			if (w) {
+				a->list[k] = procs[i];
+				a->weights[k++] = w;
+				sum += w;
+			}
+		}
+		a->weights[k] = by_cpu ? 0 : account_interval_components(&a->other, zones);
+		if (sum + a->weights[k] || by_cpu)
+			break;
+		by_cpu = true;
+	}
+	if (share_split(platform_uj, a->weights, k + 1, a->parts) < 0) {
+		a->other.platform_uj += platform_uj;
+		a->other.interval_platform_uj += platform_uj;
+		return;
+	}
+	for (size_t j = 0; j < k; j++) {
+		a->list[j]->acct.platform_uj += a->parts[j];
+		a->list[j]->acct.interval_platform_uj += a->parts[j];
+	}
+	a->other.platform_uj += a->parts[k];
+	a->other.interval_platform_uj += a->parts[k];
+}
+
 /* Whether x deserves a place more than y: more energy, then more CPU time. */
 static bool before(const struct attr_proc *x, const struct attr_proc *y)
 {
@@ -266,10 +315,10 @@ static void select_shown(struct attributor *a, struct attr_proc *const *procs, s
 
 int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
 		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters,
-		   const struct attr_gpus *gpus)
+		   const struct attr_gpus *gpus, uint64_t platform_uj)
 {
 	size_t n_uses = gpus ? gpus->n_uses : 0;
-	int r = reserve(a, n > n_uses ? n : n_uses);
+	int r = reserve(a, n + 1 > n_uses ? n + 1 : n_uses); /* + 1: the platform's "other" */
 
 	if (r >= 0 && gpus)
 		r = reserve_gpu(a, gpus);
@@ -279,6 +328,7 @@ int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t 
 	split(a, procs, n, active_uj, zones, has_counters);
 	if (gpus)
 		split_gpu(a, gpus);
+	split_platform(a, procs, n, platform_uj, zones);
 	select_shown(a, procs, n);
 	for (size_t i = 0; i < n; i++) {
 		struct attr_proc *p = procs[i];

@@ -104,16 +104,18 @@ void attr_proc_release(struct attr_proc *p);
  * One interval: split active_uj[z] (zones in the zones mask) over procs by each
  * zone's feature, and each GPU's active energy over the processes that used it
  * by their weights (evenly when every weight is 0: they held it but no sample
- * says how much); then give the free places among the series (a process that
- * cannot have one for want of memory folds), then add each process's interval
- * to its own series if it has one, else to its fold account.
+ * says how much), and the platform's active energy platform_uj (0 without a
+ * platform zone) by the energy each got of the platform's parts measured on
+ * their own (docs/attribution.md); then give the free places among the series
+ * (a process that cannot have one for want of memory folds), then add each
+ * process's interval to its own series if it has one, else to its fold account.
  * Energy no process used (no activity at all) goes to the node's "other".
  * Every p->fold must be set; gpus may be NULL (no GPU). Every use's p must be
  * among procs. Returns 0 or -ENOMEM (nothing attributed).
  */
 int attributor_run(struct attributor *a, struct attr_proc *const *procs, size_t n,
 		   const uint64_t active_uj[ZONE_MAX], uint32_t zones, bool has_counters,
-		   const struct attr_gpus *gpus);
+		   const struct attr_gpus *gpus, uint64_t platform_uj);
 
 /*
  * p leaves its series: it is dropped, its pid was reused, or its identity

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attribution/node.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -20,10 +21,13 @@ struct zone_state {
 struct node_acct {
 	struct zone_state zone[ZONE_MAX];
 	struct zone_state gpu[GPU_MAX]; /* learners allocated with a GPU's first reading */
-	struct node_platform platform;
-	bool platform_have_last;
-	uint64_t platform_last_uj;
-	uint64_t platform_last_ns;
+	struct zone_state platform;
+	struct node_platform_cfg platform_cfg;
+	bool estimated;		 /* the platform is the model's */
+	struct platform_fit fit; /* the model fitted to a platform meter */
+	double estimate_uj;	 /* the model's cumulative energy */
+	bool have_last;
+	uint64_t last_ns; /* the last update, for the model's power */
 };
 
 struct node_acct *node_acct_new(const double idle_w[ZONE_MAX])
@@ -40,6 +44,13 @@ struct node_acct *node_acct_new(const double idle_w[ZONE_MAX])
 		}
 		n->zone[z].pub.idle_estimate_w = NAN;
 	}
+	n->platform.learner = idle_learner_new();
+	if (!n->platform.learner) {
+		node_acct_free(n);
+		return NULL;
+	}
+	n->platform.pub.idle_estimate_w = NAN;
+	n->platform.idle_cfg_w = -1;
 	for (int i = 0; i < GPU_MAX; i++) {
 		n->gpu[i].pub.idle_estimate_w = NAN;
 		n->gpu[i].idle_cfg_w = -1;
@@ -56,6 +67,7 @@ void node_acct_free(struct node_acct *n)
 		idle_learner_free(n->zone[z].learner);
 	for (int i = 0; i < GPU_MAX; i++)
 		idle_learner_free(n->gpu[i].learner);
+	idle_learner_free(n->platform.learner);
 	free(n);
 }
 
@@ -75,6 +87,14 @@ void node_acct_set_gpu_idle(struct node_acct *n, const double idle_w[GPU_MAX])
 		if (idle_w[i] >= 0)
 			n->gpu[i].pub.idle_estimate_w = idle_w[i];
 	}
+}
+
+void node_acct_set_platform(struct node_acct *n, const struct node_platform_cfg *cfg)
+{
+	n->platform_cfg = *cfg;
+	n->platform.idle_cfg_w = cfg->idle_w;
+	if (cfg->idle_w >= 0)
+		n->platform.pub.idle_estimate_w = cfg->idle_w;
 }
 
 static double per_second(uint64_t uj, uint64_t dt_ns)
@@ -148,6 +168,60 @@ static void zone_read(struct zone_state *zs, bool valid, uint64_t cur_uj, double
 	zs->gap = true;
 }
 
+/* The model's inputs over the interval: the platform parts' power (measured or estimated). */
+static struct pm_input model_input(const struct node_acct *n, const struct node_reading *s,
+				   double util, uint64_t dt_ns)
+{
+	uint32_t parts = zone_components(s->zones);
+	uint64_t cpu = 0, gpu = 0;
+
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (parts & ZONE_BIT(z))
+			cpu += n->zone[z].pub.interval_uj;
+	for (uint32_t i = 0; i < s->n_gpus && i < GPU_MAX; i++)
+		gpu += n->gpu[i].pub.interval_uj;
+	return pm_input(per_second(cpu, dt_ns), per_second(gpu, dt_ns), util);
+}
+
+/* Whether every platform part was read this time (else its energy comes later). */
+static bool parts_read(const struct node_reading *s)
+{
+	uint32_t parts = zone_components(s->zones);
+	uint32_t gpus = s->n_gpus >= 32 ? ~0u : (1u << s->n_gpus) - 1;
+
+	return (s->valid & parts) == parts && (s->gpu_valid & gpus) == gpus;
+}
+
+/*
+ * The platform: a meter's reading, which the model is fitted to, or the model's
+ * estimate integrated into a counter of its own. Either way a zone like the
+ * others, its idle power learned against the CPU utilisation.
+ */
+static void platform_update(struct node_acct *n, const struct node_reading *s, double util,
+			    uint64_t now_ns)
+{
+	struct zone_state *zs = &n->platform;
+	uint64_t dt_ns = n->have_last && now_ns > n->last_ns ? now_ns - n->last_ns : 0;
+	struct pm_input in = model_input(n, s, util, dt_ns);
+	bool fit_ok = dt_ns && util >= 0 && parts_read(s);
+
+	n->estimated = !s->has_platform && n->platform_cfg.estimate && s->zones;
+	zs->pub.present = s->has_platform || n->estimated;
+	if (s->has_platform) {
+		bool whole = zs->have_last && !zs->gap && s->platform_uj >= zs->last_uj;
+
+		zone_read(zs, s->platform_valid, s->platform_uj, util, now_ns);
+		/* Only an interval the meter covered as the parts were: no gap, no restart. */
+		if (fit_ok && whole && s->platform_valid)
+			platform_fit_add(&n->fit, &in, zs->pub.watts);
+		return;
+	}
+	if (!n->estimated)
+		return;
+	n->estimate_uj += platform_model_predict(n->platform_cfg.coef, &in) * ((double)dt_ns / 1e3);
+	zone_read(zs, true, (uint64_t)n->estimate_uj, util, now_ns);
+}
+
 void node_acct_update(struct node_acct *n, const struct node_reading *s, double util,
 		      uint64_t now_ns)
 {
@@ -168,22 +242,9 @@ void node_acct_update(struct node_acct *n, const struct node_reading *s, double 
 		zone_read(zs, s->gpu_valid & (1u << i), s->gpu_uj[i], s->gpu_util[i], now_ns);
 	}
 
-	n->platform.present = s->has_platform;
-	if (!s->has_platform)
-		return;
-	if (!s->platform_valid) {
-		n->platform.read_errors++;
-		return;
-	}
-	if (n->platform_have_last && s->platform_uj >= n->platform_last_uj) {
-		uint64_t e = s->platform_uj - n->platform_last_uj;
-
-		n->platform.total_uj += e;
-		n->platform.watts = per_second(e, now_ns - n->platform_last_ns);
-	}
-	n->platform_have_last = true;
-	n->platform_last_uj = s->platform_uj;
-	n->platform_last_ns = now_ns;
+	platform_update(n, s, util, now_ns);
+	n->have_last = true;
+	n->last_ns = now_ns;
 }
 
 const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z)
@@ -191,9 +252,20 @@ const struct node_zone *node_acct_zone(const struct node_acct *n, enum zone z)
 	return &n->zone[z].pub;
 }
 
-const struct node_platform *node_acct_platform(const struct node_acct *n)
+const struct node_zone *node_acct_platform(const struct node_acct *n)
 {
-	return &n->platform;
+	return &n->platform.pub;
+}
+
+bool node_acct_platform_estimated(const struct node_acct *n)
+{
+	return n->estimated;
+}
+
+int node_acct_platform_fit(const struct node_acct *n, double coef[PM_TERMS], double *samples)
+{
+	*samples = n->fit.n;
+	return n->estimated ? -EAGAIN : platform_fit_solve(&n->fit, coef);
 }
 
 const struct node_zone *node_acct_gpu(const struct node_acct *n, uint32_t i)

@@ -94,27 +94,6 @@ static void render_node(struct prom_writer *w, const struct snapshot *in)
 	if (in->cpu_util >= 0)
 		prom_sample(w, "kepler_node_cpu_usage_ratio", NULL, 0, in->cpu_util);
 
-	if (in->platform.present) {
-		const struct snap_platform *p = &in->platform;
-		const struct prom_label l[] = {{"source", in->platform_power_source}};
-
-		/* compat v0.7 writes this name with Kepler 0.7's labels too (render_v07.c). */
-		if (!(in->compat & COMPAT_V07)) {
-			prom_family(w, "kepler_node_platform_joules_total", PROM_COUNTER,
-				    "Energy consumed by the whole platform, in joules");
-			prom_sample(w, "kepler_node_platform_joules_total", l, 1,
-				    joules_of(p->total_uj));
-		}
-		prom_family(w, "kepler_node_platform_watts", PROM_GAUGE,
-			    "Power of the whole platform over the last interval, in watts");
-		prom_sample(w, "kepler_node_platform_watts", l, 1, p->watts);
-		/* Kepler 0.11's name for it (there from a BMC, with labels naming its parts). */
-		prom_family(w, "kepler_platform_watts", PROM_GAUGE,
-			    "Power of the whole platform over the last interval, in watts (Kepler "
-			    "0.11 name of kepler_node_platform_watts)");
-		prom_sample(w, "kepler_platform_watts", l, 1, p->watts);
-	}
-
 	prom_family(w, "kepler_node_cpu_info", PROM_GAUGE,
 		    "A processor of /proc/cpuinfo, as read when the agent started");
 	for (size_t i = 0; i < in->n_cpus; i++) {
@@ -432,12 +411,14 @@ int render_metrics(struct strbuf *sb, const struct snapshot *in)
 	if (in->metrics_levels & METRICS_NODE) {
 		render_node(w, in);
 		render_gpu_node(w, in);
+		render_platform_node(w, in);
 		if (v07)
 			render_v07_node(w, in);
 	}
 	if (in->metrics_levels & METRICS_PROCESS) {
 		render_processes(w, in);
 		render_gpu_processes(w, in);
+		render_platform_processes(w, in);
 		if (v07)
 			render_v07_processes(w, in);
 	}
@@ -451,6 +432,7 @@ int render_metrics(struct strbuf *sb, const struct snapshot *in)
 		if (in->metrics_levels & level[k]) {
 			render_groups(w, in, (enum snap_group_kind)k);
 			render_gpu_groups(w, in, (enum snap_group_kind)k);
+			render_platform_groups(w, in, (enum snap_group_kind)k);
 			if (v07)
 				render_v07_groups(w, in, (enum snap_group_kind)k);
 		}

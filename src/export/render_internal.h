@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What render.c and render_gpu.c share: units and the label sets of each level. */
+/* What render.c, render_gpu.c and render_platform.c share: units and the label sets of each level. */
 #pragma once
 
 #include <stddef.h>
@@ -26,6 +26,12 @@ size_t group_labels(struct prom_label *l, enum snap_group_kind kind, const struc
 void render_gpu_node(struct prom_writer *w, const struct snapshot *in);
 void render_gpu_processes(struct prom_writer *w, const struct snapshot *in);
 void render_gpu_groups(struct prom_writer *w, const struct snapshot *in, enum snap_group_kind kind);
+
+/* The platform families of each level; nothing at all on a node without a platform zone. */
+void render_platform_node(struct prom_writer *w, const struct snapshot *in);
+void render_platform_processes(struct prom_writer *w, const struct snapshot *in);
+void render_platform_groups(struct prom_writer *w, const struct snapshot *in,
+			    enum snap_group_kind kind);
 
 /* Kepler 0.7's families (exporter.prometheus.compat v0.7): render_v07.c. */
 enum { V07_DYNAMIC, V07_IDLE, V07_MODES };

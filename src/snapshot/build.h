@@ -20,6 +20,8 @@ struct snapshot_input {
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
 	const char *zone_source[ZONE_MAX];
 	const char *idle_method[ZONE_MAX];
+	const char *platform_idle_method;
+	const double *platform_coef; /* the configured platform model, for an estimated platform */
 	size_t n_gpus;
 	const struct gpu_info *gpu[GPU_MAX];
 	const char *gpu_idle_method[GPU_MAX];

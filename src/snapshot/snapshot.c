@@ -132,17 +132,20 @@ static int copy_gpu_energy(struct snapshot *s, const struct account *a,
 
 static void copy_node(struct snapshot *s, const struct snapshot_input *in)
 {
-	const struct node_platform *pl = node_acct_platform(in->node);
+	struct snap_platform_model *pm = &s->platform_model;
 
 	for (int z = 0; z < ZONE_MAX; z++)
 		s->zone[z] =
 		    copy_zone(node_acct_zone(in->node, z), in->idle_method[z], in->zone_source[z]);
-	s->platform = (struct snap_platform){
-	    .present = pl->present,
-	    .total_uj = pl->total_uj,
-	    .watts = pl->watts,
-	    .read_errors = pl->read_errors,
-	};
+	s->platform = copy_zone(node_acct_platform(in->node), in->platform_idle_method,
+				in->platform_power_source);
+	if (node_acct_platform_estimated(in->node) && in->platform_coef) {
+		*pm = (struct snap_platform_model){.present = true, .method = "configured"};
+		memcpy(pm->coef, in->platform_coef, sizeof(pm->coef));
+	} else if (node_acct_platform_fit(in->node, pm->coef, &pm->samples) == 0) {
+		pm->present = true;
+		pm->method = "fitted";
+	}
 }
 
 static int copy_process(struct snapshot *s, struct snap_process *sp, const struct process *p)
@@ -160,6 +163,8 @@ static int copy_process(struct snapshot *s, struct snap_process *sp, const struc
 	};
 	memcpy(sp->energy_uj, p->attr.series->energy_uj, sizeof(sp->energy_uj));
 	memcpy(sp->interval_uj, p->attr.series->interval_uj, sizeof(sp->interval_uj));
+	sp->platform_uj = p->attr.series->platform_uj;
+	sp->interval_platform_uj = p->attr.series->interval_platform_uj;
 	if (copy_gpu_energy(s, p->attr.series, p->attr.acct.gpu, &sp->gpu) < 0)
 		return -ENOMEM;
 	return sp->comm && sp->exe && sp->container_id && sp->vm_id ? 0 : -ENOMEM;
@@ -181,6 +186,8 @@ static int copy_other(struct snapshot *s, struct snap_process *sp, const struct 
 	};
 	memcpy(sp->energy_uj, a->energy_uj, sizeof(sp->energy_uj));
 	memcpy(sp->interval_uj, a->interval_uj, sizeof(sp->interval_uj));
+	sp->platform_uj = a->platform_uj;
+	sp->interval_platform_uj = a->interval_platform_uj;
 	if (copy_gpu_energy(s, a, NULL, &sp->gpu) < 0)
 		return -ENOMEM;
 	return sp->container_id && sp->vm_id ? 0 : -ENOMEM;
@@ -308,6 +315,8 @@ static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind 
 			return -ENOMEM;
 		memcpy(out[i].energy_uj, g->acct.energy_uj, sizeof(out[i].energy_uj));
 		memcpy(out[i].interval_uj, g->acct.interval_uj, sizeof(out[i].interval_uj));
+		out[i].platform_uj = g->acct.platform_uj;
+		out[i].interval_platform_uj = g->acct.interval_platform_uj;
 		if (copy_gpu_energy(s, &g->acct, NULL, &out[i].gpu) < 0)
 			return -ENOMEM;
 	}

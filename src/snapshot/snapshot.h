@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attribution/platform_model.h"
 #include "zone.h"
 
 enum exporter_stage {
@@ -51,11 +52,15 @@ struct snap_zone {
 	uint64_t read_errors;
 };
 
-struct snap_platform {
+/*
+ * The platform model (attribution/platform_model.h): fitted to the platform
+ * meter, or configured where it estimates the platform.
+ */
+struct snap_platform_model {
 	bool present;
-	uint64_t total_uj;
-	double watts;
-	uint64_t read_errors;
+	const char *method; /* "fitted" or "configured" */
+	double coef[PM_TERMS];
+	double samples; /* intervals the fit has seen (decaying); 0 when configured */
 };
 
 /* A GPU: what it is, and its figures as a zone (source: its backend, "nvml" or "drm"). */
@@ -95,8 +100,9 @@ struct snap_process {
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_cpu_ns;
 	uint64_t interval_uj[ZONE_MAX];
-	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
-	struct snap_idle *idle;		   /* compat v0.7 only, else NULL */
+	uint64_t platform_uj, interval_platform_uj; /* its share of the platform's active energy */
+	const struct snap_gpu_energy *gpu;	    /* NULL: no GPU energy ever */
+	struct snap_idle *idle;			    /* compat v0.7 only, else NULL */
 };
 
 enum snap_group_kind {
@@ -118,6 +124,7 @@ struct snap_group {
 	uint64_t interval_cpu_ns;
 	uint64_t energy_uj[ZONE_MAX];
 	uint64_t interval_uj[ZONE_MAX];
+	uint64_t platform_uj, interval_platform_uj;
 	const struct snap_gpu_energy *gpu; /* NULL: no GPU energy ever */
 	struct snap_idle *idle;		   /* compat v0.7 only (containers and VMs), else NULL */
 };
@@ -139,7 +146,8 @@ struct snapshot {
 	double cpu_util; /* 0..1; < 0 unknown */
 	const char *cpu_model, *cpu_power_source, *platform_power_source, *activity_source;
 	struct snap_zone zone[ZONE_MAX];
-	struct snap_platform platform;
+	struct snap_zone platform; /* source: platform_power_source */
+	struct snap_platform_model platform_model;
 	struct snap_gpu gpu[GPU_MAX];
 	size_t n_gpus;
 	/* The shown processes, largest energy first, then the "other" series. */

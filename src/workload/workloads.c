@@ -426,7 +426,7 @@ static int reserve_group_gpu(struct process *const *list, size_t n)
 
 int workloads_update(struct workloads *w, const struct activity_delta *d,
 		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, struct attr_gpus *gpus,
-		     uint64_t scrapes)
+		     uint64_t platform_uj, uint64_t scrapes)
 {
 	struct process **list;
 	struct group **groups;
@@ -466,7 +466,8 @@ int workloads_update(struct workloads *w, const struct activity_delta *d,
 	}
 	if (gpus)
 		find_gpu_users(w, gpus);
-	r = attributor_run(w->attr, w->attr_list, n, active_uj, zones, d->has_counters, gpus);
+	r = attributor_run(w->attr, w->attr_list, n, active_uj, zones, d->has_counters, gpus,
+			   platform_uj);
 	if (r >= 0)
 		r = reserve_group_gpu(list, n);
 	if (r < 0)

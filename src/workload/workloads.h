@@ -30,13 +30,14 @@ void workloads_set_max_shown(struct workloads *w, uint32_t max_shown);
 /*
  * One interval: d's activity, active_uj[z] the active energy of each zone in
  * the zones mask, gpus each GPU's active energy and its users by pid (NULL: no
- * GPU; the uses' process pointers are filled here), scrapes the /metrics
+ * GPU; the uses' process pointers are filled here), platform_uj the platform's
+ * active energy (0: no platform zone), scrapes the /metrics
  * scrapes so far (an ended process stays until a scrape has seen it).
  * Returns 0 or -ENOMEM.
  */
 int workloads_update(struct workloads *w, const struct activity_delta *d,
 		     const uint64_t active_uj[ZONE_MAX], uint32_t zones, struct attr_gpus *gpus,
-		     uint64_t scrapes);
+		     uint64_t platform_uj, uint64_t scrapes);
 
 struct proc_table *workloads_procs(struct workloads *w);
 struct group_table *workloads_groups(struct workloads *w, enum group_kind kind);

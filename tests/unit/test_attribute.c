@@ -24,6 +24,7 @@ struct world {
 	struct account fold[3]; /* three groups' "other" */
 	size_t n;
 	uint64_t active_total[ZONE_MAX];
+	uint64_t platform_total;
 };
 
 static void world_init(struct world *w, size_t n, uint32_t max_shown)
@@ -38,8 +39,11 @@ static void world_init(struct world *w, size_t n, uint32_t max_shown)
 	}
 }
 
-/* One interval: cpu[i] ns for process i, active energy pkg on package, pkg / 10 on dram. */
-static void run(struct world *w, const uint64_t *cpu, uint64_t pkg)
+/*
+ * One interval: cpu[i] ns for process i, active energy pkg on package, pkg / 10 on
+ * dram, platform on the platform.
+ */
+static void run_platform(struct world *w, const uint64_t *cpu, uint64_t pkg, uint64_t platform)
 {
 	uint64_t active[ZONE_MAX] = {[ZONE_PACKAGE] = pkg, [ZONE_DRAM] = pkg / 10};
 
@@ -50,15 +54,32 @@ static void run(struct world *w, const uint64_t *cpu, uint64_t pkg)
 	for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
 		account_begin(&w->fold[f]);
 	assert_int_equal(attributor_run(w->a, w->list, w->n, active,
-					ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), false, NULL),
+					ZONE_BIT(ZONE_PACKAGE) | ZONE_BIT(ZONE_DRAM), false, NULL,
+					platform),
 			 0);
 	w->active_total[ZONE_PACKAGE] += pkg;
 	w->active_total[ZONE_DRAM] += pkg / 10;
+	w->platform_total += platform;
+}
+
+static void run(struct world *w, const uint64_t *cpu, uint64_t pkg)
+{
+	run_platform(w, cpu, pkg, 0);
 }
 
 /* Everything exported: the shown series, the groups' "other" and the node's. */
 static void assert_conserved(const struct world *w)
 {
+	uint64_t platform = attributor_node_other(w->a)->platform_uj;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (w->p[i].series)
+			platform += w->p[i].series->platform_uj;
+	for (size_t f = 0; f < ARRAY_SIZE(w->fold); f++)
+		platform += w->fold[f].platform_uj;
+	if (platform != w->platform_total)
+		fail_msg("platform: exported %llu, active %llu", (unsigned long long)platform,
+			 (unsigned long long)w->platform_total);
 	for (int z = 0; z < ZONE_MAX; z++) {
 		uint64_t sum = attributor_node_other(w->a)->energy_uj[z];
 
@@ -157,7 +178,7 @@ static void test_features(void **state)
 	world_init(&w, 2, 100);
 	attr_proc_charge(&w.p[0], 1000, 3000, 10);
 	attr_proc_charge(&w.p[1], 1000, 1000, 40);
-	assert_int_equal(attributor_run(w.a, w.list, 2, active, ZONE_ALL, true, NULL), 0);
+	assert_int_equal(attributor_run(w.a, w.list, 2, active, ZONE_ALL, true, NULL, 0), 0);
 	assert_int_equal(w.p[0].acct.energy_uj[ZONE_PACKAGE], 750);
 	assert_int_equal(w.p[1].acct.energy_uj[ZONE_PACKAGE], 250);
 	assert_int_equal(w.p[0].acct.energy_uj[ZONE_CORE], 75);
@@ -410,7 +431,8 @@ static void test_gpu_shares(void **state)
 
 		world_init(&w, 4, 2);
 		for (size_t i = 0; i < w.n; i++)
-			w.p[i].fold = &w.fold[i % 3]; /* the node's "other" holds only unused energy */
+			w.p[i].fold =
+			    &w.fold[i % 3]; /* the node's "other" holds only unused energy */
 		for (size_t i = 0; i < cases[c].n_uses; i++)
 			uses[i] = (struct attr_gpu_use){.gpu = cases[c].uses[i].gpu,
 							.weight = cases[c].uses[i].weight,
@@ -423,9 +445,9 @@ static void test_gpu_shares(void **state)
 			attr_proc_begin(&w.p[i]);
 			attr_proc_charge(&w.p[i], cpu[i], 0, 0);
 		}
-		assert_int_equal(
-		    attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE), false, &gpus),
-		    0);
+		assert_int_equal(attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE),
+						false, &gpus, 0),
+				 0);
 		for (uint32_t i = 0; i < 3; i++)
 			for (uint32_t g = 0; g < 2; g++)
 				if (gpu_uj(&w.p[i], g) != cases[c].want[i][g])
@@ -485,9 +507,9 @@ static void test_gpu_random_life_conserves(void **state)
 		}
 		for (size_t f = 0; f < ARRAY_SIZE(w.fold); f++)
 			account_begin(&w.fold[f]);
-		assert_int_equal(
-		    attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE), false, &gpus),
-		    0);
+		assert_int_equal(attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE),
+						false, &gpus, 0),
+				 0);
 		for (uint32_t g = 0; g < 3; g++) {
 			assert_int_equal(gpu_exported(&w, g), total[g]);
 			for (size_t i = 0; i < MAXP; i++) {
@@ -584,9 +606,107 @@ static void test_trim(void **state)
 	assert_int_equal(retention_trim(items, 4, sizeof(*items), 0, cmp_desc), 4);
 }
 
+/*
+ * The platform's active energy: each process's package and DRAM energy scaled by
+ * platform / their sum (docs/attribution.md), so at least its parts' energy while
+ * the platform meter reads more than they do; by CPU time when no part drew any;
+ * the node's "other" when nobody ran.
+ */
+static void test_platform_shares(void **state)
+{
+	static const struct {
+		const char *name;
+		uint64_t cpu[3], pkg, platform;
+		uint64_t want[3], want_other;
+	} cases[] = {
+	    /* parts 110, 330, 0 of 440 */
+	    {"meters agree: the parts and a share of the rest",
+	     {1000, 3000, 0},
+	     400,
+	     1000,
+	     {250, 750, 0},
+	     0},
+	    {"meters disagree: the same proportion below",
+	     {1000, 3000, 0},
+	     400,
+	     220,
+	     {55, 165, 0},
+	     0},
+	    {"no energy of the parts: by CPU time", {1, 3, 0}, 0, 100, {25, 75, 0}, 0},
+	    {"nobody ran: the node's other", {0, 0, 0}, 400, 1000, {0, 0, 0}, 1000},
+	    {"no platform", {1000, 3000, 0}, 400, 0, {0, 0, 0}, 0},
+	};
+
+	(void)state;
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct world w;
+
+		world_init(&w, 3, 100);
+		run_platform(&w, cases[c].cpu, cases[c].pkg, cases[c].platform);
+		for (size_t i = 0; i < 3; i++) {
+			const struct account *a = &w.p[i].acct;
+
+			if (a->platform_uj != cases[c].want[i] ||
+			    a->interval_platform_uj != cases[c].want[i])
+				fail_msg("%s: process %zu got %llu, want %llu", cases[c].name, i,
+					 (unsigned long long)a->platform_uj,
+					 (unsigned long long)cases[c].want[i]);
+			if (cases[c].platform >= cases[c].pkg + cases[c].pkg / 10)
+				assert_true(a->platform_uj >=
+					    a->energy_uj[ZONE_PACKAGE] + a->energy_uj[ZONE_DRAM]);
+		}
+		assert_int_equal(attributor_node_other(w.a)->platform_uj, cases[c].want_other);
+		assert_conserved(&w);
+		world_free(&w);
+	}
+}
+
+/*
+ * Many intervals of random activity and meters that mostly agree: the platform
+ * energy is conserved at every interval, and a process never gets less than its
+ * parts' energy in an interval where the platform read at least their sum.
+ */
+static void test_platform_random(void **state)
+{
+	struct world w;
+	uint64_t seed = 7;
+
+	(void)state;
+	world_init(&w, 40, 10);
+	for (int it = 0; it < 300; it++) {
+		uint64_t cpu[40], pkg, parts, platform;
+
+		for (size_t i = 0; i < w.n; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			cpu[i] = (seed >> 33) % 4 ? (seed >> 20) % 100000 : 0;
+		}
+		pkg = (seed >> 40) % 5000000;
+		parts = pkg + pkg / 10;
+		/* One interval in eight the platform reads below its parts. */
+		platform = it % 8 ? parts + (seed >> 45) % 3000000 : parts / 2;
+		run_platform(&w, cpu, pkg, platform);
+		for (size_t i = 0; i < w.n; i++) {
+			const struct account *a = &w.p[i].acct;
+
+			if (platform >= parts)
+				assert_true(a->interval_platform_uj >=
+					    a->interval_uj[ZONE_PACKAGE] +
+						a->interval_uj[ZONE_DRAM]);
+			else
+				assert_true(a->interval_platform_uj <=
+					    a->interval_uj[ZONE_PACKAGE] +
+						a->interval_uj[ZONE_DRAM]);
+		}
+		assert_conserved(&w);
+	}
+	world_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_platform_shares),
+	    cmocka_unit_test(test_platform_random),
 	    cmocka_unit_test(test_shares),
 	    cmocka_unit_test(test_unused_energy_is_the_nodes),
 	    cmocka_unit_test(test_features),

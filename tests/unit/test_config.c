@@ -493,7 +493,7 @@ static const struct {
     {"power: {idle: {dram: 1e999}}", "bad watts \"1e999\""},
     {"power: {idle: {dram: 0x10}}", "bad watts \"0x10\""},
     {"power: {idle: {uncore: }}", "power.idle.uncore: bad watts \"\""},
-    {"power: {idle: {platform: 60}}", "unknown key \"power.idle.platform\""},
+    {"power: {idle: {fans: 60}}", "unknown key \"power.idle.fans\""},
     {"power: {estimator: {idleWattsPerCPU: auto}}",
      "power.estimator.idleWattsPerCPU: bad watts \"auto\""},
     {"power: {estimator: {maxWattsPerCPU: -3}}",

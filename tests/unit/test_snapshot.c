@@ -221,7 +221,7 @@ static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, 
 	rd.zone_uj[ZONE_PACKAGE] = f->meter_uj;
 	node_acct_update(f->node, &rd, -1, f->interval * 1000000000ULL);
 	assert_int_equal(
-	    workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), f->gpus, scrapes), 0);
+	    workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), f->gpus, 0, scrapes), 0);
 	f->active_total += pkg;
 	f->gpu_total += f->gpus ? f->gpus->active_uj[0] : 0;
 	snapshot_free(f->snap);
