@@ -37,6 +37,7 @@ struct power {
 	int zone_meter[ZONE_MAX];
 	uint64_t last_uj[ZONE_MAX];
 	int platform_meter; /* -1: none */
+	bool platform_psys; /* no platform meter: RAPL's psys zone is the platform */
 	uint64_t last_platform_uj;
 	char read_err[POWER_ERR_MAX]; /* why the last read left something out; "" none */
 };
@@ -78,7 +79,7 @@ static void log_opened(const struct power *p)
 	}
 	if (!any)
 		strbuf_puts(&sb, " no cpu zones");
-	if (p->platform_meter >= 0)
+	if (p->platform_meter >= 0 || p->platform_psys)
 		strbuf_printf(&sb, "; platform from %s", power_platform_source(p));
 	else
 		strbuf_puts(&sb, "; no platform meter");
@@ -162,6 +163,7 @@ int power_new(struct power **ret, const struct kepler_config *cfg, char *err, si
 	for (int m = 0; m < M_MAX; m++)
 		if (p->meters[m] && p->meters[m]->has_platform && p->platform_meter < 0)
 			p->platform_meter = m;
+	p->platform_psys = p->platform_meter < 0 && (p->zones & ZONE_BIT(ZONE_PSYS));
 	/* Meters that serve nothing are not read. */
 	for (int m = 0; m < M_MAX; m++)
 		if (p->meters[m] && !p->serves[m] && p->platform_meter != m) {
@@ -180,7 +182,7 @@ int power_read(struct power *p, const struct meter_input *in, struct power_sampl
 
 	*out = (struct power_sample){
 	    .zones = p->zones,
-	    .has_platform = p->platform_meter >= 0,
+	    .has_platform = p->platform_meter >= 0 || p->platform_psys,
 	    .platform_source = power_platform_source(p),
 	};
 	p->read_err[0] = '\0';
@@ -220,6 +222,10 @@ int power_read(struct power *p, const struct meter_input *in, struct power_sampl
 		    p->zone_meter[z] >= 0 ? meter_table[p->zone_meter[z]].ops->name : NULL;
 	}
 	out->platform_uj = p->last_platform_uj;
+	if (p->platform_psys) {
+		out->platform_valid = out->valid & ZONE_BIT(ZONE_PSYS);
+		out->platform_uj = out->zone_uj[ZONE_PSYS];
+	}
 	return any_ok || !first_err ? 0 : first_err;
 }
 
@@ -243,7 +249,9 @@ const char *power_read_error(const struct power *p)
 
 const char *power_platform_source(const struct power *p)
 {
-	return p->platform_meter >= 0 ? meter_table[p->platform_meter].ops->name : "none";
+	if (p->platform_meter >= 0)
+		return meter_table[p->platform_meter].ops->name;
+	return p->platform_psys ? "psys" : "none";
 }
 
 void power_free(struct power *p)

@@ -2,7 +2,8 @@
 /*
  * The node's set of power meters, chosen from power.sources: per CPU zone the
  * best meter that offers it (perf > rapl > hwmon), the estimator when no meter
- * offers any zone, and the ACPI power meter for the whole platform.
+ * offers any zone, and for the whole platform the ACPI power meter, else the
+ * psys zone.
  */
 #pragma once
 
@@ -22,7 +23,7 @@ struct power_sample {
 	bool has_platform;
 	bool platform_valid;
 	uint64_t platform_uj;
-	const char *platform_source; /* "acpi" */
+	const char *platform_source; /* "acpi", "psys" */
 };
 
 /* Room for one meter's message, "<meter>: <why>". */
@@ -47,7 +48,10 @@ const char *power_read_error(const struct power *p);
 
 /* "rapl", "perf", "hwmon" or "estimator": the meter that serves most CPU zones. */
 const char *power_cpu_source(const struct power *p);
-/* "acpi", or "none" when no platform meter is open. */
+/*
+ * The platform's meter: "acpi"; else "psys" when a CPU meter serves the psys zone
+ * (its energy is the platform's too); "none" without either.
+ */
 const char *power_platform_source(const struct power *p);
 
 /*

@@ -38,14 +38,14 @@ static void test_selection(void **state)
 	     0,
 	     P(PACKAGE) | P(CORE) | P(UNCORE) | P(PSYS),
 	     "rapl",
-	     "none"},
+	     "psys"},
 	    {"rapl-2socket",
 	     {POWER_SOURCE_AUTO},
 	     1,
 	     0,
 	     P(PACKAGE) | P(CORE) | P(DRAM) | P(PSYS),
 	     "rapl",
-	     "none"},
+	     "psys"},
 	    {"amd-energy", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE) | P(CORE), "hwmon", "none"},
 	    {"empty", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE), "estimator", "none"},
 	    {"hwmon-power-meter", {POWER_SOURCE_AUTO}, 1, 0, P(PACKAGE), "estimator", "acpi"},
@@ -127,7 +127,11 @@ static void test_selection(void **state)
 			assert_int_equal(power_read(p, &in, &s), 0);
 			assert_int_equal(s.zones, t[i].zones);
 			assert_int_equal(s.valid, t[i].zones);
-			assert_int_equal(s.has_platform, streq(t[i].platform, "acpi"));
+			assert_int_equal(s.has_platform, !streq(t[i].platform, "none"));
+			/* psys is the platform's meter when nothing else measures it */
+			if (streq(t[i].platform, "psys"))
+				assert_true(s.platform_valid &&
+					    s.platform_uj == s.zone_uj[ZONE_PSYS]);
 			for (int z = 0; z < ZONE_MAX; z++) {
 				if (t[i].zones & ZONE_BIT(z))
 					assert_string_equal(s.zone_source[z], t[i].cpu);
