@@ -91,13 +91,16 @@ void render_platform_processes(struct prom_writer *w, const struct snapshot *in)
 
 	if (!in->platform.present)
 		return;
-	prom_family(w, joules, PROM_COUNTER,
-		    "A process's share of the platform's active energy since it got its own "
-		    "series: at least its CPU package, DRAM and GPU energy while the meters agree "
-		    "(docs/attribution.md), in joules");
-	for (size_t i = 0; i < in->n_procs; i++) {
-		k = process_labels(l, &in->procs[i], pid, sizeof(pid), NULL);
-		prom_sample(w, joules, l, k, joules_of(in->procs[i].platform_uj));
+	/* compat v0.7 has its own family of that name, with Kepler 0.7's meaning (render_v07.c). */
+	if (!(in->compat & COMPAT_V07)) {
+		prom_family(w, joules, PROM_COUNTER,
+			    "A process's share of the platform's active energy since it got its "
+			    "own series: at least its CPU package, DRAM and GPU energy while the "
+			    "meters agree (docs/attribution.md), in joules");
+		for (size_t i = 0; i < in->n_procs; i++) {
+			k = process_labels(l, &in->procs[i], pid, sizeof(pid), NULL);
+			prom_sample(w, joules, l, k, joules_of(in->procs[i].platform_uj));
+		}
 	}
 	prom_family(w, power, PROM_GAUGE,
 		    "A process's share of the platform's active power over the last interval, in "
@@ -127,14 +130,17 @@ void render_platform_groups(struct prom_writer *w, const struct snapshot *in,
 
 	if (!in->platform.present)
 		return;
-	snprintf(help, sizeof(help),
-		 "A %s's share of the platform's active energy, the sum of its processes', in "
-		 "joules",
-		 fam[kind].what);
-	prom_family(w, fam[kind].joules, PROM_COUNTER, help);
-	for (size_t i = 0; i < in->n_groups[kind]; i++) {
-		k = group_labels(l, kind, &list[i], NULL);
-		prom_sample(w, fam[kind].joules, l, k, joules_of(list[i].platform_uj));
+	/* As for processes; Kepler 0.7 had no pod families. */
+	if (!(in->compat & COMPAT_V07) || kind == SNAP_POD) {
+		snprintf(help, sizeof(help),
+			 "A %s's share of the platform's active energy, the sum of its "
+			 "processes', in joules",
+			 fam[kind].what);
+		prom_family(w, fam[kind].joules, PROM_COUNTER, help);
+		for (size_t i = 0; i < in->n_groups[kind]; i++) {
+			k = group_labels(l, kind, &list[i], NULL);
+			prom_sample(w, fam[kind].joules, l, k, joules_of(list[i].platform_uj));
+		}
 	}
 	snprintf(help, sizeof(help),
 		 "A %s's share of the platform's active power over the last interval, in watts",
