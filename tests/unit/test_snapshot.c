@@ -48,8 +48,9 @@ struct fx {
 	struct exporter_stats stats;
 	struct snapshot *snap;
 	uint64_t meter_uj, active_total, interval;
-	struct attr_gpus *gpus; /* the next step's GPU uses; NULL: none */
-	uint64_t gpu_total;	/* GPU 0's active energy so far */
+	struct attr_gpus *gpus;	 /* the next step's GPU uses; NULL: none */
+	uint64_t gpu_total;	 /* GPU 0's active energy so far */
+	uint64_t platform_total; /* the platform's active energy so far */
 	struct seen seen[MAX_SERIES];
 	size_t n_seen;
 };
@@ -151,6 +152,33 @@ static void check_gpu_sums(struct fx *f)
 		assert_int_equal(gpu0(s->groups[SNAP_POD][p].gpu), pod_sum);
 }
 
+/* The platform's share: processes sum to the node, containers to theirs, the pod to its. */
+static void check_platform_sums(struct fx *f)
+{
+	const struct snapshot *s = f->snap;
+	uint64_t sum = 0, pod_sum = 0;
+	char key[200], sk[180];
+
+	for (size_t i = 0; i < s->n_procs; i++) {
+		sum += s->procs[i].platform_uj;
+		snprintf(key, sizeof(key), "platform/%s", series_key(&s->procs[i], sk, sizeof(sk)));
+		check_monotonic(f, key, s->procs[i].platform_uj);
+	}
+	assert_int_equal(sum, f->platform_total);
+	for (size_t c = 0; c < s->n_groups[SNAP_CONTAINER]; c++) {
+		const struct snap_group *g = &s->groups[SNAP_CONTAINER][c];
+		uint64_t csum = 0;
+
+		for (size_t i = 0; i < s->n_procs; i++)
+			if (streq(s->procs[i].container_id, g->id))
+				csum += s->procs[i].platform_uj;
+		assert_int_equal(g->platform_uj, csum);
+		pod_sum += g->platform_uj;
+	}
+	for (size_t p = 0; p < s->n_groups[SNAP_POD]; p++)
+		assert_int_equal(s->groups[SNAP_POD][p].platform_uj, pod_sum);
+}
+
 static void check_sums(struct fx *f, uint64_t interval_active)
 {
 	const struct snapshot *s = f->snap;
@@ -194,7 +222,10 @@ static void check_sums(struct fx *f, uint64_t interval_active)
 	}
 }
 
-/* One interval of n records, pkg µJ of active package energy, scrapes so far. */
+/*
+ * One interval of n records, pkg µJ of active package energy (and three times
+ * as much of the platform's), scrapes so far.
+ */
 static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, uint64_t scrapes)
 {
 	struct activity_delta d = {.procs = a, .n = n};
@@ -221,12 +252,15 @@ static void step(struct fx *f, struct proc_activity *a, size_t n, uint64_t pkg, 
 	rd.zone_uj[ZONE_PACKAGE] = f->meter_uj;
 	node_acct_update(f->node, &rd, -1, f->interval * 1000000000ULL);
 	assert_int_equal(
-	    workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), f->gpus, 0, scrapes), 0);
+	    workloads_update(f->w, &d, active, ZONE_BIT(ZONE_PACKAGE), f->gpus, 3 * pkg, scrapes),
+	    0);
 	f->active_total += pkg;
+	f->platform_total += 3 * pkg;
 	f->gpu_total += f->gpus ? f->gpus->active_uj[0] : 0;
 	snapshot_free(f->snap);
 	assert_int_equal(snapshot_build(&f->snap, &in), 0);
 	check_sums(f, pkg);
+	check_platform_sums(f);
 	if (f->gpus)
 		check_gpu_sums(f);
 }
