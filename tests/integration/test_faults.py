@@ -135,8 +135,8 @@ class Scraper(threading.Thread):
 
 
 def insane(samples):
-    """What is wrong in a run of (time, metrics) scrapes: a failed scrape, a negative,
-    NaN or infinite kepler_* value, watts above 100 kW, a counter that decreased or
+    """What is wrong in a run of (time, metrics) scrapes: a failed scrape, a negative
+    (but for a model coefficient), NaN or infinite kepler_* value, watts above 100 kW, a counter that decreased or
     rose faster than 100 kW (joules). Returns a list of findings (empty: sane)."""
     bad = []
     prev = None
@@ -147,7 +147,9 @@ def insane(samples):
         for (name, labels), v in m.items():
             if not name.startswith("kepler_"):
                 continue
-            if math.isnan(v) or math.isinf(v) or v < 0:
+            # A fitted model's coefficient may be negative (docs/power.md); nothing else.
+            signed = name == "kepler_node_platform_model_coefficient"
+            if math.isnan(v) or math.isinf(v) or (v < 0 and not signed):
                 bad.append(f"{name}{dict(labels)} = {v}")
             elif name.endswith("_watts") and v > MAX_WATTS:
                 bad.append(f"{name}{dict(labels)} = {v:.0f} W")
