@@ -427,7 +427,7 @@ static int walk_bmc(yaml_document_t *doc, yaml_node_t *m, const char *prefix, st
 {
 	struct bmc_walk w = {b, endpoint_allowed, err, errsz};
 	struct yaml_walk_error e;
-	int r = yaml_walk_map(doc, m, prefix, bmc_pair, &w, &e);
+	int r = m ? yaml_walk_map(doc, m, prefix, bmc_pair, &w, &e) : 0; /* NULL: an empty file */
 
 	if (r < 0 && e.msg[0])
 		return fail(err, errsz, r, "line %zu: %s%s%s", e.mark.line + 1, e.key ? e.key : "",
