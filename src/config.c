@@ -1199,7 +1199,9 @@ static const struct {
     {"dev.", "there is no fake CPU meter (power.sources: [estimator] models a node without "
 	     "meters)"},
     {"experimental.", "Kepler 0.11's experimental features are not part of this agent (GPUs: "
-		      "power.gpu.*; hwmon: power.sources)"},
+		      "power.gpu.*; hwmon: power.sources; Redfish: power.redfish.*, and with "
+		      "platform.redfish.enabled: true its configFile and httpTimeout are read as "
+		      "power.redfish.nodesFile and timeout)"},
 };
 
 static const char *ignored_key(const char *path)
@@ -1557,6 +1559,53 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, const struct key *k)
 
 static int walk_map(struct yctx *c, yaml_node_t *m, const char *prefix);
 
+/* The value of key name in mapping m (NULL: absent, or m is no mapping). */
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *m, const char *name)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    streq((const char *)k->data.scalar.value, name))
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+/* Kepler 0.11's Redfish keys with an equivalent here: read when its Redfish is enabled. */
+static const struct {
+	const char *name, *key;
+} kepler011_redfish[] = {
+    {"configFile", "power.redfish.nodesFile"},
+    {"httpTimeout", "power.redfish.timeout"},
+};
+
+static int apply_kepler011_redfish(struct yctx *c, yaml_node_t *experimental)
+{
+	yaml_node_t *rf = map_get(c->doc, map_get(c->doc, experimental, "platform"), "redfish");
+	yaml_node_t *enabled = map_get(c->doc, rf, "enabled");
+	bool on = false;
+
+	if (!enabled || enabled->type != YAML_SCALAR_NODE ||
+	    parse_bool(scalar_text(enabled) ? scalar_text(enabled) : "", &on) < 0 || !on)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(kepler011_redfish); i++) {
+		yaml_node_t *v = map_get(c->doc, rf, kepler011_redfish[i].name);
+
+		for (size_t k = 0; v && k < ARRAY_SIZE(keys); k++)
+			if (streq(keys[k].path, kepler011_redfish[i].key)) {
+				int r = walk_leaf(c, v, &keys[k]);
+
+				if (r < 0)
+					return r;
+			}
+	}
+	return 0;
+}
+
 static int yaml_pair(void *userdata, const char *path, const char *name, yaml_node_t *kn,
 		     yaml_node_t *vn)
 {
@@ -1566,6 +1615,10 @@ static int yaml_pair(void *userdata, const char *path, const char *name, yaml_no
 	bool mapping = false;
 
 	if (why) {
+		int r = streq(path, "experimental") ? apply_kepler011_redfish(c, vn) : 0;
+
+		if (r < 0)
+			return r;
 		if (add_warning(c->cfg, path, why) < 0)
 			return yfail(c, -ENOMEM, kn->start_mark, path, "out of memory");
 		return 0;

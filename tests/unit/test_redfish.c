@@ -718,6 +718,43 @@ static char *write_tmp(const char *name, const char *text)
 	return path;
 }
 
+/* Kepler 0.11's Redfish keys: configFile and httpTimeout count only with enabled: true. */
+static void test_config_kepler011(void **state)
+{
+	static const struct {
+		const char *yaml, *nodes_file;
+		uint64_t timeout_ns;
+	} t[] = {
+	    {"experimental:\n  platform:\n    redfish:\n      enabled: true\n      nodeID: w1\n"
+	     "      configFile: /etc/kepler/redfish.yaml\n      httpTimeout: 5s\n"
+	     "      staleness: 30s\n",
+	     "/etc/kepler/redfish.yaml", 5 * SEC},
+	    {"experimental:\n  platform:\n    redfish:\n      enabled: false\n"
+	     "      configFile: /etc/kepler/redfish.yaml\n      httpTimeout: 5s\n",
+	     NULL, 10 * SEC},
+	    {"experimental:\n  platform:\n    redfish:\n      configFile: /x.yaml\n", NULL,
+	     10 * SEC},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct kepler_config cfg;
+		char err[256] = "";
+
+		assert_int_equal(config_defaults(&cfg), 0);
+		if (config_parse_yaml(&cfg, t[i].yaml, strlen(t[i].yaml), err, sizeof(err)) < 0)
+			fail_msg("case %zu: %s", i, err);
+		if (t[i].nodes_file)
+			assert_string_equal(cfg.redfish_nodes_file, t[i].nodes_file);
+		else
+			assert_null(cfg.redfish_nodes_file);
+		assert_int_equal(cfg.redfish_timeout_ns, t[i].timeout_ns);
+		/* The rest of the block is still named in one warning. */
+		assert_int_equal(cfg.n_warnings, 1);
+		assert_true(startswith(cfg.warnings[0], "experimental: not supported"));
+		config_free(&cfg);
+	}
+}
+
 /* open's configuration faults: fatal, one line naming the key and why, no secret. */
 static void test_open_faults(void **state)
 {
@@ -815,8 +852,8 @@ int main(void)
 	    cmocka_unit_test(test_chassis_order),  cmocka_unit_test(test_chassis_mockups),
 	    cmocka_unit_test(test_credentials),	   cmocka_unit_test(test_nodes),
 	    cmocka_unit_test(test_endpoint),	   cmocka_unit_test(test_energy),
-	    cmocka_unit_test(test_config),	   cmocka_unit_test(test_open_faults),
-	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_config),	   cmocka_unit_test(test_config_kepler011),
+	    cmocka_unit_test(test_open_faults),	   cmocka_unit_test(test_unreachable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
