@@ -882,7 +882,8 @@ static const struct key keys[] = {
 	.help = "the node's BMC, https://host[:port]; setting it makes Redfish the platform source",
 	.doc = "`{node}` is replaced by `kube.nodeName`, else the host name "
 	       "(`https://{node}-bmc.example.com`); no user info: credentials go in "
-	       "`power.redfish.credentialsFile`. See [power.md](power.md#redfish)",
+	       "`power.redfish.credentialsFile`. See "
+	       "[power.md](power.md#redfish-the-nodes-bmc-over-redfish)",
     },
     {
 	.path = "power.redfish.credentialsFile",
@@ -937,7 +938,7 @@ static const struct key keys[] = {
 	.flags = KEY_EMPTY,
 	.def = "",
 	.help = "the chassis that is this node: its @odata.id or Id",
-	.doc = "empty: the rule in [power.md](power.md#redfish)",
+	.doc = "empty: the rule in [power.md](power.md#redfish-the-nodes-bmc-over-redfish)",
     },
     {
 	.path = "power.redfish.nodesFile",
