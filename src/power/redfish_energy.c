@@ -5,18 +5,23 @@
  * and the next poll continues exactly where the hold left off: no step. An
  * energy counter (EnvironmentMetrics EnergykWh) does not replace the hold (its
  * steps are coarse, kWh with a few decimals): at each poll the difference
- * between the counter and our energy since the baseline is spread over the
- * next interval as a rate correction, so that long-term energy follows the
- * counter and the count never jumps.
+ * between the counter and our energy since the baseline becomes a rate
+ * correction, so that long-term energy follows the counter and the count never
+ * jumps. The correction takes a quarter of the difference per interval: a
+ * poll's answer that came late (the difference then holds the BMC's latency
+ * times the power) moves the rate by a quarter of that, not all of it.
  */
 #include "power/redfish.h"
 
 #include <errno.h>
+#include <math.h>
 
 #define UJ_PER_KWH 3.6e12
 #define UJ_PER_W_NS 1e-3
 /* The corrected rate stays in [0, this]: as redfish_json.c's largest reading. */
 #define MAX_RATE_W 1e7
+/* The difference to the counter is closed over this many intervals. */
+#define COUNTER_GAIN_INTERVALS 4.0
 
 void redfish_energy_init(struct redfish_energy *e, uint64_t interval_ns)
 {
@@ -66,8 +71,14 @@ int redfish_energy_sample(struct redfish_energy *e, uint64_t now_ns, double watt
 			ret = 1;
 		} else {
 			double target = e->e0_uj + (kwh - e->counter0_kwh) * UJ_PER_KWH;
+			double corr = (target - e->e_uj) / (COUNTER_GAIN_INTERVALS *
+							    (double)e->interval_ns * UJ_PER_W_NS);
 
-			rate += (target - e->e_uj) / ((double)e->interval_ns * UJ_PER_W_NS);
+			/* The counter steers; it never more than halves or adds half the reading.
+			 */
+			if (watts > 0 && fabs(corr) > watts / 2)
+				corr = corr > 0 ? watts / 2 : -watts / 2;
+			rate += corr;
 			e->last_kwh = kwh;
 		}
 	}

@@ -625,21 +625,27 @@ static void test_energy(void **state)
 	};
 	/*
 	 * A counter steers the rate: 100 W read, but the counter says 120 W (0.001 kWh =
-	 * 3600 J per 30 s is 120 W). The error is spread over the next interval: no step,
-	 * and the count stays within one interval's error (600 J here) of the counter.
+	 * 3600 J per 30 s is 120 W). A quarter of the difference is closed per interval:
+	 * no step, and the rate converges on the counter's.
 	 */
 	static const struct step counter[] = {
 	    {SAMPLE, 0, 100, 10.000, 0, 0},
 	    {READ, 30, 0, 0, 0, 3000 * MJ},
-	    {SAMPLE, 30, 100, 10.001, 0, 0},
+	    {SAMPLE, 30, 100, 10.001, 0, 0}, /* 600 J behind: + 600 / (4 x 30) = 5 W */
 	    {READ, 30, 0, 0, 0, 3000 * MJ},
-	    {READ, 60, 0, 0, 0, 6600 * MJ}, /* 3000 + (100 + 600/30) x 30 */
-	    {SAMPLE, 60, 100, 10.002, 0, 0},
-	    {READ, 90, 0, 0, 0, 10200 * MJ}, /* 120 W */
-	    {SAMPLE, 90, 100, 10.003, 0, 0},
-	    {READ, 120, 0, 0, 0, 13800 * MJ}, /* counter - 600 J */
-	    {SAMPLE, 120, 100, 9.0, 0, 0},    /* reset: a new baseline, no jump */
-	    {READ, 150, 0, 0, 0, 16800 * MJ},
+	    {READ, 60, 0, 0, 0, 6150 * MJ},
+	    {SAMPLE, 60, 100, 10.002, 0, 0}, /* 1050 J behind: + 8.75 W */
+	    {READ, 90, 0, 0, 0, 9412.5 * MJ},
+	    {SAMPLE, 90, 100, 10.003, 0, 0}, /* 1387.5 J behind: + 11.5625 W */
+	    {READ, 120, 0, 0, 0, 12759.375 * MJ},
+	    {SAMPLE, 120, 100, 9.0, 0, 0}, /* reset: a new baseline, no jump */
+	    {READ, 150, 0, 0, 0, 15759.375 * MJ},
+	};
+	/* A counter far off moves the rate by half the reading at most. */
+	static const struct step counter_far[] = {
+	    {SAMPLE, 0, 100, 1.0, 0, 0},
+	    {SAMPLE, 30, 100, 2.0, 0, 0}, /* 3.6 MJ ahead: capped at + 50 W */
+	    {READ, 60, 0, 0, 0, 7500 * MJ},
 	};
 	/* A counter that does not move while the BMC reads power is ignored from then on. */
 	static const struct step coarse[] = {
@@ -653,6 +659,7 @@ static void test_energy(void **state)
 	run_energy("stale", stale, ARRAY_SIZE(stale), 30 * SEC);
 	run_energy("zero", zero, ARRAY_SIZE(zero), 30 * SEC);
 	run_energy("counter", counter, ARRAY_SIZE(counter), 30 * SEC);
+	run_energy("counter_far", counter_far, ARRAY_SIZE(counter_far), 30 * SEC);
 	run_energy("coarse", coarse, ARRAY_SIZE(coarse), 30 * SEC);
 }
 
