@@ -901,6 +901,83 @@ static const struct key keys[] = {
 	.doc = "must be at least `idleWattsPerCPU`",
     },
     {
+	.path = "power.redfish.endpoint",
+	.kind = &kind_url,
+	.off = OFF(redfish_endpoint),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "the node's BMC, https://host[:port]; setting it makes Redfish the platform source",
+	.doc = "`{node}` is replaced by `kube.nodeName`, else the host name "
+	       "(`https://{node}-bmc.example.com`); no user info: credentials go in "
+	       "`power.redfish.credentialsFile`. See "
+	       "[power.md](power.md#redfish-the-nodes-bmc-over-redfish)",
+    },
+    {
+	.path = "power.redfish.credentialsFile",
+	.kind = &kind_str,
+	.off = OFF(redfish_credentials_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "YAML file with the BMC's username: and password:",
+	.doc = "a mounted Secret; empty sends no credentials. See [security.md](security.md)",
+    },
+    {
+	.path = "power.redfish.caFile",
+	.kind = &kind_str,
+	.off = OFF(redfish_ca_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "CA bundle that signs the BMC's certificate",
+	.doc = "empty: the system store",
+    },
+    {
+	.path = "power.redfish.insecureSkipVerify",
+	.kind = &kind_bool,
+	.off = OFF(redfish_insecure_skip_verify),
+	.def = "false",
+	.help = "do not verify the BMC's certificate",
+	.doc = "logs a warning at every start",
+    },
+    {
+	.path = "power.redfish.interval",
+	.kind = &kind_duration,
+	.off = OFF(redfish_interval_ns),
+	.min = SEC,
+	.max = HOUR,
+	.def = "30s",
+	.help = "how often the BMC is read, 1s to 1h",
+	.doc = "a reading older than 3 intervals is stale",
+    },
+    {
+	.path = "power.redfish.timeout",
+	.kind = &kind_duration,
+	.off = OFF(redfish_timeout_ns),
+	.min = 100 * MSEC,
+	.max = 300 * SEC,
+	.def = "10s",
+	.help = "a whole request to the BMC, 100ms to 5m",
+	.doc = "connecting alone: the smaller of this and 5s",
+    },
+    {
+	.path = "power.redfish.chassis",
+	.kind = &kind_str,
+	.off = OFF(redfish_chassis),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "the chassis that is this node: its @odata.id or Id",
+	.doc = "empty: the rule in [power.md](power.md#redfish-the-nodes-bmc-over-redfish)",
+    },
+    {
+	.path = "power.redfish.nodesFile",
+	.kind = &kind_str,
+	.off = OFF(redfish_nodes_file),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "per-node map of BMC endpoints and credentials (Kepler 0.11's format)",
+	.doc = "instead of `endpoint` and `credentialsFile`; this node's name is `kube.nodeName`, "
+	       "else the host name",
+    },
+    {
 	.path = "activity.source",
 	.flag = "activity.source",
 	.meta = "SOURCE",
@@ -1205,7 +1282,9 @@ static const struct {
     {"dev.", "there is no fake CPU meter (power.sources: [estimator] models a node without "
 	     "meters)"},
     {"experimental.", "Kepler 0.11's experimental features are not part of this agent (GPUs: "
-		      "power.gpu.*; hwmon: power.sources)"},
+		      "power.gpu.*; hwmon: power.sources; Redfish: power.redfish.*, and with "
+		      "platform.redfish.enabled: true its configFile and httpTimeout are read as "
+		      "power.redfish.nodesFile and timeout)"},
 };
 
 static const char *ignored_key(const char *path)
@@ -1563,6 +1642,53 @@ static int walk_leaf(struct yctx *c, const yaml_node_t *v, const struct key *k)
 
 static int walk_map(struct yctx *c, yaml_node_t *m, const char *prefix);
 
+/* The value of key name in mapping m (NULL: absent, or m is no mapping). */
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *m, const char *name)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(doc, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    streq((const char *)k->data.scalar.value, name))
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+/* Kepler 0.11's Redfish keys with an equivalent here: read when its Redfish is enabled. */
+static const struct {
+	const char *name, *key;
+} kepler011_redfish[] = {
+    {"configFile", "power.redfish.nodesFile"},
+    {"httpTimeout", "power.redfish.timeout"},
+};
+
+static int apply_kepler011_redfish(struct yctx *c, yaml_node_t *experimental)
+{
+	yaml_node_t *rf = map_get(c->doc, map_get(c->doc, experimental, "platform"), "redfish");
+	yaml_node_t *enabled = map_get(c->doc, rf, "enabled");
+	bool on = false;
+
+	if (!enabled || enabled->type != YAML_SCALAR_NODE ||
+	    parse_bool(scalar_text(enabled) ? scalar_text(enabled) : "", &on) < 0 || !on)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(kepler011_redfish); i++) {
+		yaml_node_t *v = map_get(c->doc, rf, kepler011_redfish[i].name);
+
+		for (size_t k = 0; v && k < ARRAY_SIZE(keys); k++)
+			if (streq(keys[k].path, kepler011_redfish[i].key)) {
+				int r = walk_leaf(c, v, &keys[k]);
+
+				if (r < 0)
+					return r;
+			}
+	}
+	return 0;
+}
+
 static int yaml_pair(void *userdata, const char *path, const char *name, yaml_node_t *kn,
 		     yaml_node_t *vn)
 {
@@ -1572,6 +1698,10 @@ static int yaml_pair(void *userdata, const char *path, const char *name, yaml_no
 	bool mapping = false;
 
 	if (why) {
+		int r = streq(path, "experimental") ? apply_kepler011_redfish(c, vn) : 0;
+
+		if (r < 0)
+			return r;
 		if (add_warning(c->cfg, path, why) < 0)
 			return yfail(c, -ENOMEM, kn->start_mark, path, "out of memory");
 		return 0;

@@ -101,6 +101,16 @@ struct kepler_config {
 
 	uint32_t rapl_zones; /* rapl.zones as ZONE_BIT mask; 0 = all */
 
+	/* power.redfish.*: the BMC meter, opened when endpoint or nodes_file is set */
+	char *redfish_endpoint; /* may hold "{node}" */
+	char *redfish_credentials_file;
+	char *redfish_ca_file;
+	bool redfish_insecure_skip_verify;
+	uint64_t redfish_interval_ns; /* default 30 s */
+	uint64_t redfish_timeout_ns;  /* per request, default 10 s */
+	char *redfish_chassis;	      /* an @odata.id or Id; NULL: the rule */
+	char *redfish_nodes_file;     /* Kepler 0.11's node -> BMC map */
+
 	enum activity_source activity_source; /* activity.source, default auto */
 	uint32_t activity_max_processes;      /* activity.maxProcesses: eBPF map size, 32768 */
 

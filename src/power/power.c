@@ -16,8 +16,11 @@
 #include "util/strbuf.h"
 #include "util/util.h"
 
-/* Zone priority order; acpi serves only the platform. */
-enum { M_PERF, M_RAPL, M_HWMON, M_ACPI, M_ESTIMATOR, M_MAX };
+/*
+ * Zone priority order; redfish and acpi serve only the platform, redfish first:
+ * it is opened whenever power.redfish.endpoint (or nodesFile) is set.
+ */
+enum { M_PERF, M_RAPL, M_HWMON, M_REDFISH, M_ACPI, M_ESTIMATOR, M_MAX };
 
 static const struct {
 	const struct power_meter_ops *ops;
@@ -26,6 +29,7 @@ static const struct {
     [M_PERF] = {&perf_meter_ops, POWER_SOURCE_PERF},
     [M_RAPL] = {&rapl_meter_ops, POWER_SOURCE_RAPL},
     [M_HWMON] = {&hwmon_meter_ops, POWER_SOURCE_HWMON},
+    [M_REDFISH] = {&redfish_meter_ops, POWER_SOURCE_MAX}, /* not in power.sources */
     [M_ACPI] = {&acpi_meter_ops, POWER_SOURCE_ACPI},
     [M_ESTIMATOR] = {&estimator_meter_ops, POWER_SOURCE_ESTIMATOR},
 };
@@ -108,6 +112,10 @@ int power_new(struct power **ret, const struct kepler_config *cfg, char *err, si
 	}
 	if (is_auto)
 		want[M_PERF] = want[M_RAPL] = want[M_HWMON] = want[M_ACPI] = true;
+	/* A configured BMC is wanted whatever power.sources says; its faults are fatal. */
+	if ((cfg->redfish_endpoint && *cfg->redfish_endpoint) ||
+	    (cfg->redfish_nodes_file && *cfg->redfish_nodes_file))
+		explicit[M_REDFISH] = want[M_REDFISH] = true;
 	if (cfg->n_sources == 0) {
 		if (err && errsz)
 			snprintf(err, errsz, "power.sources: empty list");
@@ -139,9 +147,11 @@ int power_new(struct power **ret, const struct kepler_config *cfg, char *err, si
 			p->meters[m] = NULL;
 			say_why(msg, sizeof(msg), m, why, r);
 			/* auto: a failed estimator is fatal only when nothing else measures. */
-			if (explicit[m] || (m == M_ESTIMATOR && !p->meters[M_ACPI])) {
+			if (explicit[m] ||
+			    (m == M_ESTIMATOR && !p->meters[M_ACPI] && !p->meters[M_REDFISH])) {
 				if (err && errsz)
-					snprintf(err, errsz, "power.sources: %s", msg);
+					snprintf(err, errsz, "%s%s",
+						 m == M_REDFISH ? "" : "power.sources: ", msg);
 				power_free(p);
 				return r;
 			}

@@ -5,7 +5,6 @@
  */
 #include "workload/kubelet.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -21,6 +20,7 @@
 #include "log.h"
 #include "util/fileio.h"
 #include "util/hashmap.h"
+#include "util/httpclient.h"
 #include "util/timeutil.h"
 #include "util/util.h"
 
@@ -46,8 +46,7 @@ struct kubelet {
 	char *ca_file;	    /* NULL: curl's default store */
 	bool insecure;
 
-	CURLM *multi; /* curl_multi_wakeup interrupts a request when stopping */
-	CURL *easy;   /* kept across polls: keeps the connection to the kubelet */
+	struct http_client *http; /* kept across polls: keeps the connection to the kubelet */
 
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards everything below */
@@ -62,21 +61,7 @@ struct kubelet {
 	/* Poll thread only. */
 	bool warned; /* one warning per outage */
 	bool ever_up;
-	char *body;
-	size_t body_len;
-	size_t body_cap;
-	bool body_too_big;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (curl_init_result == CURLE_OK)
-		atexit(curl_global_cleanup);
-}
 
 static void seterr(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,43 +145,6 @@ int kubelet_base_url(const struct kepler_config *cfg, char *buf, size_t size, ch
 	return 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct kubelet *k = userdata;
-	size_t n = size * nmemb;
-
-	if (n > k->opts.max_body - k->body_len) {
-		k->body_too_big = true;
-		return 0; /* aborts the transfer */
-	}
-	if (k->body_len + n + 1 > k->body_cap) {
-		size_t cap = k->body_cap ? k->body_cap : 64 * 1024;
-		char *nb;
-
-		while (cap < k->body_len + n + 1)
-			cap *= 2;
-		nb = realloc(k->body, cap);
-		if (!nb)
-			return 0;
-		k->body = nb;
-		k->body_cap = cap;
-	}
-	memcpy(k->body + k->body_len, data, n);
-	k->body_len += n;
-	k->body[k->body_len] = '\0';
-	return n;
-}
-
-static bool stopping(struct kubelet *k)
-{
-	bool s;
-
-	pthread_mutex_lock(&k->lock);
-	s = k->stop;
-	pthread_mutex_unlock(&k->lock);
-	return s;
-}
-
 /* The token file's content without trailing whitespace into buf; 0 when there is none to send. */
 static int read_token(struct kubelet *k, char *buf, size_t size, char *why, size_t whysz)
 {
@@ -224,54 +172,14 @@ static int read_token(struct kubelet *k, char *buf, size_t size, char *why, size
 	return 0;
 }
 
-/* Run the easy handle on the multi handle until done or stopped. */
-static CURLcode perform(struct kubelet *k, bool *ret_stopped)
-{
-	CURLcode res = CURLE_OK;
-	int running = 1;
-	bool done = false;
-
-	*ret_stopped = false;
-	if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK)
-		return CURLE_OUT_OF_MEMORY;
-	while (!done) {
-		CURLMsg *msg;
-		int left;
-
-		if (stopping(k)) {
-			*ret_stopped = true;
-			break;
-		}
-		if (curl_multi_perform(k->multi, &running) != CURLM_OK) {
-			res = CURLE_RECV_ERROR;
-			break;
-		}
-		while ((msg = curl_multi_info_read(k->multi, &left)))
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == k->easy) {
-				res = msg->data.result;
-				done = true;
-			}
-		if (!done && running == 0) {
-			res = CURLE_RECV_ERROR; /* finished without a message: should not happen */
-			break;
-		}
-		if (!done)
-			curl_multi_poll(k->multi, NULL, 0, 1000, NULL);
-	}
-	curl_multi_remove_handle(k->multi, k->easy);
-	return res;
-}
-
 /* One request; 0 and a new index in *ret, or -errno with why filled. */
 static int fetch(struct kubelet *k, struct pod_index **ret, char *why, size_t whysz)
 {
-	char token[TOKEN_MAX], cerr[CURL_ERROR_SIZE] = "", perr[256];
+	char token[TOKEN_MAX], perr[256], snippet[201];
 	_cleanup_free_ char *auth = NULL;
-	struct curl_slist *hdrs = NULL, *h;
+	const char *hdrs[2] = {NULL, NULL};
 	struct pod_container *v = NULL;
-	bool stopped;
-	long code = 0;
-	CURLcode res;
+	struct http_response resp;
 	int r, n;
 
 	r = read_token(k, token, sizeof(token), why, whysz);
@@ -284,56 +192,20 @@ static int fetch(struct kubelet *k, struct pod_index **ret, char *why, size_t wh
 		return -ENOMEM;
 	}
 	explicit_bzero(token, sizeof(token));
-	hdrs = curl_slist_append(NULL, "Accept: application/json");
-	h = hdrs && auth ? curl_slist_append(hdrs, auth) : hdrs;
+	hdrs[0] = auth;
+	r = http_client_request(k->http, &(struct http_request){.url = k->url, .headers = hdrs},
+				&resp, why, whysz);
 	if (auth)
 		explicit_bzero(auth, strlen(auth));
-	if (!h) {
-		curl_slist_free_all(hdrs);
-		seterr(why, whysz, "out of memory");
-		return -ENOMEM;
-	}
-
-	curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, cerr);
-	k->body_len = 0;
-	k->body_too_big = false;
-	res = perform(k, &stopped);
-	curl_easy_setopt(k->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hdrs);
-
-	if (stopped) {
-		seterr(why, whysz, "stopped");
-		return -ECANCELED;
-	}
-	if (k->body_too_big || res == CURLE_FILESIZE_EXCEEDED) {
-		seterr(why, whysz, "response larger than %zu bytes", k->opts.max_body);
-		return -EFBIG;
-	}
-	if (res == CURLE_OPERATION_TIMEDOUT) {
-		seterr(why, whysz, "no answer within %" PRIu64 " ms", k->opts.timeout_ms);
-		return -ETIMEDOUT;
-	}
-	if (res != CURLE_OK) {
-		seterr(why, whysz, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
-		return -EIO;
-	}
-	curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200) {
+	if (r < 0)
+		return r == -EKEYREJECTED ? -EIO : r;
+	if (resp.status != 200) {
 		/* The kubelet says which user and resource it refused: worth showing (RBAC). */
-		size_t m = k->body_len < 200 ? k->body_len : 200;
-		char snippet[201];
-
-		for (size_t i = 0; i < m; i++)
-			snippet[i] = (k->body[i] >= 0x20 && k->body[i] < 0x7f) ? k->body[i] : ' ';
-		snippet[m] = '\0';
-		while (m > 0 && snippet[m - 1] == ' ')
-			snippet[--m] = '\0';
-		seterr(why, whysz, "HTTP %ld%s%s", code, m ? ": " : "", snippet);
+		http_body_snippet(resp.body, resp.body_len, snippet, sizeof(snippet));
+		seterr(why, whysz, "HTTP %ld%s%s", resp.status, snippet[0] ? ": " : "", snippet);
 		return -EIO;
 	}
-	n = kubelet_parse_pods(k->body ? k->body : "", k->body_len, &v, perr, sizeof(perr));
+	n = kubelet_parse_pods(resp.body, resp.body_len, &v, perr, sizeof(perr));
 	if (n < 0) {
 		seterr(why, whysz, "bad /pods response: %s", perr);
 		return n;
@@ -354,9 +226,7 @@ static void poll_once(struct kubelet *k)
 
 	r = fetch(k, &ix, why, sizeof(why));
 	/* A body kept between polls would hold up to max_body for nothing. */
-	free(k->body);
-	k->body = NULL;
-	k->body_len = k->body_cap = 0;
+	http_client_drop_body(k->http);
 	/* A parse leaves many small blocks free; hand them back so the resident size stays small.
 	 */
 	malloc_trim(0);
@@ -424,47 +294,26 @@ static void *poll_thread(void *arg)
 	return NULL;
 }
 
-static int setup_curl(struct kubelet *k, char *err, size_t errsz)
+static int setup_http(struct kubelet *k, char *err, size_t errsz)
 {
-	CURL *e;
+	struct http_client_opts o = {
+	    .timeout_ms = k->opts.timeout_ms,
+	    .max_body = k->opts.max_body,
+	    .ca_file = k->ca_file,
+	    .insecure = k->insecure,
+	};
+	char why[256] = "";
+	int r = http_client_new(&k->http, &o, why, sizeof(why));
 
-	k->multi = curl_multi_init();
-	k->easy = e = curl_easy_init();
-	if (!k->multi || !e) {
-		seterr(err, errsz, "kubelet: cannot initialise libcurl");
-		return -ENOMEM;
-	}
-	if (curl_easy_setopt(e, CURLOPT_URL, k->url) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
-		seterr(err, errsz, "kube.kubeletURL: %s: not usable by libcurl", k->url);
-		return -EINVAL;
-	}
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)k->opts.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)k->opts.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)k->opts.max_body);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, k);
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* the size cap applies after decoding */
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kepler/" KEPLER_VERSION);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	if (k->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (k->ca_file) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
-	}
-	return 0;
+	if (r < 0)
+		seterr(err, errsz, "kubelet: %s", why[0] ? why : strerror(-r));
+	return r;
 }
 
 static void kubelet_destroy(struct kubelet *k)
 {
-	if (k->easy)
-		curl_easy_cleanup(k->easy);
-	if (k->multi)
-		curl_multi_cleanup(k->multi);
+	http_client_free(k->http);
 	index_free(k->index);
-	free(k->body);
 	free(k->token_file);
 	free(k->ca_file);
 	pthread_cond_destroy(&k->cond);
@@ -488,12 +337,6 @@ int kubelet_new_opts(struct kubelet **ret, const struct kepler_config *cfg,
 		seterr(err, errsz, "kubelet: bad options");
 		return -EINVAL;
 	}
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK) {
-		seterr(err, errsz, "kubelet: libcurl: %s", curl_easy_strerror(curl_init_result));
-		return -EIO;
-	}
-
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -526,7 +369,7 @@ int kubelet_new_opts(struct kubelet **ret, const struct kepler_config *cfg,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = setup_curl(k, err, errsz);
+	r = setup_http(k, err, errsz);
 	if (r < 0)
 		goto fail;
 
@@ -592,7 +435,7 @@ void kubelet_free(struct kubelet *k)
 	k->stop = true;
 	pthread_cond_signal(&k->cond);
 	pthread_mutex_unlock(&k->lock);
-	curl_multi_wakeup(k->multi);
+	http_client_stop(k->http);
 	pthread_join(k->thread, NULL);
 	kubelet_destroy(k);
 }
