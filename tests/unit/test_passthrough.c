@@ -141,17 +141,20 @@ static void test_writer(void **state)
 	assert_int_equal(passthrough_new(&p, &o, SEC, err, sizeof(err)), 0);
 	assert_int_equal(mode_of(dir, "."), 0750);
 
-	/* Interval 1: 4 host CPUs; idle 400000 per zone; VM1 active 1000, VM2 2000 (package). */
-	scene_init(&sc, 4);
+	/*
+	 * Interval 1: 2 host CPUs, 3 vCPUs (1 + 2): the idle share is by thirds. Idle
+	 * 400000 (package) and 40000 (dram); VM1 active 1000, VM2 2000 (package).
+	 */
+	scene_init(&sc, 2);
 	sc.s.zone[ZONE_PACKAGE].idle_uj = 400000;
 	sc.s.zone[ZONE_DRAM].idle_uj = 40000;
 	sc.vm[0].energy_uj[ZONE_PACKAGE] = 1000;
 	sc.vm[1].energy_uj[ZONE_PACKAGE] = 2000;
 	sc.vm[0].energy_uj[ZONE_DRAM] = 10;
 	assert_int_equal(passthrough_write(p, &sc.s, 2 * SEC), 0);
-	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), 1000 + 100000);
-	assert_int_equal(read_counter(dir, ID2, "intel-rapl:0"), 2000 + 200000);
-	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0:1"), 10 + 10000);
+	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), 1000 + 133333);
+	assert_int_equal(read_counter(dir, ID2, "intel-rapl:0"), 2000 + 266666);
+	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0:1"), 10 + 13333);
 	assert_false(exists(dir, ID1 "/class/powercap/intel-rapl:1")); /* no psys on this host */
 	read_text(dir, ID1 "/class/powercap/intel-rapl:0/name", buf, sizeof(buf));
 	assert_string_equal(buf, "package-0\n");
@@ -173,21 +176,21 @@ static void test_writer(void **state)
 
 	/*
 	 * Interval 2: VM2 ended (no idle share any more), VM1 ran 900000 uJ more: its
-	 * counter wraps at 999999, and its idle share is a quarter of the new 400000.
+	 * counter wraps at 999999, and its idle share is half the new 400000.
 	 */
 	sc.s.zone[ZONE_PACKAGE].idle_uj = 800000;
 	sc.vm[0].energy_uj[ZONE_PACKAGE] = 901000;
 	sc.vm[1].terminated = true;
 	assert_int_equal(passthrough_write(p, &sc.s, 3 * SEC), 0);
 	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"),
-			 (1000 + 100000 + 900000 + 100000) % 1000000);
-	assert_int_equal(read_counter(dir, ID2, "intel-rapl:0"), 2000 + 200000);
+			 (1000 + 133333 + 900000 + 200000) % 1000000);
+	assert_int_equal(read_counter(dir, ID2, "intel-rapl:0"), 2000 + 266666);
 
 	/* Interval 3: VM1's group starts over from zero: its new energy adds, nothing goes back. */
 	sc.s.zone[ZONE_PACKAGE].idle_uj = 800000;
 	sc.vm[0].energy_uj[ZONE_PACKAGE] = 500;
 	assert_int_equal(passthrough_write(p, &sc.s, 4 * SEC), 0);
-	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), (1101000 + 500) % 1000000);
+	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), (1234333 + 500) % 1000000);
 
 	/* The grace period: VM2 ended at 2 s, its directory goes after 12 s; VM1 still runs. */
 	assert_int_equal(passthrough_write(p, &sc.s, 12 * SEC), 0);
@@ -196,7 +199,7 @@ static void test_writer(void **state)
 	assert_int_equal(passthrough_write(p, &sc.s, 12 * SEC + 1), 0);
 	assert_false(exists(dir, ID2));
 	assert_true(exists(dir, ID1));
-	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), (1101500 + 100000) % 1000000);
+	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), (1234833 + 200000) % 1000000);
 	passthrough_free(p);
 
 	/* A new run carries VM1's counters on from the files, and removes what never returns. */
@@ -206,7 +209,7 @@ static void test_writer(void **state)
 	sc.vm[1].id = "../escape"; /* never a path */
 	sc.vm[0].energy_uj[ZONE_PACKAGE] = 7;
 	assert_int_equal(passthrough_write(p, &sc.s, 101 * SEC), 0);
-	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), 201500 + 7);
+	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), 434833 + 7);
 	assert_false(exists(tmpl, "escape"));
 	sc.s.n_groups[SNAP_VM] = 0;
 	assert_int_equal(passthrough_write(p, &sc.s, 111 * SEC), 0);
