@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""VM energy passthrough (docs/vms.md), host and guest, on this machine.
+
+The host agent reads a fixture powercap tree whose counters advance at known
+watts and sees two qemu-like processes (argv[0] qemu-system-x86_64, -uuid,
+-name guest=..., -smp) that burn CPU. With vm.passthrough.dir set it writes a
+powercap tree per VM. A second agent, the guest, reads VM 1's tree through
+power.passthrough.path with its own view of this machine's processes.
+
+What it checks, over one window between two consistent samples (the files, the
+host's /metrics and the guest's /metrics read while the host is between writes,
+the guest having read the host's last write):
+
+  - each VM's directory appears with its marker, vm_name, the zones the host has
+    (package-0, dram, psys) and modes 0750/0640
+  - each VM's counters grow by its kepler_vm_cpu_joules_total plus its share of
+    kepler_node_cpu_idle_joules_total (1 vCPU over the host's CPUs), within 2 %
+    (they match to the microjoule but for rounding), per zone: each directory
+    carries its own VM's energy alone (the VMs burn 30 % and 10 % of a CPU, so
+    the other VM's energy would be far off)
+  - VM 1's package counter wraps at the declared max_energy_range_uj, never
+    exceeds it and never decreases other than by wrapping
+  - the sum of the VMs' active energy is at most the host's active energy
+  - the guest says cpu_power_source="hypervisor", its kepler_node_cpu_joules_total
+    grows by what VM 1's counters grew, within 2 %, and its processes (their
+    series plus "other") share its active energy exactly
+  - a guest whose power.passthrough.path does not exist does not start
+  - a VM's directory goes once its process has ended and the grace period passed,
+    while the other VM's stays
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+from kepler_test import (Agent, CounterWriter, check, copy_fixture, finish, free_port, series,
+                         value)
+
+HOST_INTERVAL = 3.0
+GUEST_INTERVAL = 0.5
+GRACE = 3.0
+# Small enough that VM 1's package counter wraps within the window, large enough
+# that no VM uses more between two host writes (at most the 70 W package).
+MAX_RANGE = 300_000_000
+ZONES = {"package": "intel-rapl:0", "dram": "intel-rapl:0:1", "psys": "intel-rapl:1"}
+WINDOW = 30.0
+
+
+def fake_qemu(vm_uuid, name, smp, duty):
+    """A guest as the agent sees one: comm qemu-system-x86 (PR_SET_NAME), argv[0] a
+    qemu system emulator, -name, -uuid and -smp; it burns duty of a CPU."""
+    busy, idle = 0.02 * duty, 0.02 * (1 - duty)
+    code = ("import ctypes, time\n"
+            "ctypes.CDLL(None).prctl(15, b'qemu-system-x86', 0, 0, 0)\n"
+            "while True:\n"
+            "    t = time.monotonic()\n"
+            f"    while time.monotonic() - t < {busy}: pass\n"
+            f"    time.sleep({idle})\n")
+    return subprocess.Popen(["qemu-system-x86_64", "-c", code, "-name", f"guest={name}",
+                             "-uuid", vm_uuid, "-smp", smp], executable=sys.executable)
+
+
+def read_raw(vmdir, zone):
+    with open(os.path.join(vmdir, "class", "powercap", ZONES[zone], "energy_uj")) as f:
+        return int(f.read())
+
+
+class Poller(threading.Thread):
+    """Reads every VM counter every 20 ms (the host writes every 3 s, so it sees
+    each value) and unwraps it: unwrapped[(vm, zone)] grows by each step modulo
+    MAX_RANGE + 1. Records every decrease and any value above the range."""
+
+    def __init__(self, vmdirs):
+        super().__init__(daemon=True)
+        self.vmdirs = vmdirs
+        self.raw, self.unwrapped = {}, {}
+        self.wraps = {}
+        self.bad = []
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(0.02):
+            for vm, vmdir in self.vmdirs.items():
+                for zone in ZONES:
+                    try:
+                        cur = read_raw(vmdir, zone)
+                    except (OSError, ValueError):
+                        continue
+                    key = (vm, zone)
+                    with self.lock:
+                        if cur > MAX_RANGE:
+                            self.bad.append((key, "above the range", cur))
+                        prev = self.raw.get(key)
+                        if prev is None:
+                            self.unwrapped[key] = cur
+                        elif cur != prev:
+                            step = (cur - prev) % (MAX_RANGE + 1)
+                            if cur < prev:
+                                self.wraps[key] = self.wraps.get(key, 0) + 1
+                                # A wrap moves on by less than half the range; a
+                                # decrease would look like a step of almost all of it.
+                                if step > MAX_RANGE // 2:
+                                    self.bad.append((key, "went back", prev, cur))
+                            self.unwrapped[key] += step
+                        self.raw[key] = cur
+
+    def state(self):
+        with self.lock:
+            return dict(self.raw), dict(self.unwrapped)
+
+    def stop(self):
+        self.stopped.set()
+        self.join()
+
+
+def sample(host, guest, poller, vmdirs, timeout=30):
+    """Files, host and guest /metrics of one host interval: wait for a host write,
+    let the guest read it, and read everything while the files stay the same."""
+    deadline = time.monotonic() + timeout
+    first = next(iter(vmdirs.values()))
+    while time.monotonic() < deadline:
+        before = read_raw(first, "package")
+        while read_raw(first, "package") == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(HOST_INTERVAL / 3)  # the guest reads the files twice or more meanwhile
+        f1 = {(vm, z): read_raw(d, z) for vm, d in vmdirs.items() for z in ZONES}
+        mh = host.scrape()
+        mg = guest.scrape() if guest else None
+        f2 = {(vm, z): read_raw(d, z) for vm, d in vmdirs.items() for z in ZONES}
+        time.sleep(0.1)  # the poller's next read
+        raw, unwrapped = poller.state()
+        if f1 == f2 and all(raw.get(k) == v for k, v in f1.items()):
+            return unwrapped, mh, mg
+    raise RuntimeError("no consistent sample: the host writes too often")
+
+
+def vm_joules(m, vm, zone):
+    return value(m, "kepler_vm_cpu_joules_total", vm_id=vm, zone=zone) or 0.0
+
+
+def close(got, want):
+    return abs(got - want) <= 0.02 * abs(want) + 1e-3
+
+
+root = copy_fixture("rapl-2socket")
+powercap = os.path.join(root, "class", "powercap")
+writer = CounterWriter({os.path.join(powercap, "intel-rapl:0"): 40.0,
+                        os.path.join(powercap, "intel-rapl:1"): 30.0,
+                        os.path.join(powercap, "intel-rapl:0:1"): 6.0,
+                        os.path.join(powercap, "intel-rapl:1:1"): 4.0,
+                        os.path.join(powercap, "intel-rapl:2"): 100.0})
+writer.start()
+top = tempfile.mkdtemp(prefix="kepler-vm-passthrough-")
+vms_dir = os.path.join(top, "vms")
+guest_sysfs = os.path.join(top, "guest-sys")  # the guest's own hardware: none
+os.mkdir(guest_sysfs)
+# Configured idle power: the idle shares are large and steady whatever the load.
+config = ("power: {idle: {package: 20, dram: 2, psys: 40}}\n"
+          "vm:\n"
+          "  passthrough:\n"
+          f"    dir: {vms_dir}\n"
+          f"    gracePeriod: {GRACE}s\n"
+          f"    maxEnergyRangeUJ: {MAX_RANGE}\n")
+vm1, vm2 = str(uuid.uuid4()), str(uuid.uuid4())
+qemus = {vm1: fake_qemu(vm1, "guest-one", "1", 0.3),
+         vm2: fake_qemu(vm2, "guest-two", "cpus=1,sockets=1", 0.1)}
+vmdirs = {vm: os.path.join(vms_dir, vm) for vm in qemus}
+host_cpus = os.cpu_count()
+share = 1 / max(host_cpus, 2)  # 1 vCPU each, over the host's CPUs or the VMs' together
+poller = None
+try:
+    with Agent(f"--host.sysfs={root}", f"--monitor.interval={HOST_INTERVAL}s",
+               "--activity.source=procfs", config=config) as host:
+        host.wait_ready(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(
+                os.path.exists(os.path.join(d, "class", "powercap", "intel-rapl:1",
+                                            "energy_uj")) for d in vmdirs.values()):
+            time.sleep(0.1)
+        check(all(os.path.isdir(d) for d in vmdirs.values()),
+              f"a directory per VM under {vms_dir}: {os.listdir(vms_dir)}")
+        d1 = vmdirs[vm1]
+        with open(os.path.join(d1, "kepler-vm")) as f:
+            marker = f.read()
+        check("not hardware" in marker, f"the marker says what the tree is: {marker!r}")
+        with open(os.path.join(d1, "vm_name")) as f:
+            check(f.read() == "guest-one\n", "vm_name is the guest's name")
+        for zone, zdir in ZONES.items():
+            zpath = os.path.join(d1, "class", "powercap", zdir)
+            with open(os.path.join(zpath, "name")) as f:
+                name = f.read().strip()
+            with open(os.path.join(zpath, "max_energy_range_uj")) as f:
+                rng = int(f.read())
+            check(name == {"package": "package-0"}.get(zone, zone) and rng == MAX_RANGE,
+                  f"{zdir}: name {name}, max_energy_range_uj {rng}")
+        modes = {rel: stat.S_IMODE(os.stat(os.path.join(d1, rel)).st_mode)
+                 for rel in ("", "class/powercap/intel-rapl:0",
+                             "class/powercap/intel-rapl:0/energy_uj", "vm_name")}
+        check(modes[""] == 0o750 and modes["class/powercap/intel-rapl:0"] == 0o750 and
+              modes["class/powercap/intel-rapl:0/energy_uj"] == 0o640 and
+              modes["vm_name"] == 0o640, f"directories 0750, files 0640: {modes}")
+
+        # A guest whose path is not there does not start.
+        bad = subprocess.run([os.environ.get("KEPLER_BIN", "build/src/kepler"),
+                              f"--host.sysfs={guest_sysfs}", "--activity.source=procfs",
+                              f"--power.passthrough.path={top}/missing",
+                              f"--web.listen-address=127.0.0.1:{free_port()}"],
+                             capture_output=True, text=True, timeout=60)
+        check(bad.returncode != 0 and "no powercap zones under" in bad.stderr,
+              f"a missing power.passthrough.path stops the guest ({bad.returncode}: "
+              f"{bad.stderr.strip()[-200:]})")
+
+        poller = Poller(vmdirs)
+        poller.start()
+        time.sleep(0.5)
+        with Agent(f"--host.sysfs={guest_sysfs}", f"--monitor.interval={GUEST_INTERVAL}s",
+                   "--activity.source=procfs", f"--power.passthrough.path={d1}") as guest:
+            guest.wait_ready(timeout=30)
+            time.sleep(2 * GUEST_INTERVAL)
+            ua, ha, ga = sample(host, guest, poller, vmdirs)
+            time.sleep(WINDOW)
+            ub, hb, gb = sample(host, guest, poller, vmdirs)
+
+        info = series(gb, "kepler_node_info")
+        check(any(("cpu_power_source", "hypervisor") in ls for ls in info),
+              f"the guest says cpu_power_source=hypervisor: {list(info)}")
+        srcs = {dict(ls)["zone"]: dict(ls)["source"]
+                for ls in series(gb, "kepler_exporter_meter_read_errors_total")}
+        check(all(srcs.get(z) == "hypervisor" for z in ZONES),
+              f"the guest's zones come from the hypervisor: {srcs}")
+        for vm in qemus:
+            for zone in ZONES:
+                got = (ub[(vm, zone)] - ua[(vm, zone)]) / 1e6
+                active = vm_joules(hb, vm, zone) - vm_joules(ha, vm, zone)
+                idle = (value(hb, "kepler_node_cpu_idle_joules_total", zone=zone) -
+                        value(ha, "kepler_node_cpu_idle_joules_total", zone=zone))
+                want = active + idle * share
+                check(active > 0 and close(got, want),
+                      f"VM {vm[:8]} {zone}: counter +{got:.3f} J, its active +{active:.3f} J "
+                      f"+ idle share {idle * share:.3f} J")
+        for zone in ZONES:
+            got = (value(gb, "kepler_node_cpu_joules_total", zone=zone) -
+                   value(ga, "kepler_node_cpu_joules_total", zone=zone))
+            want = (ub[(vm1, zone)] - ua[(vm1, zone)]) / 1e6
+            check(close(got, want), f"guest {zone}: +{got:.3f} J, its VM's counter +{want:.3f} J")
+        for zone in ZONES:
+            vms_active = sum(vm_joules(hb, vm, zone) - vm_joules(ha, vm, zone) for vm in qemus)
+            node_active = (value(hb, "kepler_node_cpu_active_joules_total", zone=zone) -
+                           value(ha, "kepler_node_cpu_active_joules_total", zone=zone))
+            check(vms_active <= node_active + 1e-6,
+                  f"{zone}: the VMs' active {vms_active:.3f} J <= the host's {node_active:.3f} J")
+        procs = sum(v for ls, v in series(gb, "kepler_process_cpu_joules_total").items()
+                    if ("zone", "package") in ls)
+        node_active = value(gb, "kepler_node_cpu_active_joules_total", zone="package")
+        check(node_active > 0 and abs(procs - node_active) <= 1e-6 * max(1.0, node_active) +
+              1e-5, f"the guest's processes share its active energy: {procs:.6f} J of "
+              f"{node_active:.6f} J")
+        check(poller.wraps.get((vm1, "package"), 0) >= 1,
+              f"VM 1's package counter wrapped ({poller.wraps})")
+        check(not poller.bad, f"no counter above its range or going back: {poller.bad[:3]}")
+
+        # VM 1 ends: its directory goes after the grace period; VM 2's stays.
+        qemus[vm1].kill()
+        qemus[vm1].wait()
+        gone = time.monotonic()
+        deadline = gone + 2 * HOST_INTERVAL + GRACE + 15
+        while time.monotonic() < deadline and os.path.exists(vmdirs[vm1]):
+            time.sleep(0.1)
+        took = time.monotonic() - gone
+        check(not os.path.exists(vmdirs[vm1]) and took >= GRACE,
+              f"VM 1's directory went {took:.1f} s after its process (grace {GRACE} s)")
+        check(os.path.isdir(vmdirs[vm2]), "VM 2's directory stays while it runs")
+        qemus[vm2].kill()
+        qemus[vm2].wait()
+        deadline = time.monotonic() + 2 * HOST_INTERVAL + GRACE + 15
+        while time.monotonic() < deadline and os.path.exists(vmdirs[vm2]):
+            time.sleep(0.1)
+        check(not os.path.exists(vmdirs[vm2]), "VM 2's directory went after it ended")
+finally:
+    if poller:
+        poller.stop()
+    for p in qemus.values():
+        p.kill()
+        p.wait()
+    writer.stop()
+    shutil.rmtree(top, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+finish()
