@@ -25,37 +25,45 @@ the guest having read the host's last write):
   - the guest says cpu_power_source="hypervisor", its kepler_node_cpu_joules_total
     grows by what VM 1's counters grew, within 2 %, and its processes (their
     series plus "other") share its active energy exactly
-  - a guest whose power.passthrough.path does not exist does not start
+  - a guest whose power.passthrough.path does not exist does not start; one
+    without the key reads the tree at the default path when it is mounted there
   - a VM's directory goes once its process has ended and the grace period passed,
     while the other VM's stays
 """
 
+import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 
-from kepler_test import (Agent, CounterWriter, check, copy_fixture, finish, free_port, series,
-                         value)
+from kepler_test import (Agent, CounterWriter, check, copy_fixture, finish, free_port, parse,
+                         series, value)
 
 HOST_INTERVAL = 3.0
 GUEST_INTERVAL = 0.5
-GRACE = 3.0
-# Small enough that VM 1's package counter wraps within the window, large enough
-# that no VM uses more between two host writes (at most the 70 W package).
-MAX_RANGE = 300_000_000
+# Longer than an interval: the directory is seen to stay for a while.
+GRACE = 6.0
+# Small, so that counters wrap within the test; more than twice what any zone
+# uses in a host interval (at most 70 W, the package), so that a step of more
+# than half the range can only be a counter going back.
+MAX_RANGE = 800_000_000
 ZONES = {"package": "intel-rapl:0", "dram": "intel-rapl:0:1", "psys": "intel-rapl:1"}
 WINDOW = 30.0
+DEFAULT_PATH = "/var/lib/kepler/host"
 
 
 def fake_qemu(vm_uuid, name, smp, duty):
-    """A guest as the agent sees one: comm qemu-system-x86 (PR_SET_NAME), argv[0] a
-    qemu system emulator, -name, -uuid and -smp; it burns duty of a CPU."""
+    """The argv of a guest as the agent sees one (run by python3): comm
+    qemu-system-x86 (PR_SET_NAME), argv[0] a qemu system emulator, -name, -uuid and
+    -smp; it burns duty of a CPU."""
     busy, idle = 0.02 * duty, 0.02 * (1 - duty)
     code = ("import ctypes, time\n"
             "ctypes.CDLL(None).prctl(15, b'qemu-system-x86', 0, 0, 0)\n"
@@ -63,8 +71,67 @@ def fake_qemu(vm_uuid, name, smp, duty):
             "    t = time.monotonic()\n"
             f"    while time.monotonic() - t < {busy}: pass\n"
             f"    time.sleep({idle})\n")
-    return subprocess.Popen(["qemu-system-x86_64", "-c", code, "-name", f"guest={name}",
-                             "-uuid", vm_uuid, "-smp", smp], executable=sys.executable)
+    return ["qemu-system-x86_64", "-c", code, "-name", f"guest={name}", "-uuid", vm_uuid,
+            "-smp", smp]
+
+
+# pid 1 of the host's pid namespace: starts the VMs and the agent, reaps every
+# process that ends, and ends with the agent.
+LAUNCHER = """
+import json, os, subprocess, sys
+spec = json.loads(sys.argv[1])
+for argv in spec["vms"]:
+    subprocess.Popen(argv, executable=sys.executable)
+agent = subprocess.Popen(spec["agent"])
+while os.wait()[0] != agent.pid:
+    pass
+"""
+
+
+class HostAgent(Agent):
+    """The host agent in a pid namespace of its own (with its own /proc) holding
+    the VMs: it sees these VMs alone, whatever qemu-like processes other tests run
+    on this machine meanwhile (another VM would change the idle shares)."""
+
+    def __init__(self, vms, *args, config):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        fd, self.config_path = tempfile.mkstemp(suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            f.write(config)
+        agent = [os.environ.get("KEPLER_BIN", "build/src/kepler"),
+                 f"--web.listen-address=127.0.0.1:{self.port}",
+                 f"--config.file={self.config_path}", *args]
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable,
+             "-c", LAUNCHER, json.dumps({"vms": vms, "agent": agent})],
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self, timeout=5):
+        # unshare ignores SIGTERM; SIGKILL takes everything in the namespace (--kill-child).
+        self.proc.kill()
+        return self.proc.wait()
+
+
+def pid_of(vm_uuid):
+    """The pid (in this namespace) of the VM with this uuid."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[0] == b"qemu-system-x86_64" and vm_uuid.encode() in argv:
+            return int(pid)
+    return None
+
+
+def end_vm(vm_uuid):
+    pid = pid_of(vm_uuid)
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+    return pid
 
 
 def read_raw(vmdir, zone):
@@ -80,7 +147,7 @@ class Poller(threading.Thread):
     def __init__(self, vmdirs):
         super().__init__(daemon=True)
         self.vmdirs = vmdirs
-        self.raw, self.unwrapped = {}, {}
+        self.raw, self.unwrapped, self.first = {}, {}, {}
         self.wraps = {}
         self.bad = []
         self.lock = threading.Lock()
@@ -100,7 +167,7 @@ class Poller(threading.Thread):
                             self.bad.append((key, "above the range", cur))
                         prev = self.raw.get(key)
                         if prev is None:
-                            self.unwrapped[key] = cur
+                            self.unwrapped[key] = self.first[key] = cur
                         elif cur != prev:
                             step = (cur - prev) % (MAX_RANGE + 1)
                             if cur < prev:
@@ -121,25 +188,34 @@ class Poller(threading.Thread):
         self.join()
 
 
-def sample(host, guest, poller, vmdirs, timeout=30):
+def intervals(agent):
+    return value(agent.scrape(), "kepler_exporter_intervals_total")
+
+
+def sample(host, guest, poller, vmdirs, timeout=60):
     """Files, host and guest /metrics of one host interval: wait for a host write,
-    let the guest read it, and read everything while the files stay the same."""
+    then for two guest intervals that began after it (each reads the files), and
+    read everything while the files stay the same."""
     deadline = time.monotonic() + timeout
     first = next(iter(vmdirs.values()))
     while time.monotonic() < deadline:
         before = read_raw(first, "package")
         while read_raw(first, "package") == before and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(HOST_INTERVAL / 3)  # the guest reads the files twice or more meanwhile
+        written = time.monotonic()
+        n0 = intervals(guest)
+        while intervals(guest) < n0 + 2 and time.monotonic() < written + HOST_INTERVAL / 2:
+            time.sleep(0.05)
         f1 = {(vm, z): read_raw(d, z) for vm, d in vmdirs.items() for z in ZONES}
         mh = host.scrape()
-        mg = guest.scrape() if guest else None
+        mg = guest.scrape()
         f2 = {(vm, z): read_raw(d, z) for vm, d in vmdirs.items() for z in ZONES}
         time.sleep(0.1)  # the poller's next read
         raw, unwrapped = poller.state()
-        if f1 == f2 and all(raw.get(k) == v for k, v in f1.items()):
+        if (value(mg, "kepler_exporter_intervals_total") >= n0 + 2 and f1 == f2 and
+                all(raw.get(k) == v for k, v in f1.items())):
             return unwrapped, mh, mg
-    raise RuntimeError("no consistent sample: the host writes too often")
+    raise RuntimeError("no consistent sample: the host writes too often or the guest is slow")
 
 
 def vm_joules(m, vm, zone):
@@ -156,14 +232,14 @@ writer = CounterWriter({os.path.join(powercap, "intel-rapl:0"): 40.0,
                         os.path.join(powercap, "intel-rapl:1"): 30.0,
                         os.path.join(powercap, "intel-rapl:0:1"): 6.0,
                         os.path.join(powercap, "intel-rapl:1:1"): 4.0,
-                        os.path.join(powercap, "intel-rapl:2"): 100.0})
+                        os.path.join(powercap, "intel-rapl:2"): 60.0})
 writer.start()
 top = tempfile.mkdtemp(prefix="kepler-vm-passthrough-")
 vms_dir = os.path.join(top, "vms")
 guest_sysfs = os.path.join(top, "guest-sys")  # the guest's own hardware: none
 os.mkdir(guest_sysfs)
 # Configured idle power: the idle shares are large and steady whatever the load.
-config = ("power: {idle: {package: 20, dram: 2, psys: 40}}\n"
+config = ("power: {idle: {package: 20, dram: 2, psys: 25}}\n"
           "vm:\n"
           "  passthrough:\n"
           f"    dir: {vms_dir}\n"
@@ -173,12 +249,22 @@ vm1, vm2 = str(uuid.uuid4()), str(uuid.uuid4())
 qemus = {vm1: fake_qemu(vm1, "guest-one", "1", 0.3),
          vm2: fake_qemu(vm2, "guest-two", "cpus=1,sockets=1", 0.1)}
 vmdirs = {vm: os.path.join(vms_dir, vm) for vm in qemus}
+# VM 1's tree as an earlier run left it, its package counter 50 J below the wrap:
+# the agent carries on from it, and it wraps within seconds.
+os.makedirs(os.path.join(vmdirs[vm1], "class", "powercap", ZONES["package"]))
+with open(os.path.join(vmdirs[vm1], "kepler-vm"), "w") as f:
+    f.write("kepler: an earlier run\n")
+with open(os.path.join(vmdirs[vm1], "class", "powercap", ZONES["package"], "energy_uj"),
+          "w") as f:
+    f.write(f"{MAX_RANGE - 50_000_000}\n")
+poller = Poller(vmdirs)
+poller.start()
 host_cpus = os.cpu_count()
 share = 1 / max(host_cpus, 2)  # 1 vCPU each, over the host's CPUs or the VMs' together
-poller = None
 try:
-    with Agent(f"--host.sysfs={root}", f"--monitor.interval={HOST_INTERVAL}s",
-               "--activity.source=procfs", config=config) as host:
+    with HostAgent(list(qemus.values()), f"--host.sysfs={root}",
+                   f"--monitor.interval={HOST_INTERVAL}s", "--activity.source=procfs",
+                   config=config) as host:
         host.wait_ready(timeout=30)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not all(
@@ -218,9 +304,30 @@ try:
               f"a missing power.passthrough.path stops the guest ({bad.returncode}: "
               f"{bad.stderr.strip()[-200:]})")
 
-        poller = Poller(vmdirs)
-        poller.start()
-        time.sleep(0.5)
+        # The default power.passthrough.path, where the guest mounts its tree: in a
+        # mount namespace of its own, over a tmpfs on /var/lib (nothing else changes).
+        port = free_port()
+        default = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs tmpfs /var/lib && mkdir -p /var/lib/kepler/host && '
+             'mount --bind "$0" /var/lib/kepler/host && exec "$@"', d1,
+             os.environ.get("KEPLER_BIN", "build/src/kepler"), f"--host.sysfs={guest_sysfs}",
+             "--activity.source=procfs", f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        info = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and default.poll() is None and not info:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    info = series(parse(r.read().decode()), "kepler_node_info")
+            except OSError:
+                time.sleep(0.1)
+        default.terminate()
+        _, err = default.communicate(timeout=30)
+        check(any(("cpu_power_source", "hypervisor") in ls for ls in info),
+              f"the default path {DEFAULT_PATH} is used when it holds a tree: {list(info)} "
+              f"{err.strip()[-300:]}")
+
         with Agent(f"--host.sysfs={guest_sysfs}", f"--monitor.interval={GUEST_INTERVAL}s",
                    "--activity.source=procfs", f"--power.passthrough.path={d1}") as guest:
             guest.wait_ready(timeout=30)
@@ -263,33 +370,31 @@ try:
         check(node_active > 0 and abs(procs - node_active) <= 1e-6 * max(1.0, node_active) +
               1e-5, f"the guest's processes share its active energy: {procs:.6f} J of "
               f"{node_active:.6f} J")
+        first = poller.first[(vm1, "package")]
+        check(first >= MAX_RANGE - 50_000_000, f"VM 1's package counter carried on from the "
+              f"earlier run's {MAX_RANGE - 50_000_000} ({first})")
         check(poller.wraps.get((vm1, "package"), 0) >= 1,
               f"VM 1's package counter wrapped ({poller.wraps})")
         check(not poller.bad, f"no counter above its range or going back: {poller.bad[:3]}")
 
         # VM 1 ends: its directory goes after the grace period; VM 2's stays.
-        qemus[vm1].kill()
-        qemus[vm1].wait()
+        check(end_vm(vm1) is not None, "VM 1's process ended")
         gone = time.monotonic()
         deadline = gone + 2 * HOST_INTERVAL + GRACE + 15
         while time.monotonic() < deadline and os.path.exists(vmdirs[vm1]):
             time.sleep(0.1)
         took = time.monotonic() - gone
-        check(not os.path.exists(vmdirs[vm1]) and took >= GRACE,
+        # It last ran in the interval before the kill: up to an interval before it.
+        check(not os.path.exists(vmdirs[vm1]) and took >= GRACE - HOST_INTERVAL,
               f"VM 1's directory went {took:.1f} s after its process (grace {GRACE} s)")
         check(os.path.isdir(vmdirs[vm2]), "VM 2's directory stays while it runs")
-        qemus[vm2].kill()
-        qemus[vm2].wait()
+        end_vm(vm2)
         deadline = time.monotonic() + 2 * HOST_INTERVAL + GRACE + 15
         while time.monotonic() < deadline and os.path.exists(vmdirs[vm2]):
             time.sleep(0.1)
         check(not os.path.exists(vmdirs[vm2]), "VM 2's directory went after it ended")
 finally:
-    if poller:
-        poller.stop()
-    for p in qemus.values():
-        p.kill()
-        p.wait()
+    poller.stop()
     writer.stop()
     shutil.rmtree(top, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
