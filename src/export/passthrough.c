@@ -374,8 +374,8 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 		if (r < 0 && !first_err) {
 			first_err = r;
 			if (!p->failing)
-				log_warn("vm.passthrough: cannot write %s/%s: %s, retrying each "
-					 "interval",
+				log_warn("vm.passthrough: cannot write %s/%s: %s, ignoring until "
+					 "it works",
 					 p->dir, t->id, strerror(-r));
 		}
 	}
@@ -389,8 +389,8 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 		r = remove_tree(p, t);
 		if (r < 0) {
 			if (!first_err && !p->failing)
-				log_warn("vm.passthrough: cannot remove %s/%s: %s", p->dir, t->id,
-					 strerror(-r));
+				log_warn("vm.passthrough: cannot remove %s/%s: %s, ignoring",
+					 p->dir, t->id, strerror(-r));
 			first_err = first_err ? first_err : r;
 			continue;
 		}
