@@ -104,21 +104,24 @@ static bool safe_id(const char *id)
 	return true;
 }
 
-/* mkdir with DIR_MODE whatever the umask, keeping the setgid bit it inherits. */
+/*
+ * A directory: one made here gets DIR_MODE whatever the umask (and keeps the
+ * setgid bit it inherits); one that is there already is left as it is.
+ */
 static int make_dir(const char *path)
 {
 	struct stat st;
 
-	if (mkdir(path, DIR_MODE) < 0 && errno != EEXIST)
+	if (mkdir(path, DIR_MODE) == 0) {
+		if (lstat(path, &st) < 0 || chmod(path, DIR_MODE | (st.st_mode & S_ISGID)) < 0)
+			return -errno;
+		return 0;
+	}
+	if (errno != EEXIST)
 		return -errno;
 	if (lstat(path, &st) < 0)
 		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if ((st.st_mode & 07777) != (DIR_MODE | (st.st_mode & S_ISGID)) &&
-	    chmod(path, DIR_MODE | (st.st_mode & S_ISGID)) < 0)
-		return -errno;
-	return 0;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
 /* Replace dir/name with text: a temporary file beside it, renamed over it. */
@@ -256,8 +259,7 @@ static void account(struct vm_tree *t, const struct snap_group *g, const struct 
 
 		if (!s->zone[z].present)
 			continue;
-		/* A group counted again from zero (it was forgotten and came back) adds all it has.
-		 */
+		/* A group counted again from zero (forgotten, then back) adds all it has. */
 		t->total[i] +=
 		    (t->have_active && now >= t->active[i] ? now - t->active[i] : now) + idle[z];
 		t->active[i] = now;
@@ -312,7 +314,6 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 {
 	const struct snap_group *vms = s->groups[SNAP_VM];
 	size_t n = s->n_groups[SNAP_VM], n_run = 0;
-	uint64_t node_idle[ZONE_MAX] = {0};
 	uint32_t host_cpus = (uint32_t)s->n_cpus;
 	struct hashmap_iter it = {0};
 	struct vm_tree *t;
@@ -340,12 +341,13 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 		if (!vms[i].terminated)
 			p->vcpus[n_run++] = vms[i].vcpus;
 	for (int z = 0; z < ZONE_MAX; z++) {
-		uint64_t cur = s->zone[z].present ? s->zone[z].idle_uj : 0;
+		uint64_t cur = s->zone[z].present ? s->zone[z].idle_uj : 0,
+			 idle = cur >= p->node_idle[z] ? cur - p->node_idle[z] : 0;
 
-		node_idle[z] = cur >= p->node_idle[z] ? cur - p->node_idle[z] : 0;
 		p->node_idle[z] = cur;
-		passthrough_idle_shares(p->o.include_idle ? node_idle[z] : 0, p->vcpus, n_run,
-					host_cpus, p->share + (size_t)z * n);
+		if (n_run)
+			passthrough_idle_shares(p->o.include_idle ? idle : 0, p->vcpus, n_run,
+						host_cpus, p->share + (size_t)z * n);
 	}
 
 	for (size_t i = 0, k = 0; i < n; i++) {

@@ -13,7 +13,7 @@ host's /metrics and the guest's /metrics read while the host is between writes,
 the guest having read the host's last write):
 
   - each VM's directory appears with its marker, vm_name, the zones the host has
-    (package-0, dram, psys) and modes 0750/0640
+    (package-0, dram, psys) and, where the agent made it, modes 0750/0640
   - each VM's counters grow by its kepler_vm_cpu_joules_total plus its share of
     kepler_node_cpu_idle_joules_total (1 vCPU over the host's CPUs), within 2 %
     (they match to the microjoule but for rounding), per zone: each directory
@@ -287,7 +287,7 @@ try:
                 rng = int(f.read())
             check(name == {"package": "package-0"}.get(zone, zone) and rng == MAX_RANGE,
                   f"{zdir}: name {name}, max_energy_range_uj {rng}")
-        modes = {rel: stat.S_IMODE(os.stat(os.path.join(d1, rel)).st_mode)
+        modes = {rel: stat.S_IMODE(os.stat(os.path.join(vmdirs[vm2], rel)).st_mode)
                  for rel in ("", "class/powercap/intel-rapl:0",
                              "class/powercap/intel-rapl:0/energy_uj", "vm_name")}
         check(modes[""] == 0o750 and modes["class/powercap/intel-rapl:0"] == 0o750 and

@@ -241,6 +241,7 @@ static void test_without_idle(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(tmpl));
 	assert_int_equal(passthrough_new(&p, &o, SEC, err, sizeof(err)), 0);
+	assert_int_equal(mode_of(tmpl, "."), 0700); /* there already: left as it is */
 	scene_init(&sc, 2);
 	sc.s.zone[ZONE_PACKAGE].idle_uj = 400000;
 	sc.vm[0].energy_uj[ZONE_PACKAGE] = 1234;
