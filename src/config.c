@@ -39,9 +39,13 @@
 #define HOUR (3600 * SEC)
 
 static const char *const power_source_names[] = {
-    [POWER_SOURCE_AUTO] = "auto", [POWER_SOURCE_RAPL] = "rapl",
-    [POWER_SOURCE_PERF] = "perf", [POWER_SOURCE_HWMON] = "hwmon",
-    [POWER_SOURCE_ACPI] = "acpi", [POWER_SOURCE_ESTIMATOR] = "estimator",
+    [POWER_SOURCE_AUTO] = "auto",
+    [POWER_SOURCE_RAPL] = "rapl",
+    [POWER_SOURCE_PERF] = "perf",
+    [POWER_SOURCE_HWMON] = "hwmon",
+    [POWER_SOURCE_ACPI] = "acpi",
+    [POWER_SOURCE_ESTIMATOR] = "estimator",
+    [POWER_SOURCE_HYPERVISOR] = "hypervisor",
 };
 
 static const char *const activity_source_names[] = {
@@ -303,6 +307,35 @@ static void render_u32(const struct kepler_config *cfg, const struct key *k, boo
 
 static const struct kind kind_u32 = {"integer", set_u32, NULL, render_u32, NULL};
 
+static int set_u64(struct kepler_config *cfg, const struct key *k, const char *v, char *msg,
+		   size_t msz)
+{
+	uint64_t u;
+	int r;
+
+	if (!isdigit((unsigned char)*v))
+		return msgf(msg, msz, "bad integer \"%s\"", v);
+	r = parse_u64(v, &u);
+	if (r == -ERANGE)
+		return msgf(msg, msz, "integer \"%s\" is too large (at most %" PRIu64 ")", v,
+			    UINT64_MAX);
+	if (r < 0)
+		return msgf(msg, msz, "bad integer \"%s\"", v);
+	if (u < k->min)
+		return msgf(msg, msz, "%s is below the minimum %" PRIu64, v, k->min);
+	*FIELD(cfg, k, uint64_t) = u;
+	return 0;
+}
+
+static void render_u64(const struct kepler_config *cfg, const struct key *k, bool flag_style,
+		       struct strbuf *sb)
+{
+	(void)flag_style;
+	strbuf_printf(sb, "%" PRIu64, *FIELD(cfg, k, const uint64_t));
+}
+
+static const struct kind kind_u64 = {"integer", set_u64, NULL, render_u64, NULL};
+
 /* Watts: KEY_AUTO accepts "auto", stored as -1 (learn the value) */
 
 /* A finite number in plain decimal notation (strtod also takes hex, "inf" and "nan"). */
@@ -479,7 +512,7 @@ static int set_sources(struct kepler_config *cfg, const struct key *k, const cha
 		if (power_source_from_string(v[i], &s[i]) < 0)
 			return msgf(msg, msz,
 				    "unknown power source \"%s\" (auto, rapl, perf, hwmon, acpi, "
-				    "estimator)",
+				    "estimator, hypervisor)",
 				    v[i]);
 		if (s[i] == POWER_SOURCE_AUTO && n > 1)
 			return msgf(msg, msz, "\"auto\" cannot be combined with other sources");
@@ -869,7 +902,7 @@ static const struct key keys[] = {
 	.meta = "SOURCES",
 	.kind = &kind_sources,
 	.def = "auto",
-	.help = "power sources: auto, or a list of rapl, perf, hwmon, acpi, estimator",
+	.help = "power sources: auto, or a list of rapl, perf, hwmon, acpi, estimator, hypervisor",
 	.doc = "`auto` picks the best available and falls back to the estimator, and it must be "
 	       "alone; otherwise a list without duplicates, at most 8 entries. An empty list is "
 	       "an error",
@@ -1103,6 +1136,19 @@ static const struct key keys[] = {
 	.doc = "empty reads all",
     },
     {
+	.path = "power.passthrough.path",
+	.flag = "power.passthrough.path",
+	.meta = "PATH",
+	.kind = &kind_str,
+	.off = OFF(passthrough_path),
+	.flags = KEY_EMPTY,
+	.def = POWER_PASSTHROUGH_PATH_DEFAULT,
+	.help = "in a VM: the host's powercap tree for it (source hypervisor)",
+	.doc = "a directory holding `class/powercap`, read as RAPL in place of `host.sysfs` "
+	       "(`cpu_power_source=\"hypervisor\"`); the default is used when it holds one, any "
+	       "other path must, empty turns it off. See [vms.md](vms.md)",
+    },
+    {
 	.path = "exporter.stdout.enabled",
 	.flag = "exporter.stdout",
 	.kind = &kind_bool,
@@ -1259,6 +1305,44 @@ static const struct key keys[] = {
 	.off = OFF(kube_insecure_skip_verify),
 	.def = "false",
 	.help = "do not verify the kubelet's certificate",
+    },
+    {
+	.path = "vm.passthrough.dir",
+	.flag = "vm.passthrough.dir",
+	.meta = "PATH",
+	.kind = &kind_str,
+	.off = OFF(vm_passthrough_dir),
+	.flags = KEY_EMPTY,
+	.def = "",
+	.help = "write each VM's energy as a powercap tree under this directory",
+	.doc = "`<dir>/<vm_id>/class/powercap/...` for the VM's guest to read (its "
+	       "`power.passthrough.path`); empty is off. See [vms.md](vms.md)",
+    },
+    {
+	.path = "vm.passthrough.includeIdle",
+	.kind = &kind_bool,
+	.off = OFF(vm_passthrough_include_idle),
+	.def = "true",
+	.help = "add each running VM's share of the node's idle energy, by vCPUs",
+	.doc = "its `-smp` vCPUs over the host's logical CPUs; see [vms.md](vms.md#idle-energy)",
+    },
+    {
+	.path = "vm.passthrough.gracePeriod",
+	.kind = &kind_duration,
+	.off = OFF(vm_passthrough_grace_ns),
+	.max = 24 * HOUR,
+	.def = "5m",
+	.help = "how long the directory of a VM that is gone stays",
+    },
+    {
+	.path = "vm.passthrough.maxEnergyRangeUJ",
+	.kind = &kind_u64,
+	.off = OFF(vm_passthrough_max_range_uj),
+	.min = 1000000,
+	.def = "262143328850",
+	.help = "where the VMs' counters wrap, their `max_energy_range_uj`",
+	.doc = "the default is a real Intel package's; a smaller one is for tests and for guests "
+	       "that need it, and must exceed what a VM uses between two of its guest's reads",
     },
 };
 
@@ -1484,7 +1568,7 @@ size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
 static void put_type(const struct key *k, struct strbuf *sb)
 {
 	strbuf_puts(sb, k->kind->type);
-	if (k->kind == &kind_u32) {
+	if (k->kind == &kind_u32 || k->kind == &kind_u64) {
 		strbuf_printf(sb, " >= %" PRIu64, k->min);
 	} else if (k->kind == &kind_duration) {
 		strbuf_puts(sb, ", ");

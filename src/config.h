@@ -43,8 +43,12 @@ enum power_source {
 	POWER_SOURCE_HWMON,
 	POWER_SOURCE_ACPI,
 	POWER_SOURCE_ESTIMATOR,
+	POWER_SOURCE_HYPERVISOR, /* the host's attribution, through power.passthrough.path */
 	POWER_SOURCE_MAX,
 };
+
+/* power.passthrough.path's default: used when it exists (docs/vms.md) */
+#define POWER_PASSTHROUGH_PATH_DEFAULT "/var/lib/kepler/host"
 
 /* power.gpu.sources entries, as a mask */
 enum gpu_source {
@@ -110,6 +114,18 @@ struct kepler_config {
 	uint64_t redfish_timeout_ns;  /* per request, default 10 s */
 	char *redfish_chassis;	      /* an @odata.id or Id; NULL: the rule */
 	char *redfish_nodes_file;     /* Kepler 0.11's node -> BMC map */
+
+	/*
+	 * power.passthrough.path: a VM's tree from its host (docs/vms.md); NULL none.
+	 * The default is used when it holds class/powercap; any other path must.
+	 */
+	char *passthrough_path;
+
+	/* vm.passthrough.*: each VM's energy as a powercap tree for its guest (docs/vms.md) */
+	char *vm_passthrough_dir;	      /* NULL: off */
+	bool vm_passthrough_include_idle;     /* add the VM's share of the node's idle energy */
+	uint64_t vm_passthrough_grace_ns;     /* a gone VM's directory stays this long */
+	uint64_t vm_passthrough_max_range_uj; /* where the counters wrap */
 
 	enum activity_source activity_source; /* activity.source, default auto */
 	uint32_t activity_max_processes;      /* activity.maxProcesses: eBPF map size, 32768 */

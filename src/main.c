@@ -16,6 +16,7 @@
 #include "attribution/node.h"
 #include "config.h"
 #include "export/http.h"
+#include "export/passthrough.h"
 #include "export/render.h"
 #include "export/stdout.h"
 #include "export/webconfig.h"
@@ -54,6 +55,7 @@ struct agent {
 	struct attr_gpu_use *uses;
 	size_t uses_cap;
 	struct snapshot *snap; /* the last interval's, kept until the next one is published */
+	struct passthrough *passthrough; /* vm.passthrough.dir; NULL off */
 	struct exporter_stats stats;
 	struct power_sample sample;
 	char cpu_model[128];
@@ -268,6 +270,9 @@ static void publish(struct agent *a)
 		if (a->cfg.stdout_enabled && (r = stdout_report(stdout, snap)) < 0)
 			log_warn("exporter.stdout: %s, ignoring", strerror(-r));
 		r = a->http ? render_metrics(&sb, snap) : 0;
+		/* Before /metrics shows the interval: a scrape never runs ahead of the files. */
+		if (a->passthrough)
+			passthrough_write(a->passthrough, snap, mono_ns());
 	}
 	body = r >= 0 && a->http ? strbuf_detach(&sb, &len) : NULL;
 	if (r >= 0 && a->http && !body)
@@ -539,6 +544,18 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 		}
 	}
 	a->start_time = snapshot_self_start_time();
+	if (a->cfg.vm_passthrough_dir) {
+		const struct passthrough_options po = {
+		    .dir = a->cfg.vm_passthrough_dir,
+		    .include_idle = a->cfg.vm_passthrough_include_idle,
+		    .grace_ns = a->cfg.vm_passthrough_grace_ns,
+		    .max_range_uj = a->cfg.vm_passthrough_max_range_uj,
+		};
+
+		r = passthrough_new(&a->passthrough, &po, mono_ns(), err, errsz);
+		if (r < 0)
+			return r;
+	}
 
 	if (a->cfg.prometheus_enabled) {
 		for (size_t i = 0; i < a->cfg.n_listen; i++)
@@ -565,6 +582,7 @@ static void teardown(struct agent *a)
 	http_server_free(a->http);
 	webconfig_free(a->web);
 	snapshot_free(a->snap);
+	passthrough_free(a->passthrough);
 	idle_ledger_free(a->idle);
 	free(a->cpuinfo);
 	workloads_free(a->workloads);

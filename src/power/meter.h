@@ -40,7 +40,7 @@ struct energy_reading {
  * strerror() of its return value.
  */
 struct power_meter_ops {
-	const char *name; /* "rapl", "perf", "hwmon", "redfish", "acpi", "estimator" */
+	const char *name; /* "rapl", "perf", "hwmon", "redfish", "acpi", "estimator", "hypervisor" */
 	/* -ENODEV when the hardware is not there; other -errno on faults. */
 	int (*open)(struct power_meter **ret, const struct kepler_config *cfg, char *err,
 		    size_t errsz);
@@ -61,6 +61,8 @@ extern const struct power_meter_ops hwmon_meter_ops;
 extern const struct power_meter_ops acpi_meter_ops;
 extern const struct power_meter_ops estimator_meter_ops;
 extern const struct power_meter_ops redfish_meter_ops;
+/* RAPL on power.passthrough.path: a VM's energy as its host attributes it (docs/vms.md). */
+extern const struct power_meter_ops hypervisor_meter_ops;
 
 /*
  * Wrap-safe accumulation of a counter that wraps at max_range: given the

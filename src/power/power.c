@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The node's set of meters: which sources power.sources opens, which meter
- * serves each CPU zone (perf > rapl > hwmon > estimator), and samples that never
- * decrease whatever the meters do.
+ * serves each CPU zone (hypervisor > perf > rapl > hwmon > estimator), and
+ * samples that never decrease whatever the meters do.
  */
 #include "power/power.h"
 
@@ -20,12 +20,14 @@
  * Zone priority order; redfish and acpi serve only the platform, redfish first:
  * it is opened whenever power.redfish.endpoint (or nodesFile) is set.
  */
-enum { M_PERF, M_RAPL, M_HWMON, M_REDFISH, M_ACPI, M_ESTIMATOR, M_MAX };
+enum { M_HYPERVISOR, M_PERF, M_RAPL, M_HWMON, M_REDFISH, M_ACPI, M_ESTIMATOR, M_MAX };
 
 static const struct {
 	const struct power_meter_ops *ops;
 	enum power_source source;
 } meter_table[M_MAX] = {
+    /* A VM's tree from its host, where it has one: the guest's hardware tells nothing. */
+    [M_HYPERVISOR] = {&hypervisor_meter_ops, POWER_SOURCE_HYPERVISOR},
     [M_PERF] = {&perf_meter_ops, POWER_SOURCE_PERF},
     [M_RAPL] = {&rapl_meter_ops, POWER_SOURCE_RAPL},
     [M_HWMON] = {&hwmon_meter_ops, POWER_SOURCE_HWMON},
@@ -111,11 +113,15 @@ int power_new(struct power **ret, const struct kepler_config *cfg, char *err, si
 				explicit[m] = want[m] = true;
 	}
 	if (is_auto)
-		want[M_PERF] = want[M_RAPL] = want[M_HWMON] = want[M_ACPI] = true;
+		want[M_HYPERVISOR] = want[M_PERF] = want[M_RAPL] = want[M_HWMON] = want[M_ACPI] =
+		    true;
 	/* A configured BMC is wanted whatever power.sources says; its faults are fatal. */
 	if ((cfg->redfish_endpoint && *cfg->redfish_endpoint) ||
 	    (cfg->redfish_nodes_file && *cfg->redfish_nodes_file))
 		explicit[M_REDFISH] = want[M_REDFISH] = true;
+	/* power.passthrough.path's default is used when it is there; any other path must be. */
+	if (cfg->passthrough_path && !streq(cfg->passthrough_path, POWER_PASSTHROUGH_PATH_DEFAULT))
+		explicit[M_HYPERVISOR] = want[M_HYPERVISOR] = true;
 	if (cfg->n_sources == 0) {
 		if (err && errsz)
 			snprintf(err, errsz, "power.sources: empty list");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The node's set of power meters, chosen from power.sources: per CPU zone the
- * best meter that offers it (perf > rapl > hwmon), the estimator when no meter
- * offers any zone, and for the whole platform the ACPI power meter, else the
- * psys zone.
+ * best meter that offers it (hypervisor > perf > rapl > hwmon), the estimator
+ * when no meter offers any zone, and for the whole platform a Redfish BMC, else
+ * the ACPI power meter, else the psys zone.
  */
 #pragma once
 
@@ -46,7 +46,7 @@ int power_read(struct power *p, const struct meter_input *in, struct power_sampl
  */
 const char *power_read_error(const struct power *p);
 
-/* "rapl", "perf", "hwmon" or "estimator": the meter that serves most CPU zones. */
+/* "hypervisor", "rapl", "perf", "hwmon" or "estimator": the meter that serves most CPU zones. */
 const char *power_cpu_source(const struct power *p);
 /*
  * The platform's meter: "acpi"; else "psys" when a CPU meter serves the psys zone

@@ -3,7 +3,8 @@
  * RAPL through the powercap sysfs interface: every intel-rapl:N[:M] zone (and
  * intel-rapl-mmio:N[:M] where the MSR interface lacks that zone), summed per
  * zone name across sockets, each socket's counter made wrap-safe with its
- * max_energy_range_uj.
+ * max_energy_range_uj. The hypervisor meter is the same code on another root:
+ * the tree a VM's host writes for it (power.passthrough.path, docs/vms.md).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -235,8 +236,9 @@ static void rapl_close(struct power_meter *pm)
 	free(m);
 }
 
-static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
-		     size_t errsz)
+/* Every zone under root/class/powercap (zone_mask filters; 0 all), as a meter with ops. */
+static int rapl_open_at(struct power_meter **ret, const struct power_meter_ops *ops,
+			const char *root, uint32_t zone_mask, char *err, size_t errsz)
 {
 	struct rapl_meter *m;
 	_cleanup_free_ char **names = NULL;
@@ -244,33 +246,33 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg, 
 	size_t n = 0, k = 0;
 	int r, first_err = 0;
 
-	r = power_list_dir(cfg->host_sysfs, POWERCAP_DIR, &names, &n);
+	r = power_list_dir(root, POWERCAP_DIR, &names, &n);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
-				  cfg->host_sysfs);
+				  root);
 	if (r < 0)
-		return meter_fail(err, errsz, r, "cannot list %s/" POWERCAP_DIR ": %s",
-				  cfg->host_sysfs, strerror(-r));
+		return meter_fail(err, errsz, r, "cannot list %s/" POWERCAP_DIR ": %s", root,
+				  strerror(-r));
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->base.ops = &rapl_meter_ops;
-	m->sysfs = strdup(cfg->host_sysfs);
+	m->base.ops = ops;
+	m->sysfs = strdup(root);
 	if (!m->sysfs) {
 		rapl_close(&m->base);
 		return -ENOMEM;
 	}
-	r = collect(m, names, n, RAPL_IFACE_MSR, cfg->rapl_zones);
+	r = collect(m, names, n, RAPL_IFACE_MSR, zone_mask);
 	if (r >= 0)
-		r = collect(m, names, n, RAPL_IFACE_MMIO, cfg->rapl_zones);
+		r = collect(m, names, n, RAPL_IFACE_MMIO, zone_mask);
 	if (r < 0 || m->n == 0) {
 		rapl_close(&m->base);
 		if (r < 0)
 			return meter_fail(err, errsz, r,
 					  "more than %d zones under %s/" POWERCAP_DIR,
-					  RAPL_MAX_COUNTERS, cfg->host_sysfs);
+					  RAPL_MAX_COUNTERS, root);
 		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
-				  cfg->host_sysfs);
+				  root);
 	}
 	/* Baseline every counter; a zone with any unreadable socket is not offered. */
 	for (size_t i = 0; i < m->n; i++) {
@@ -301,6 +303,21 @@ static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg, 
 	m->base.zones = zones;
 	*ret = &m->base;
 	return 0;
+}
+
+static int rapl_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+		     size_t errsz)
+{
+	return rapl_open_at(ret, &rapl_meter_ops, cfg->host_sysfs, cfg->rapl_zones, err, errsz);
+}
+
+/* Every zone the host writes: it chose them (package, dram, psys where it has them). */
+static int hypervisor_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,
+			   size_t errsz)
+{
+	if (!cfg->passthrough_path)
+		return meter_fail(err, errsz, -ENODEV, "power.passthrough.path is empty");
+	return rapl_open_at(ret, &hypervisor_meter_ops, cfg->passthrough_path, 0, err, errsz);
 }
 
 static int rapl_read(struct power_meter *pm, const struct meter_input *in,
@@ -363,6 +380,13 @@ static int rapl_read(struct power_meter *pm, const struct meter_input *in,
 const struct power_meter_ops rapl_meter_ops = {
     .name = "rapl",
     .open = rapl_open,
+    .read = rapl_read,
+    .close = rapl_close,
+};
+
+const struct power_meter_ops hypervisor_meter_ops = {
+    .name = "hypervisor",
+    .open = hypervisor_open,
     .read = rapl_read,
     .close = rapl_close,
 };

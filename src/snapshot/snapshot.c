@@ -306,6 +306,7 @@ static int copy_groups(struct snapshot *s, struct workloads *w, enum group_kind 
 		    .parent_name = arena_str(s, pod ? pod->name : ""),
 		    .parent = arena_str(s, g->parent),
 		    .kind_label = arena_str(s, g->kind_label),
+		    .vcpus = g->vcpus,
 		    .terminated = g->life.terminated,
 		    .cpu_ns = g->acct.cpu_ns,
 		    .interval_cpu_ns = g->acct.interval_cpu_ns,

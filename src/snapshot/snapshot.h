@@ -119,6 +119,7 @@ struct snap_group {
 	const char *parent_name; /* containers: their pod's name ("" when unknown) */
 	const char *parent;	 /* containers: pod uid */
 	const char *kind_label;	 /* containers: runtime; VMs: hypervisor */
+	uint32_t vcpus;		 /* VMs: qemu's -smp; 0 unknown */
 	bool terminated;
 	uint64_t cpu_ns;
 	uint64_t interval_cpu_ns;

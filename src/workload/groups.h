@@ -37,6 +37,7 @@ struct group {
 	struct account other;		/* its processes without a series of their own */
 	struct lifecycle life;
 	uint32_t nprocs; /* tracked processes that name it: it stays while any does */
+	uint32_t vcpus;	 /* VMs: qemu's -smp, once its process is seen; 0 unknown */
 	bool alive;	 /* a live process belongs to it this interval */
 };
 

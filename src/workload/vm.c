@@ -142,6 +142,43 @@ static bool parse_uuid(struct arg a, char *ret, size_t size)
 	return true;
 }
 
+/* A positive decimal count from an -smp field; 0 when absent, empty or garbage. */
+static uint64_t smp_field(struct arg v, const char *key, const char *implied)
+{
+	char buf[32], *end;
+	unsigned long long n;
+
+	if (!opt_value(v, key, implied, buf, sizeof(buf)) || buf[0] < '0' || buf[0] > '9')
+		return 0;
+	errno = 0;
+	n = strtoull(buf, &end, 10);
+	if (errno || *end)
+		return 0;
+	return n > VM_VCPUS_MAX ? VM_VCPUS_MAX : n;
+}
+
+unsigned vm_parse_smp(const char *s, size_t len)
+{
+	static const char *const topology[] = {"sockets", "dies", "clusters", "cores", "threads"};
+	struct arg v = {s, len};
+	uint64_t n = smp_field(v, "cpus", "cpus"), product = 1;
+	bool any = false;
+
+	if (!n)
+		n = smp_field(v, "maxcpus", NULL);
+	for (size_t i = 0; !n && i < ARRAY_SIZE(topology); i++) {
+		uint64_t f = smp_field(v, topology[i], NULL);
+
+		if (f) {
+			any = true;
+			product = product * f > VM_VCPUS_MAX ? VM_VCPUS_MAX : product * f;
+		}
+	}
+	if (!n && any)
+		n = product;
+	return n ? (unsigned)n : 1;
+}
+
 /* "kvm", "kvm:tcg", "tcg": qemu tries them in order; the first decides what we report. */
 static bool accel_is_kvm(const char *list)
 {
@@ -150,7 +187,7 @@ static bool accel_is_kvm(const char *list)
 
 int vm_parse_qemu_cmdline(const char *cmdline, size_t len, struct vm_info *ret)
 {
-	struct vm_info info = {};
+	struct vm_info info = {.vcpus = 1};
 	struct arg argv0;
 	const char *p, *end;
 	int accel = -1; /* -1 not given, 0 other, 1 kvm: the first accelerator named wins */
@@ -182,7 +219,7 @@ int vm_parse_qemu_cmdline(const char *cmdline, size_t len, struct vm_info *ret)
 			continue;
 		}
 		if (!is_opt(a, "name") && !is_opt(a, "uuid") && !is_opt(a, "accel") &&
-		    !is_opt(a, "machine") && !is_opt(a, "M"))
+		    !is_opt(a, "machine") && !is_opt(a, "M") && !is_opt(a, "smp"))
 			continue;
 		if (p >= end)
 			break; /* option without its value: truncated */
@@ -195,6 +232,8 @@ int vm_parse_qemu_cmdline(const char *cmdline, size_t len, struct vm_info *ret)
 		} else if (is_opt(a, "uuid")) {
 			if (!parse_uuid(v, info.vm_id, sizeof(info.vm_id)))
 				info.vm_id[0] = '\0';
+		} else if (is_opt(a, "smp")) {
+			info.vcpus = vm_parse_smp(v.s, v.n); /* the last -smp wins, as in qemu */
 		} else if (is_opt(a, "accel")) {
 			if (accel < 0 && opt_value(v, "accel", "accel", buf, sizeof(buf)))
 				accel = accel_is_kvm(buf);

@@ -148,6 +148,7 @@ static int resolve(struct workloads *w, struct process *p)
 	struct process_identity *id = &p->id;
 	char path[PATH_MAX], exe[PATH_MAX], rel[64], vm_id[65] = "", vm_name[256] = "",
 						     hypervisor[16] = "";
+	unsigned vcpus = 0;
 	struct group *c, *vm;
 	struct cgroup_info ci;
 	struct vm_info vi;
@@ -173,6 +174,7 @@ static int resolve(struct workloads *w, struct process *p)
 				 vi.vm_id[0] ? vi.vm_id : vi.vm_name);
 			snprintf(vm_name, sizeof(vm_name), "%s", vi.vm_name);
 			snprintf(hypervisor, sizeof(hypervisor), "%s", vi.hypervisor);
+			vcpus = vi.vcpus;
 		}
 		id->vm_id = str(strings, vm_id);
 		snprintf(rel, sizeof(rel), "%u/exe", p->pid);
@@ -195,6 +197,8 @@ static int resolve(struct workloads *w, struct process *p)
 		snprintf(vm->name, sizeof(vm->name), "%s", vm_name);
 		snprintf(vm->kind_label, sizeof(vm->kind_label), "%s", hypervisor);
 	}
+	if (vm && vcpus)
+		vm->vcpus = vcpus;
 	/* Containers and VMs each sum exactly from their process series and their "other". */
 	p->attr.fold = c ? &c->other : vm ? &vm->other : attributor_node_fold(w->attr);
 	return r;

@@ -37,6 +37,7 @@ static const char *const all_keys[] = {
     "activity.source",
     "activity.maxProcesses",
     "rapl.zones",
+    "power.passthrough.path",
     "exporter.stdout.enabled",
     "exporter.prometheus.enabled",
     "exporter.prometheus.metricsLevel",
@@ -54,6 +55,10 @@ static const char *const all_keys[] = {
     "kube.tokenFile",
     "kube.caFile",
     "kube.insecureSkipVerify",
+    "vm.passthrough.dir",
+    "vm.passthrough.includeIdle",
+    "vm.passthrough.gracePeriod",
+    "vm.passthrough.maxEnergyRangeUJ",
 };
 
 static const char *value_of(const struct kepler_config *cfg, const char *key)
@@ -87,6 +92,7 @@ static const struct {
     {"activity.source", "auto"},
     {"activity.maxProcesses", "32768"},
     {"rapl.zones", "[]"},
+    {"power.passthrough.path", "/var/lib/kepler/host"},
     {"exporter.stdout.enabled", "false"},
     {"exporter.prometheus.enabled", "true"},
     {"exporter.prometheus.metricsLevel", "[node, process, container, pod, vm]"},
@@ -104,6 +110,10 @@ static const struct {
     {"kube.tokenFile", "\"\""},
     {"kube.caFile", "\"\""},
     {"kube.insecureSkipVerify", "false"},
+    {"vm.passthrough.dir", "\"\""},
+    {"vm.passthrough.includeIdle", "true"},
+    {"vm.passthrough.gracePeriod", "5m"},
+    {"vm.passthrough.maxEnergyRangeUJ", "262143328850"},
 };
 
 static void test_defaults(void **state)
@@ -161,6 +171,11 @@ static const struct {
     {"power:\n  sources:\n    - perf\n    - acpi\n", "power.sources", "[perf, acpi]"},
     {"power: {sources: [estimator]}", "power.sources", "[estimator]"},
     {"power: {sources: [auto]}", "power.sources", "[auto]"},
+    {"power: {sources: [hypervisor, estimator]}", "power.sources", "[hypervisor, estimator]"},
+    {"power: {passthrough: {path: \"\"}}", "power.passthrough.path", "\"\""},
+    {"vm: {passthrough: {gracePeriod: 0s}}", "vm.passthrough.gracePeriod", "0s"},
+    {"vm: {passthrough: {maxEnergyRangeUJ: 1000000}}", "vm.passthrough.maxEnergyRangeUJ",
+     "1000000"},
     {"power: {gpu: {sources: [drm, nvml]}}", "power.gpu.sources", "[auto]"},
     {"power: {gpu: {sources: [drm]}}", "power.gpu.sources", "[drm]"},
     {"power: {gpu: {sources: [none]}}", "power.gpu.sources", "[none]"},
@@ -266,6 +281,8 @@ static const char full_yaml[] = "log:\n"
 				"    uncore: 0.5\n"
 				"    dram: 1.5\n"
 				"    psys: 12\n"
+				"  passthrough:\n"
+				"    path: /mnt/host\n"
 				"  estimator:\n"
 				"    idleWattsPerCPU: 1\n"
 				"    maxWattsPerCPU: 4\n"
@@ -295,7 +312,13 @@ static const char full_yaml[] = "log:\n"
 				"  kubeletURL: https://127.0.0.1:10250\n"
 				"  tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token\n"
 				"  caFile: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt\n"
-				"  insecureSkipVerify: true\n";
+				"  insecureSkipVerify: true\n"
+				"vm:\n"
+				"  passthrough:\n"
+				"    dir: /run/kepler/vms\n"
+				"    includeIdle: false\n"
+				"    gracePeriod: 1m\n"
+				"    maxEnergyRangeUJ: 18446744073709551615\n";
 
 static void test_yaml_every_key(void **state)
 {
@@ -349,6 +372,11 @@ static void test_yaml_every_key(void **state)
 	assert_string_equal(cfg.kube_ca_file,
 			    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
 	assert_true(cfg.kube_insecure_skip_verify);
+	assert_string_equal(cfg.passthrough_path, "/mnt/host");
+	assert_string_equal(cfg.vm_passthrough_dir, "/run/kepler/vms");
+	assert_false(cfg.vm_passthrough_include_idle);
+	assert_int_equal(cfg.vm_passthrough_grace_ns, 60000000000ULL);
+	assert_true(cfg.vm_passthrough_max_range_uj == UINT64_MAX);
 
 	/* Parsing over a filled struct replaces (and frees) the old values */
 	assert_int_equal(config_parse_yaml(&cfg, full_yaml, strlen(full_yaml), err, sizeof(err)),
@@ -468,6 +496,11 @@ static const struct {
     {"monitor: {maxTerminated: 4294967296}", "monitor.maxTerminated: integer \"4294967296\" "
 					     "is too large"},
     {"monitor: {maxTerminated: 99999999999999999999999}", "is too large"},
+    {"vm: {passthrough: {maxEnergyRangeUJ: 999999}}",
+     "vm.passthrough.maxEnergyRangeUJ: 999999 is below the minimum 1000000"},
+    {"vm: {passthrough: {maxEnergyRangeUJ: 18446744073709551616}}", "is too large"},
+    {"vm: {passthrough: {maxEnergyRangeUJ: 1e9}}", "bad integer \"1e9\""},
+    {"vm: {passthrough: {gracePeriod: 25h}}", "25h is out of range (0s to 24h)"},
     {"power: {sources: [auto, rapl]}", "power.sources: \"auto\" cannot be combined"},
     {"power: {sources: [rapl, auto]}", "1:25: power.sources: \"auto\" cannot be combined"},
     {"power: {sources: [rapl, rapl]}", "1:25: power.sources: duplicate source \"rapl\""},
@@ -855,6 +888,9 @@ static void test_usage(void **state)
 	    "(default: 32768)",
 	    "--web.header-timeout=DURATION",
 	    "(default: 3s)",
+	    "--power.passthrough.path=PATH",
+	    "(default: /var/lib/kepler/host)",
+	    "--vm.passthrough.dir=PATH",
 	    "--version",
 	    "--help",
 	};
@@ -871,7 +907,7 @@ static void test_usage(void **state)
 			fail_msg("usage lacks \"%s\":\n%s", want[i], text);
 	for (char *p = text; *p; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 2 + 21); /* two header lines, one per flag */
+	assert_int_equal(lines, 2 + 23); /* two header lines, one per flag */
 	free(text);
 }
 

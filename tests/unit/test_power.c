@@ -339,6 +339,70 @@ static void test_estimator_unavailable(void **state)
 	config_free(&cfg);
 }
 
+/* Sets power.passthrough.path (NULL: empty). */
+static void set_passthrough(struct kepler_config *cfg, const char *path)
+{
+	free(cfg->passthrough_path);
+	cfg->passthrough_path = path ? strdup(path) : NULL;
+	assert_true(!path || cfg->passthrough_path);
+}
+
+/*
+ * power.passthrough.path: a VM's tree from its host is read as RAPL, before any
+ * meter of the guest's own; the default is used when it is there, any other path
+ * must be.
+ */
+static void test_hypervisor(void **state)
+{
+	static const enum power_source hyp[] = {POWER_SOURCE_HYPERVISOR};
+	char sysfs[PATH_MAX], tree[PATH_MAX], err[512] = "";
+	struct meter_input in = {.now_ns = SEC, .cpu_util = 0.5};
+	struct kepler_config cfg;
+	struct power_sample s;
+	struct power *p = NULL;
+
+	(void)state;
+	snprintf(sysfs, sizeof(sysfs), "%s/sysfs/rapl-1socket", FIXTURES);
+	snprintf(tree, sizeof(tree), "%s/sysfs/rapl-2socket", FIXTURES);
+	fixture_config(&cfg, sysfs);
+	set_passthrough(&cfg, tree);
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(power_cpu_source(p), "hypervisor");
+	assert_int_equal(power_read(p, &in, &s), 0);
+	/* The host's zones from its tree; the guest's own RAPL only for a zone the host lacks. */
+	for (int z = 0; z < ZONE_MAX; z++)
+		if (z == ZONE_UNCORE)
+			assert_string_equal(s.zone_source[z], "rapl");
+		else
+			assert_string_equal(s.zone_source[z], "hypervisor");
+	assert_true(power_model_idle_watts(p, ZONE_PACKAGE) < 0); /* measured: idle is learned */
+	power_free(p);
+
+	/* A path that is not the default must hold a tree. */
+	set_passthrough(&cfg, "/nonexistent");
+	p = NULL;
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), -ENODEV);
+	assert_null(p);
+	assert_string_equal(
+	    err, "power.sources: hypervisor: no powercap zones under /nonexistent/class/powercap");
+
+	/* The default is used only when it is there (it is not on a test machine). */
+	if (access(POWER_PASSTHROUGH_PATH_DEFAULT, F_OK) < 0) {
+		set_passthrough(&cfg, POWER_PASSTHROUGH_PATH_DEFAULT);
+		assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), 0);
+		assert_string_equal(power_cpu_source(p), "rapl");
+		power_free(p);
+	}
+
+	/* Asked for by name without a path. */
+	set_passthrough(&cfg, NULL);
+	set_sources(&cfg, hyp, 1);
+	p = NULL;
+	assert_int_equal(power_new(&p, &cfg, err, sizeof(err)), -ENODEV);
+	assert_string_equal(err, "power.sources: hypervisor: power.passthrough.path is empty");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_hold_and_catch_up),
 	    cmocka_unit_test(test_platform),
 	    cmocka_unit_test(test_estimator_unavailable),
+	    cmocka_unit_test(test_hypervisor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

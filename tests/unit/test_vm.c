@@ -177,6 +177,65 @@ static void test_cmdlines(void **state)
 	}
 }
 
+/* -smp values as qemu reads them: the vCPUs the guest starts with. */
+static void test_smp(void **state)
+{
+	static const struct {
+		const char *v;
+		unsigned want;
+	} smp[] = {
+	    {"4", 4},
+	    {"cpus=4", 4},
+	    {"2,sockets=2,cores=1,threads=1", 2},	 /* libvirt */
+	    {"1,sockets=1,dies=1,cores=1,threads=1", 1}, /* KubeVirt */
+	    {"sockets=2,cores=4,threads=2", 16},	 /* no cpus: the topology's product */
+	    {"cores=3", 3},
+	    {"sockets=2,dies=2,clusters=2,cores=2,threads=2", 32},
+	    {"maxcpus=8", 8},	     /* no cpus: maxcpus */
+	    {"2,maxcpus=8", 2},	     /* hot-pluggable beyond: not started */
+	    {"cpus=0,sockets=3", 3}, /* 0 is "not given" in qemu */
+	    {"cpus=2,cpus=6", 6},    /* the last one wins */
+	    {"", 1},
+	    {"garbage", 1},
+	    {"4x", 1},
+	    {"-4", 1},
+	    {"cpus=", 1},
+	    {"99999", VM_VCPUS_MAX},
+	    {"sockets=100,cores=100", VM_VCPUS_MAX},
+	    {"123456789012345678901234567890123456789", 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(smp) / sizeof(smp[0]); i++) {
+		unsigned got = vm_parse_smp(smp[i].v, strlen(smp[i].v));
+
+		if (got != smp[i].want)
+			fail_msg("-smp %s: %u vCPUs, want %u", smp[i].v, got, smp[i].want);
+	}
+}
+
+/* The command line carries -smp into vcpus; no -smp is one vCPU, the last -smp wins. */
+static void test_cmdline_vcpus(void **state)
+{
+	static const char libvirt[] = LIBVIRT_Q35, kubevirt[] = KUBEVIRT,
+			  plain[] = A("qemu-system-x86_64") A("-m") A("512"),
+			  twice[] = A("qemu-system-x86_64") A("-smp") A("2") A("--smp") A("cpus=6"),
+			  cut[] = A("qemu-system-x86_64") A("-smp");
+	struct vm_info info;
+
+	(void)state;
+	assert_int_equal(vm_parse_qemu_cmdline(libvirt, sizeof(libvirt) - 1, &info), 0);
+	assert_int_equal(info.vcpus, 2);
+	assert_int_equal(vm_parse_qemu_cmdline(kubevirt, sizeof(kubevirt) - 1, &info), 0);
+	assert_int_equal(info.vcpus, 1);
+	assert_int_equal(vm_parse_qemu_cmdline(plain, sizeof(plain) - 1, &info), 0);
+	assert_int_equal(info.vcpus, 1);
+	assert_int_equal(vm_parse_qemu_cmdline(twice, sizeof(twice) - 1, &info), 0);
+	assert_int_equal(info.vcpus, 6);
+	assert_int_equal(vm_parse_qemu_cmdline(cut, sizeof(cut) - 1, &info), 0);
+	assert_int_equal(info.vcpus, 1);
+}
+
 /* A name longer than the field is cut to 255 bytes; the rest of the line is still parsed. */
 static void test_long_name(void **state)
 {
@@ -346,8 +405,9 @@ static void test_read_real(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cmdlines),  cmocka_unit_test(test_long_name),
-	    cmocka_unit_test(test_random),    cmocka_unit_test(test_read_tree),
+	    cmocka_unit_test(test_cmdlines),	  cmocka_unit_test(test_smp),
+	    cmocka_unit_test(test_cmdline_vcpus), cmocka_unit_test(test_long_name),
+	    cmocka_unit_test(test_random),	  cmocka_unit_test(test_read_tree),
 	    cmocka_unit_test(test_read_real),
 	};
 
