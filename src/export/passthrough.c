@@ -31,17 +31,34 @@
 #define DIR_MODE 0750
 #define FILE_MODE 0640
 
-/* The zones a guest sees: RAPL's own layout, psys top-level as on real hardware. */
+/*
+ * The zones a guest sees: RAPL's own layout, psys top-level as on real hardware.
+ * psys carries the VM's platform energy (docs/attribution.md), where the host
+ * has a platform zone: in the guest it is the platform's meter too.
+ */
+#define PT_PLATFORM (-1)
 static const struct {
-	enum zone zone;
+	int zone; /* enum zone, or PT_PLATFORM */
 	const char *dir, *name;
 } pt_zones[] = {
     {ZONE_PACKAGE, "intel-rapl:0", "package-0"},
     {ZONE_DRAM, "intel-rapl:0:1", "dram"},
-    {ZONE_PSYS, "intel-rapl:1", "psys"},
+    {PT_PLATFORM, "intel-rapl:1", "psys"},
 };
 
 #define PT_ZONES ARRAY_SIZE(pt_zones)
+
+/* The host's zone behind pt_zones[i]. */
+static const struct snap_zone *pt_node_zone(const struct snapshot *s, size_t i)
+{
+	return pt_zones[i].zone == PT_PLATFORM ? &s->platform : &s->zone[pt_zones[i].zone];
+}
+
+/* VM g's cumulative energy of pt_zones[i]. */
+static uint64_t pt_energy(const struct snap_group *g, size_t i)
+{
+	return pt_zones[i].zone == PT_PLATFORM ? g->platform_uj : g->energy_uj[pt_zones[i].zone];
+}
 
 struct vm_tree {
 	char id[72];
@@ -61,7 +78,7 @@ struct passthrough {
 	struct passthrough_options o;
 	char *dir;
 	struct hashmap *trees;	      /* struct vm_tree *, by id */
-	uint64_t node_idle[ZONE_MAX]; /* the node's idle energy at the last interval */
+	uint64_t node_idle[PT_ZONES]; /* the node's idle energy at the last interval */
 	uint32_t *vcpus;	      /* scratch per VM */
 	uint64_t *share;
 	size_t cap;
@@ -249,19 +266,18 @@ static int remove_tree(const struct passthrough *p, const struct vm_tree *t)
 	return 0;
 }
 
-/* Add the interval's energy of VM g to t: its own, and idle[zone], its share of the idle. */
+/* Add the interval's energy of VM g to t: its own, and idle[i], its share of the idle. */
 static void account(struct vm_tree *t, const struct snap_group *g, const struct snapshot *s,
 		    const uint64_t *idle)
 {
 	for (size_t i = 0; i < PT_ZONES; i++) {
-		enum zone z = pt_zones[i].zone;
-		uint64_t now = g->energy_uj[z];
+		uint64_t now = pt_energy(g, i);
 
-		if (!s->zone[z].present)
+		if (!pt_node_zone(s, i)->present)
 			continue;
 		/* A group counted again from zero (forgotten, then back) adds all it has. */
 		t->total[i] +=
-		    (t->have_active && now >= t->active[i] ? now - t->active[i] : now) + idle[z];
+		    (t->have_active && now >= t->active[i] ? now - t->active[i] : now) + idle[i];
 		t->active[i] = now;
 	}
 	t->have_active = true;
@@ -290,7 +306,7 @@ static int write_vm(struct passthrough *p, struct vm_tree *t, const struct snap_
 		uint64_t shown = passthrough_counter(t->base[i], t->total[i], p->o.max_range_uj);
 		char rel[64], value[32];
 
-		if (!s->zone[pt_zones[i].zone].present)
+		if (!pt_node_zone(s, i)->present)
 			continue;
 		if (!(t->made & (1u << i))) {
 			if ((r = make_zone(p, t, i)) < 0)
@@ -325,7 +341,7 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 
 		if (v)
 			p->vcpus = v;
-		sh = v ? realloc(p->share, n * ZONE_MAX * sizeof(*sh)) : NULL;
+		sh = v ? realloc(p->share, n * PT_ZONES * sizeof(*sh)) : NULL;
 		if (!sh)
 			return -ENOMEM;
 		p->share = sh;
@@ -340,24 +356,25 @@ int passthrough_write(struct passthrough *p, const struct snapshot *s, uint64_t 
 	for (size_t i = 0; i < n; i++)
 		if (!vms[i].terminated)
 			p->vcpus[n_run++] = vms[i].vcpus;
-	for (int z = 0; z < ZONE_MAX; z++) {
-		uint64_t cur = s->zone[z].present ? s->zone[z].idle_uj : 0,
+	for (size_t z = 0; z < PT_ZONES; z++) {
+		const struct snap_zone *nz = pt_node_zone(s, z);
+		uint64_t cur = nz->present ? nz->idle_uj : 0,
 			 idle = cur >= p->node_idle[z] ? cur - p->node_idle[z] : 0;
 
 		p->node_idle[z] = cur;
 		if (n_run)
 			passthrough_idle_shares(p->o.include_idle ? idle : 0, p->vcpus, n_run,
-						host_cpus, p->share + (size_t)z * n);
+						host_cpus, p->share + z * n);
 	}
 
 	for (size_t i = 0, k = 0; i < n; i++) {
 		const struct snap_group *g = &vms[i];
-		uint64_t idle[ZONE_MAX] = {0};
+		uint64_t idle[PT_ZONES] = {0};
 		int r;
 
 		if (!g->terminated) {
-			for (int z = 0; z < ZONE_MAX; z++)
-				idle[z] = p->share[(size_t)z * n + k];
+			for (size_t z = 0; z < PT_ZONES; z++)
+				idle[z] = p->share[z * n + k];
 			k++;
 		}
 		if (!safe_id(g->id))

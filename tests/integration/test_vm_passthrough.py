@@ -219,7 +219,18 @@ def sample(host, guest, poller, vmdirs, timeout=60):
 
 
 def vm_joules(m, vm, zone):
+    """What the host attributes to the VM for a zone of its tree: psys is the VM's
+    platform energy (docs/vms.md)."""
+    if zone == "psys":
+        return value(m, "kepler_vm_platform_joules_total", vm_id=vm) or 0.0
     return value(m, "kepler_vm_cpu_joules_total", vm_id=vm, zone=zone) or 0.0
+
+
+def node_joules(m, kind, zone):
+    """The host's idle or active energy behind a zone of the tree (psys: the platform)."""
+    if zone == "psys":
+        return value(m, f"kepler_node_platform_{kind}_joules_total")
+    return value(m, f"kepler_node_cpu_{kind}_joules_total", zone=zone)
 
 
 def close(got, want):
@@ -243,7 +254,7 @@ vms_dir = os.path.join(top, "vms")
 guest_sysfs = os.path.join(top, "guest-sys")  # the guest's own hardware: none
 os.mkdir(guest_sysfs)
 # Configured idle power: the idle shares are large and steady whatever the load.
-config = ("power: {idle: {package: 20, dram: 2, psys: 25}}\n"
+config = ("power: {idle: {package: 20, dram: 2, platform: 25}}\n"
           "vm:\n"
           "  passthrough:\n"
           f"    dir: {vms_dir}\n"
@@ -351,8 +362,7 @@ try:
             for zone in ZONES:
                 got = (ub[(vm, zone)] - ua[(vm, zone)]) / 1e6
                 active = vm_joules(hb, vm, zone) - vm_joules(ha, vm, zone)
-                idle = (value(hb, "kepler_node_cpu_idle_joules_total", zone=zone) -
-                        value(ha, "kepler_node_cpu_idle_joules_total", zone=zone))
+                idle = node_joules(hb, "idle", zone) - node_joules(ha, "idle", zone)
                 want = active + idle * share
                 check(active > 0 and close(got, want),
                       f"VM {vm[:8]} {zone}: counter +{got:.3f} J, its active +{active:.3f} J "
@@ -364,8 +374,7 @@ try:
             check(close(got, want), f"guest {zone}: +{got:.3f} J, its VM's counter +{want:.3f} J")
         for zone in ZONES:
             vms_active = sum(vm_joules(hb, vm, zone) - vm_joules(ha, vm, zone) for vm in qemus)
-            node_active = (value(hb, "kepler_node_cpu_active_joules_total", zone=zone) -
-                           value(ha, "kepler_node_cpu_active_joules_total", zone=zone))
+            node_active = node_joules(hb, "active", zone) - node_joules(ha, "active", zone)
             check(vms_active <= node_active + 1e-6,
                   f"{zone}: the VMs' active {vms_active:.3f} J <= the host's {node_active:.3f} J")
         procs = sum(v for ls, v in series(gb, "kepler_process_cpu_joules_total").items()

@@ -155,7 +155,7 @@ static void test_writer(void **state)
 	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0"), 1000 + 133333);
 	assert_int_equal(read_counter(dir, ID2, "intel-rapl:0"), 2000 + 266666);
 	assert_int_equal(read_counter(dir, ID1, "intel-rapl:0:1"), 10 + 13333);
-	assert_false(exists(dir, ID1 "/class/powercap/intel-rapl:1")); /* no psys on this host */
+	assert_false(exists(dir, ID1 "/class/powercap/intel-rapl:1")); /* no platform zone on this host */
 	read_text(dir, ID1 "/class/powercap/intel-rapl:0/name", buf, sizeof(buf));
 	assert_string_equal(buf, "package-0\n");
 	read_text(dir, ID1 "/class/powercap/intel-rapl:0:1/name", buf, sizeof(buf));
