@@ -445,9 +445,15 @@ static void test_gpu_shares(void **state)
 			attr_proc_begin(&w.p[i]);
 			attr_proc_charge(&w.p[i], cpu[i], 0, 0);
 		}
-		assert_int_equal(attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE),
-						false, &gpus, 0),
-				 0);
+		/* The platform at three times its parts: each gets three times its CPU and GPU. */
+		assert_int_equal(
+		    attributor_run(w.a, w.list, w.n, active, ZONE_BIT(ZONE_PACKAGE), false, &gpus,
+				   3 * (1000 + cases[c].active[0] + cases[c].active[1])),
+		    0);
+		for (uint32_t i = 0; i < 4; i++)
+			assert_int_equal(w.p[i].acct.platform_uj,
+					 3 * (w.p[i].acct.energy_uj[ZONE_PACKAGE] +
+					      gpu_uj(&w.p[i], 0) + gpu_uj(&w.p[i], 1)));
 		for (uint32_t i = 0; i < 3; i++)
 			for (uint32_t g = 0; g < 2; g++)
 				if (gpu_uj(&w.p[i], g) != cases[c].want[i][g])
@@ -458,6 +464,9 @@ static void test_gpu_shares(void **state)
 		assert_null(w.p[3].acct.gpu); /* used no GPU */
 		assert_int_equal(w.p[3].acct.energy_uj[ZONE_PACKAGE], 600);
 		node = attributor_node_other(w.a);
+		assert_int_equal(
+		    node->platform_uj,
+		    3 * (node->gpu ? node->gpu->energy_uj[0] + node->gpu->energy_uj[1] : 0));
 		for (uint32_t g = 0; g < 2; g++) {
 			assert_int_equal(node->gpu ? node->gpu->energy_uj[g] : 0, cases[c].node[g]);
 			assert_int_equal(gpu_exported(&w, g), cases[c].active[g]);
