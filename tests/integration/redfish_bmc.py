@@ -139,8 +139,7 @@ class Shape:
     fail      (from, to) seconds since start during which every request answers 500
     huge      {path: bytes}: that path answers a body of this size
     invalid   paths that answer text that is not JSON
-    expect    what the agent must report: watts (constant part), ratio of the served
-              integral it must follow (an energy counter that runs faster), ...
+    note      what the shape is, for the test's output
     """
 
     def __init__(self, name, docs, live, power, sessions=True, ttl=None, delay=0.0, fail=None,
@@ -311,9 +310,12 @@ class BMC:
         class Handler(Handler_):
             pass
         Handler.bmc = bmc
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        # The handshake on the handler's thread (its first read), not in accept(): a
+        # slow or refusing client holds up no one else.
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True,
+                                            do_handshake_on_connect=False)
         self.port = self.httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -348,6 +350,14 @@ class BMC:
             good = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
             return "basic" if secrets.compare_digest(auth[6:], good) else "basic-bad"
         return "other"
+
+
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A client that refused the certificate or hung up is no error of the server."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
 
 
 class Handler_(BaseHTTPRequestHandler):

@@ -171,8 +171,10 @@ try:
     for w in watches.values():
         w.stopped.set()
         w.join()
-    for agent in agents.values():
-        agent.stop()
+    stops = {}
+    for name, agent in agents.items():
+        t = time.monotonic()
+        stops[name] = (agent.stop(), time.monotonic() - t)
     logs = {name: agent.output() for name, agent in agents.items()}
 finally:
     for agent in agents.values():
@@ -195,6 +197,9 @@ for name, (_, steps, opts, keys, want) in CASES.items():
     check(not watches[name].leaks, f"{name}: no credential in any /metrics body")
     leaked = [i for i, s in enumerate(SECRETS) if s in log]
     check(not leaked, f"{name}: no credential in the agent's log (leaked: {leaked})")
+    rc, took = stops[name]
+    check(rc == 0 and took < 4, f"{name}: SIGTERM ends the agent cleanly in {took:.1f} s "
+          f"(exit {rc})")
     if want is None:
         j = [platform(m) for _, m in scrapes if platform(m)]
         check(not j, f"{name}: no platform energy from a BMC that gave no reading "
@@ -202,8 +207,10 @@ for name, (_, steps, opts, keys, want) in CASES.items():
         check(read_errors(last) > 10, f"{name}: read errors counted ({read_errors(last)})")
         continue
     start = STEP_AT + 4 if name == "legacy" else OUTAGE[1] + 10 if name == "outage" \
-        else 20.0 if name == "energy" else 45.0 if name == "slow" else SETTLE
-    first = watches[name].at(start)
+        else 20.0 if name == "energy" else SETTLE
+    # ... and after the first reading (a slow BMC's discovery takes tens of seconds).
+    reading = next((t for t, m in scrapes if platform(m)), None)
+    first = watches[name].at(max(start, (reading or DURATION) + 3))
     if first is None:
         check(False, f"{name}: a scrape after {start} s")
         continue
@@ -217,8 +224,10 @@ for name, (_, steps, opts, keys, want) in CASES.items():
     check(any(("platform_power_source", "redfish") in ls for ls in info),
           f"{name}: kepler_node_info says platform_power_source=redfish")
     top = max(w for _, w in steps)
+    # A stretch between two scrapes is one or two intervals, whose length jitters by tens
+    # of ms on a busy machine; energy dumped after a gap is several times the power.
     spikes = [(round(t), round(w, 1)) for t, w in per_interval_watts(scrapes)
-              if w > top * 1.02]
+              if w > top * 1.15]
     check(not spikes, f"{name}: no stretch above the {top} W served {spikes[:5]}")
     auths = {r["auth"] for r in bmc.requests}
     check("basic-bad" not in auths and "login-bad" not in auths,
@@ -265,7 +274,7 @@ for name in CASES:
               f"({len(bmcs[name].seen(auth='login'))} logins, {bmcs[name].logouts})")
 b = bmcs["basic"]
 posts = b.seen(method="POST")
-check(posts and all(r["status"] == 405 for r in posts), f"basic: the session POST tried, 405")
+check(posts and all(r["status"] == 405 for r in posts), "basic: the session POST tried, 405")
 check(len(posts) <= 3, f"basic: basic auth remembered, not a POST per poll ({len(posts)})")
 check(len(b.seen(auth="basic", status=200)) >= 20,
       f"basic: {len(b.seen(auth='basic', status=200))} reads with basic auth")
