@@ -193,6 +193,31 @@ def shape_subsystem(power):
     return docs, {"/redfish/v1/Chassis/1U/EnvironmentMetrics": env, bay1 + "/Metrics": psu}
 
 
+PSU_SHARES = (0.6, 0.4)
+
+
+def shape_psus(power):
+    """PowerSubsystem only (no EnvironmentMetrics): the power is the power supplies' input,
+    two supplies sharing it 60/40, so the agent must sum them."""
+    docs, _ = shape_subsystem(power)
+    del docs["/redfish/v1/Chassis/1U"]["EnvironmentMetrics"]
+    del docs["/redfish/v1/Chassis/1U/EnvironmentMetrics"]
+    psus = "/redfish/v1/Chassis/1U/PowerSubsystem/PowerSupplies"
+    bays = [psus + "/Bay1", psus + "/Bay2"]
+    docs[psus]["Members"] = [link(b) for b in bays]
+    docs[psus]["Members@odata.count"] = 2
+    docs[bays[1]] = dict(docs[bays[0]], **{"@odata.id": bays[1], "Id": "Bay2",
+                                          "Metrics": link(bays[1] + "/Metrics")})
+    docs[bays[1] + "/Metrics"] = dict(copy.deepcopy(docs[bays[0] + "/Metrics"]),
+                                      **{"@odata.id": bays[1] + "/Metrics"})
+
+    def share(k):
+        def f(doc, w, e):
+            doc["InputPowerWatts"]["Reading"] = w * k
+        return f
+    return docs, {b + "/Metrics": share(k) for b, k in zip(bays, PSU_SHARES)}
+
+
 ENERGY_COUNTER_RATIO = 1.10
 ENERGY_COUNTER_START_KWH = 12345.678
 
@@ -497,7 +522,8 @@ class Handler_(BaseHTTPRequestHandler):
 
 
 SHAPES = {
-    "legacy": shape_legacy, "subsystem": shape_subsystem, "energy": shape_energy,
+    "legacy": shape_legacy, "subsystem": shape_subsystem, "psus": shape_psus,
+    "energy": shape_energy,
     "multi": shape_multi, "blades": blade_docs, "nested": shape_nested, "odd": shape_odd,
 }
 

@@ -52,6 +52,7 @@ LEGACY_POWER = "/redfish/v1/Chassis/1U/Power"
 CASES = {
     "legacy": (rb.shape_legacy, [(0, 250.0), (STEP_AT, 310.0)], {}, {}, 310.0),
     "subsystem": (rb.shape_subsystem, [(0, 180.0)], {}, {}, 180.0),
+    "psus": (rb.shape_psus, [(0, 330.0)], {}, {}, 330.0),
     "energy": (rb.shape_energy, [(0, 200.0)], {}, {}, 200.0 * rb.ENERGY_COUNTER_RATIO),
     "multi": (rb.shape_multi, [(0, 400.0)], {}, {}, 400.0),
     "blade-by-path": (rb.blade_docs, [(0, 350.0)], {},
@@ -242,7 +243,8 @@ for name, (_, steps, opts, keys, want) in CASES.items():
 print("-- shape details")
 wrong = {"multi": (rb.MULTI_CPU_W, 400 + rb.MULTI_CPU_W + rb.MULTI_MEM_W),
          "blade-by-path": (1500.0, 1850.0, 2060.0), "nested": (450.0, 970.0),
-         "subsystem": (240.0,), "energy": (200.0,)}
+         "subsystem": (240.0,), "energy": (200.0,),
+         "psus": tuple(330.0 * k for k in rb.PSU_SHARES)}
 for name, values in wrong.items():
     m = watches[name].scrapes[-1][1] if watches[name].scrapes else {}
     gauge = platform(m, "kepler_node_platform_watts")
