@@ -65,6 +65,8 @@ CASES = {
     "slow": (rb.shape_legacy, [(0, 230.0)], {"delay": 8.0},
              {"interval": "5s", "timeout": "10s"}, 230.0),
     "outage": (rb.shape_legacy, [(0, 270.0)], {"fail": OUTAGE}, {}, 270.0),
+    # A BMC without a power meter reads 0 W: no reading, not an idle machine.
+    "no-meter": (rb.shape_legacy, [(0, 0.0)], {}, {}, None),
     "huge": (rb.shape_legacy, [(0, 300.0)], {"huge": {LEGACY_POWER: HUGE}}, {}, None),
     "invalid": (rb.shape_legacy, [(0, 300.0)], {"invalid": [LEGACY_POWER]}, {}, None),
     # The same self-signed certificate, not from the test CA: refused while the CA file is
