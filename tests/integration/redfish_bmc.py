@@ -326,6 +326,7 @@ class BMC:
         self.requests = []
         self.lock = threading.Lock()
         self.tokens = {}  # token -> (session path, expiry or None)
+        self.issued = []  # every token handed out, for the test to look for in logs
         self.next_session = 1
         self.logouts = []
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -500,6 +501,7 @@ class Handler_(BaseHTTPRequestHandler):
             token = secrets.token_hex(16)
             expiry = time.monotonic() + shape.ttl if shape.ttl else None
             bmc.tokens[token] = (f"{SESSIONS}/{sid}", expiry)
+            bmc.issued.append(token)
         location = f"{SESSIONS}/{sid}"
         self.answer(201, {"@odata.id": location, "Id": sid, "UserName": bmc.username},
                     headers=(("X-Auth-Token", token), ("Location", location)), kind="login")

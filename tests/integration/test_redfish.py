@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """The Redfish meter against the test BMC (redfish_bmc.py), one agent per BMC shape, all at
 once over HTTPS with a test CA: the platform joules follow what each BMC serves (within 1 %
-over a window of at least 10 intervals, from the right chassis and the right entry), no
+over a window of at least 10 intervals, from the right chassis, the right entry, the power
+supplies summed, an energy counter followed; a BMC that reads 0 W has no meter), no
 counter decreases, an outage neither invents energy nor leaves a spike, a slow BMC does not
 slow the interval loop, sessions expire and come back and end with a logout, basic auth
 where there are no sessions, a 50 MB body and invalid JSON are refused, TLS is verified,
-and the credentials appear in no log and no /metrics body."""
+and the credentials (and session tokens) appear in no log and no /metrics body."""
 
 import base64
 import os
@@ -205,6 +206,9 @@ for name, (_, steps, opts, keys, want) in CASES.items():
     check(not watches[name].leaks, f"{name}: no credential in any /metrics body")
     leaked = [i for i, s in enumerate(SECRETS) if s in log]
     check(not leaked, f"{name}: no credential in the agent's log (leaked: {leaked})")
+    tokens = [t for t in bmc.issued if t in log]
+    check(not tokens, f"{name}: no session token in the agent's log "
+          f"({len(tokens)} of {len(bmc.issued)})")
     rc, took = stops[name]
     check(rc == 0 and took < 4, f"{name}: SIGTERM ends the agent cleanly in {took:.1f} s "
           f"(exit {rc})")
