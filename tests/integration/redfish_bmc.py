@@ -509,6 +509,8 @@ class Handler_(BaseHTTPRequestHandler):
     def do_DELETE(self):
         bmc = self.bmc
         kind = bmc.auth_kind(self.headers)
+        if not self.common():
+            return
         token = self.headers.get("X-Auth-Token")
         path = norm(self.path)
         with bmc.lock:

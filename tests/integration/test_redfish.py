@@ -289,8 +289,10 @@ check(expired and all(any(l["t"] > e["t"] for l in logins) for e in expired),
       "sessions: every 401 for an expired token is followed by a new login")
 check(not s.seen(auth="basic"), "sessions: no basic auth where sessions work")
 check(not s.seen(auth="token-unknown"), "sessions: never a token the BMC did not issue")
+# The slow BMC takes 8 s over the DELETE too: the agent gives up on it (and still exits
+# at once, checked above).
 for name in CASES:
-    if bmcs[name].shape.sessions and bmcs[name].seen(auth="login"):
+    if bmcs[name].shape.sessions and bmcs[name].seen(auth="login") and name != "slow":
         check(bmcs[name].logouts, f"{name}: the session was deleted on exit "
               f"({len(bmcs[name].seen(auth='login'))} logins, {bmcs[name].logouts})")
 b = bmcs["basic"]
