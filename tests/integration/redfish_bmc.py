@@ -70,16 +70,11 @@ class Power:
                 w = watts
         return w
 
-    def energy(self, t1, t0=None):
-        """Joules served from t0 (default: the start) to t1, monotonic times."""
-        a = 0.0 if t0 is None else t0 - self.t0
-        b = t1 - self.t0
-        edges = [a] + [at for at, _ in self.steps if a < at < b] + [b]
+    def energy(self, t):
+        """Joules served from the start to t (monotonic): what an energy counter reads."""
+        b = t - self.t0
+        edges = [0.0] + [at for at, _ in self.steps if 0 < at < b] + [b]
         return sum(self.watts(self.t0 + lo) * (hi - lo) for lo, hi in zip(edges, edges[1:]))
-
-    def constant(self, t0, t1):
-        """Whether the power does not change between t0 and t1."""
-        return all(not (t0 - self.t0 < at <= t1 - self.t0) for at, _ in self.steps[1:])
 
 
 def load_mockup(name):
@@ -139,14 +134,13 @@ class Shape:
     fail      (from, to) seconds since start during which every request answers 500
     huge      {path: bytes}: that path answers a body of this size
     invalid   paths that answer text that is not JSON
-    note      what the shape is, for the test's output
     """
 
-    def __init__(self, name, docs, live, power, sessions=True, ttl=None, delay=0.0, fail=None,
-                 huge=None, invalid=(), note=""):
-        self.name, self.docs, self.live, self.power = name, docs, live, power
+    def __init__(self, docs, live, power, sessions=True, ttl=None, delay=0.0, fail=None,
+                 huge=None, invalid=()):
+        self.docs, self.live, self.power = docs, live, power
         self.sessions, self.ttl, self.delay, self.fail = sessions, ttl, delay, fail
-        self.huge, self.invalid, self.note = huge or {}, set(invalid), note
+        self.huge, self.invalid = huge or {}, set(invalid)
 
 
 def set_control(i):
@@ -156,7 +150,7 @@ def set_control(i):
     return f
 
 
-def shape_legacy(power):
+def shape_legacy():
     """Legacy Power only (rackmount1 without PowerSubsystem/EnvironmentMetrics links)."""
     docs = load_mockup("rackmount1")
     c = docs["/redfish/v1/Chassis/1U"]
@@ -166,7 +160,7 @@ def shape_legacy(power):
     return docs, {"/redfish/v1/Chassis/1U/Power": set_control(0)}
 
 
-def shape_subsystem(power):
+def shape_subsystem():
     """PowerSubsystem + EnvironmentMetrics (liquid-cooled server): the power is
     EnvironmentMetrics.PowerWatts; the power supply's input power (served 60 W higher,
     as a PSU's input is) must not be taken when EnvironmentMetrics has a reading."""
@@ -196,10 +190,10 @@ def shape_subsystem(power):
 PSU_SHARES = (0.6, 0.4)
 
 
-def shape_psus(power):
+def shape_psus():
     """PowerSubsystem only (no EnvironmentMetrics): the power is the power supplies' input,
     two supplies sharing it 60/40, so the agent must sum them."""
-    docs, _ = shape_subsystem(power)
+    docs, _ = shape_subsystem()
     del docs["/redfish/v1/Chassis/1U"]["EnvironmentMetrics"]
     del docs["/redfish/v1/Chassis/1U/EnvironmentMetrics"]
     psus = "/redfish/v1/Chassis/1U/PowerSubsystem/PowerSupplies"
@@ -222,11 +216,11 @@ ENERGY_COUNTER_RATIO = 1.10
 ENERGY_COUNTER_START_KWH = 12345.678
 
 
-def shape_energy(power):
+def shape_energy():
     """EnvironmentMetrics with an EnergykWh counter that runs 10 % faster than PowerWatts
     says (the counter is the better measurement: the agent must follow it), starting
     from a large value (which must not become energy)."""
-    docs, live = shape_subsystem(power)
+    docs, live = shape_subsystem()
 
     def env(doc, w, e):
         doc["PowerWatts"]["Reading"] = w
@@ -240,12 +234,12 @@ def shape_energy(power):
 MULTI_CPU_W, MULTI_MEM_W = 120.0, 35.0
 
 
-def shape_multi(power):
+def shape_multi():
     """Legacy Power with several PowerControl entries: CPU and Memory subsystems first,
     then the whole chassis (PhysicalContext "Chassis"). The agent must take the chassis
     entry (the contract's rule: the entry for the whole chassis), not the first one and
     not the sum."""
-    docs, _ = shape_legacy(power)
+    docs, _ = shape_legacy()
     p = "/redfish/v1/Chassis/1U/Power"
     docs[p]["PowerControl"] = [
         control(p + "#/PowerControl/0", MULTI_CPU_W, "CPU", "CPU Power"),
@@ -255,7 +249,7 @@ def shape_multi(power):
     return docs, {p: set_control(2)}
 
 
-def blade_docs(power):
+def shape_blades():
     """An enclosure (1500 W for all its blades) containing Blade1 (the live power) and
     Blade2 (210 W); each blade says it is ContainedBy the enclosure."""
     docs = load_mockup("bladed")
@@ -276,7 +270,7 @@ def blade_docs(power):
     return docs, {blades[0] + "/Power": set_control(0)}
 
 
-def shape_nested(power):
+def shape_nested():
     """The node's chassis (telemetry mockup's Chassis/1, live power) contains a tray
     chassis (Tray_1, 450 W, Links.ContainedBy Chassis/1) with its own reading: by the
     default rule the agent takes the chassis no other contains, and counts nothing twice.
@@ -297,7 +291,7 @@ def shape_nested(power):
 ODD_ID = "Node/1"
 
 
-def shape_odd(power):
+def shape_odd():
     """The odd details of real BMCs: a null member, a member that answers 404, a wrong
     Members@odata.count, an Id with a slash (a URL built from it answers 404 and is
     recorded), trailing slashes and a # fragment in @odata.id links, a null PowerControl
@@ -404,8 +398,7 @@ class Handler_(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.wfile.write(body)
 
     def error(self, status, kind, message):
         self.answer(status, {"error": {"code": "Base.1.0.GeneralError", "message": message}},
@@ -528,21 +521,22 @@ class Handler_(BaseHTTPRequestHandler):
 SHAPES = {
     "legacy": shape_legacy, "subsystem": shape_subsystem, "psus": shape_psus,
     "energy": shape_energy,
-    "multi": shape_multi, "blades": blade_docs, "nested": shape_nested, "odd": shape_odd,
+    "multi": shape_multi, "blades": shape_blades, "nested": shape_nested, "odd": shape_odd,
 }
 
 
-def make_shape(name, builder, steps, t0=None, **kw):
+def make_shape(builder, steps, t0=None, **kw):
+    """A Shape from a builder above, serving Power(steps, t0); kw: Shape's options."""
     power = Power(steps, t0)
-    docs, live = builder(power)
-    return Shape(name, docs, live, power, **kw)
+    docs, live = builder()
+    return Shape(docs, live, power, **kw)
 
 
 def main():
     name = sys.argv[1] if len(sys.argv) > 1 else "legacy"
     d = tempfile.mkdtemp(prefix="kepler-bmc-")
     certs = make_certs(d)
-    bmc = BMC(make_shape(name, SHAPES[name], [(0, 250.0)]), certs["server.crt"],
+    bmc = BMC(make_shape(SHAPES[name], [(0, 250.0)]), certs["server.crt"],
               certs["server.key"], "admin", "password")
     print(f"{name} at {bmc.url}/redfish/v1 (CA {certs['ca.crt']}, admin/password); ^C ends")
     try:

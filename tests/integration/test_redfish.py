@@ -56,9 +56,9 @@ CASES = {
     "psus": (rb.shape_psus, [(0, 330.0)], {}, {}, 330.0),
     "energy": (rb.shape_energy, [(0, 200.0)], {}, {}, 200.0 * rb.ENERGY_COUNTER_RATIO),
     "multi": (rb.shape_multi, [(0, 400.0)], {}, {}, 400.0),
-    "blade-by-path": (rb.blade_docs, [(0, 350.0)], {},
+    "blade-by-path": (rb.shape_blades, [(0, 350.0)], {},
                       {"chassis": "/redfish/v1/Chassis/Blade1"}, 350.0),
-    "blade-by-id": (rb.blade_docs, [(0, 350.0)], {}, {"chassis": "Blade2"}, 210.0),
+    "blade-by-id": (rb.shape_blades, [(0, 350.0)], {}, {"chassis": "Blade2"}, 210.0),
     "nested": (rb.shape_nested, [(0, 520.0)], {}, {}, 520.0),
     "odd": (rb.shape_odd, [(0, 287.5)], {}, {}, 287.5),
     "sessions": (rb.shape_legacy, [(0, 260.0)], {"ttl": 3.0}, {}, 260.0),
@@ -167,7 +167,7 @@ bmcs, agents, watches = {}, {}, {}
 try:
     for name, (builder, steps, opts, keys, _) in CASES.items():
         cert = "self" if name in SELF_SIGNED else "server"
-        bmcs[name] = rb.BMC(rb.make_shape(name, builder, steps, T0, **opts),
+        bmcs[name] = rb.BMC(rb.make_shape(builder, steps, T0, **opts),
                             certs[f"{cert}.crt"], certs[f"{cert}.key"], USER, PASSWORD)
     for name, (_, _, _, keys, _) in CASES.items():
         agents[name] = Agent("--activity.source=procfs",
@@ -195,7 +195,7 @@ finally:
 end = DURATION - 1.0
 for name, (_, steps, opts, keys, want) in CASES.items():
     bmc, scrapes, log = bmcs[name], watches[name].scrapes, logs[name]
-    print(f"-- {name}: {bmc.shape.note or ''}".rstrip(": "))
+    print(f"-- {name}")
     if not check(len(scrapes) > DURATION / SCRAPE_EVERY / 3,
                  f"{name}: {len(scrapes)} scrapes"):
         print(log[-3000:])
