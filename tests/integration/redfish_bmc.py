@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import secrets
+import shutil
 import ssl
 import subprocess
 import sys
@@ -544,6 +545,7 @@ def main():
             time.sleep(3600)
     except KeyboardInterrupt:
         bmc.stop()
+        shutil.rmtree(d)
 
 
 if __name__ == "__main__":
