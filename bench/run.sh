@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Benchmarks (bench/README.md): ./bench/run.sh <builddir>. Each figure is
 # printed next to its baseline from the same run. Needs root for eBPF.
-# About 4 minutes.
+# About 6 minutes.
 set -eu
 build=${1:-build}
 here=$(dirname "$0")
@@ -22,3 +22,5 @@ ninja -C "$build" src/kepler bench/sleepers >/dev/null
 python3 "$here/agent_bench.py" "$build"
 echo "== GPU collection at 10,000 processes, 8 GPUs, 50 GPU processes, beside no GPU"
 python3 "$here/gpu_bench.py" "$build"
+echo "== the platform's share at 10,000 processes: none, estimated, metered"
+python3 "$here/platform_bench.py" "$build"
