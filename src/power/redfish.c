@@ -76,6 +76,7 @@ struct redfish_meter {
 	unsigned failures;
 	bool warned;
 	bool coarse_logged;
+	bool zero_logged; /* "reads 0 W" said */
 	bool ambiguity_logged;
 };
 
@@ -420,6 +421,13 @@ static void record(struct redfish_meter *m, int r, double w, double kwh, const c
 		snprintf(m->last_err, sizeof(m->last_err), "%s", why);
 	}
 	pthread_mutex_unlock(&m->lock);
+	/* Once: it stays so until the BMC reads more, and says nothing else meanwhile. */
+	if (s == -ENODATA && !m->zero_logged) {
+		log_warn("redfish: %s: %s reads 0 W: the BMC has no power meter there; no platform "
+			 "energy until it reads more",
+			 m->origin, m->res);
+		m->zero_logged = true;
+	}
 	if (s == 1 && !m->coarse_logged) {
 		log_info("redfish: %s: %s's EnergykWh did not move while it read power: too "
 			 "coarse, using its power readings alone",

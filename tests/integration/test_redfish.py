@@ -249,6 +249,12 @@ for name, (_, steps, opts, keys, want) in CASES.items():
               if w > top * 1.5]
     check(not spikes, f"{name}: no stretch between scrapes above 1.5 x the {top} W served "
           f"{spikes[:5]}")
+    # The BMC's platform energy flows through idle and active to the processes, whole.
+    active = platform(last, "kepler_node_platform_active_joules_total")
+    shares = sum(v for (n, _), v in last.items() if n == "kepler_process_platform_joules_total")
+    check(active is not None and abs(shares - active) <= 1e-4 * active + 1e-3,
+          f"{name}: the processes' platform energy {shares:.4f} J is the node's active "
+          f"{active} J")
     auths = {r["auth"] for r in bmc.requests}
     check("basic-bad" not in auths and "login-bad" not in auths,
           f"{name}: the credentials were right every time ({sorted(auths)})")
@@ -343,6 +349,8 @@ if h:
           f"(from {rss(h[0][1]) / 2**20:.1f} MiB)")
 check(len(bmcs["huge"].seen(path=LEGACY_POWER)) >= 3, "huge: the body was asked for again")
 check(re.search(r"json|parse", logs["invalid"], re.I), "invalid: the log says the JSON is bad")
+check(re.search(r"reads 0 W: the BMC has no power meter", logs["no-meter"]),
+      "no-meter: the log says why there is no platform energy")
 
 # TLS.
 print("-- tls")
