@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <cmocka.h>
@@ -71,6 +72,20 @@ static void test_share_conserves(void **state)
 				    (long double)out[k] < exact + 1);
 		}
 		assert_int_equal(sum, total);
+		/*
+		 * Largest remainder: a part given one more than its floor has a remainder at
+		 * least any other's that was not (on a tie, the earlier part).
+		 */
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = 0; b < n; b++) {
+				unsigned __int128 pa = (unsigned __int128)total * w[a],
+						  pb = (unsigned __int128)total * w[b];
+				bool up_a = out[a] > pa / wsum, up_b = out[b] > pb / wsum;
+
+				if (up_a && !up_b)
+					assert_true(pa % wsum > pb % wsum ||
+						    (pa % wsum == pb % wsum && a < b));
+			}
 	}
 }
 
