@@ -28,6 +28,7 @@
 #include "util/strbuf.h"
 #include "util/util.h"
 #include "util/yamlutil.h"
+#include "util/errf.h"
 
 /* Largest config file accepted: a real one is a few hundred bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -1909,26 +1910,12 @@ static const struct key *flag_lookup(const char *name, size_t len)
 	return NULL;
 }
 
-static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int flag_fail(char *err, size_t errsz, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 static int flag_result(const struct key *k, int r, const char *msg, char *err, size_t errsz)
 {
 	if (r == -ENOMEM)
-		return flag_fail(err, errsz, r, "--%s: out of memory", k->flag);
+		return errf(err, errsz, r, "--%s: out of memory", k->flag);
 	if (r < 0)
-		return flag_fail(err, errsz, r, "--%s: %s", k->flag, msg);
+		return errf(err, errsz, r, "--%s: %s", k->flag, msg);
 	return 0;
 }
 
@@ -1949,7 +1936,7 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 	args = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*args));
 	values = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*values));
 	if (!args || !values)
-		return flag_fail(err, errsz, -ENOMEM, "out of memory");
+		return errf(err, errsz, -ENOMEM, "out of memory");
 
 	/* Pass 1: syntax only. --help and --version end it where they stand. */
 	for (int i = 1; i < argc; i++) {
@@ -1959,19 +1946,19 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 
 		if (streq(a, "--")) {
 			if (i + 1 < argc)
-				return flag_fail(err, errsz, -EINVAL, "unexpected argument \"%s\"",
-						 argv[i + 1]);
+				return errf(err, errsz, -EINVAL, "unexpected argument \"%s\"",
+					    argv[i + 1]);
 			break;
 		}
 		if (!startswith(a, "--") || a[2] == '-' || a[2] == '=')
-			return flag_fail(err, errsz, -EINVAL, "unexpected argument \"%s\"", a);
+			return errf(err, errsz, -EINVAL, "unexpected argument \"%s\"", a);
 		name = a + 2;
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
 		if (name_is(name, len, "help") || name_is(name, len, "version")) {
 			if (eq)
-				return flag_fail(err, errsz, -EINVAL, "--%.*s takes no value",
-						 (int)len, name);
+				return errf(err, errsz, -EINVAL, "--%.*s takes no value", (int)len,
+					    name);
 			if (name_is(name, len, "help")) {
 				config_print_usage(stdout);
 				return 1;
@@ -1980,8 +1967,7 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 		}
 		k = flag_lookup(name, len);
 		if (!k && !name_is(name, len, "config.file"))
-			return flag_fail(err, errsz, -EINVAL, "unknown flag --%.*s", (int)len,
-					 name);
+			return errf(err, errsz, -EINVAL, "unknown flag --%.*s", (int)len, name);
 		if (k && k->kind == &kind_bool) {
 			value = eq ? eq + 1 : "true";
 		} else if (eq) {
@@ -1989,15 +1975,14 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 		} else if (i + 1 < argc && !startswith(argv[i + 1], "--")) {
 			value = argv[++i];
 		} else {
-			return flag_fail(err, errsz, -EINVAL, "--%.*s: missing value", (int)len,
-					 name);
+			return errf(err, errsz, -EINVAL, "--%.*s: missing value", (int)len, name);
 		}
 		if (k) {
 			args[n_args++] = (struct flag_arg){k, value};
 		} else {
 			if (!*value)
-				return flag_fail(err, errsz, -EINVAL, "--%.*s: missing value",
-						 (int)len, name);
+				return errf(err, errsz, -EINVAL, "--%.*s: missing value", (int)len,
+					    name);
 			config_file = value;
 		}
 	}
@@ -2009,13 +1994,13 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 
 		cfg->config_file = strdup(config_file);
 		if (!cfg->config_file)
-			return flag_fail(err, errsz, -ENOMEM, "out of memory");
+			return errf(err, errsz, -ENOMEM, "out of memory");
 		r = read_file_alloc(config_file, CONFIG_FILE_MAX, &text, &len);
 		if (r == -EFBIG)
-			return flag_fail(err, errsz, r, "%s: file too large (over %d bytes)",
-					 config_file, CONFIG_FILE_MAX);
+			return errf(err, errsz, r, "%s: file too large (over %d bytes)",
+				    config_file, CONFIG_FILE_MAX);
 		if (r < 0)
-			return flag_fail(err, errsz, r, "%s: %s", config_file, strerror(-r));
+			return errf(err, errsz, r, "%s: %s", config_file, strerror(-r));
 		r = config_parse_yaml(cfg, text, len, err, errsz);
 		if (r < 0)
 			return r;
@@ -2047,7 +2032,7 @@ static int load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 	}
 	r = check_config(cfg, msg, sizeof(msg));
 	if (r < 0)
-		return flag_fail(err, errsz, r, "%s", msg);
+		return errf(err, errsz, r, "%s", msg);
 	return 0;
 }
 
@@ -2059,7 +2044,7 @@ int config_load(struct kepler_config *cfg, int argc, char **argv, char *err, siz
 		err[0] = '\0';
 	r = config_defaults(cfg);
 	if (r < 0)
-		return flag_fail(err, errsz, r, "out of memory");
+		return errf(err, errsz, r, "out of memory");
 	r = load(cfg, argc, argv, err, errsz);
 	if (r != 0)
 		config_free(cfg);

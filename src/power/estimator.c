@@ -50,7 +50,7 @@ static int sample(struct estimator_meter *m, unsigned *ret_ncpus, uint64_t *ret_
 	if (r < 0)
 		return meter_fail_read(err, errsz, r, m->procfs, "stat");
 	if (*ret_ncpus == 0)
-		return meter_fail(err, errsz, -EINVAL, "%s/stat: no cpuN lines", m->procfs);
+		return errf(err, errsz, -EINVAL, "%s/stat: no cpuN lines", m->procfs);
 	*ret_busy = cpu_times_busy(&t);
 	*ret_idle = cpu_times_idle(&t);
 	return 0;

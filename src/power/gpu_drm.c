@@ -388,10 +388,10 @@ static int drm_open(struct gpu_backend **ret, const struct kepler_config *cfg, c
 			goto fail;
 	}
 	if (b->n_devs == 0) {
-		r = meter_fail(err, errsz, -ENODEV,
-			       "no amdgpu, i915 or xe card with a hwmon energy or power reading "
-			       "under %s/" DRM_DIR,
-			       b->sysfs);
+		r = errf(err, errsz, -ENODEV,
+			 "no amdgpu, i915 or xe card with a hwmon energy or power reading "
+			 "under %s/" DRM_DIR,
+			 b->sysfs);
 		goto fail;
 	}
 	*ret = b;
@@ -434,8 +434,8 @@ static int read_energy(struct gpu_backend *b, struct drm_dev *d, const struct gp
 		snprintf(rel, sizeof(rel), DRM_DIR "/%s/device", d->card);
 		if (!power_exists(b->sysfs, rel)) {
 			out->lost = true;
-			return meter_fail(err, errsz, -ENODEV, "%s (%s): %s/%s is gone", d->card,
-					  d->info.uuid, b->sysfs, rel);
+			return errf(err, errsz, -ENODEV, "%s (%s): %s/%s is gone", d->card,
+				    d->info.uuid, b->sysfs, rel);
 		}
 		if (find_source(b, d) == 0) {
 			if (!d->counter)
@@ -449,11 +449,10 @@ static int read_energy(struct gpu_backend *b, struct drm_dev *d, const struct gp
 		r = power_integrator_add(&d->it, v, in->now_ns);
 	if (r < 0) {
 		if (r == -ERANGE)
-			return meter_fail(err, errsz, r, "%s (%s): %s/%s: %llu uW is not power",
-					  d->card, d->info.uuid, b->sysfs, d->value_rel,
-					  (unsigned long long)v);
-		return meter_fail(err, errsz, r, "%s (%s): cannot read %s/%s: %s", d->card,
-				  d->info.uuid, b->sysfs, d->value_rel, strerror(-r));
+			return errf(err, errsz, r, "%s (%s): %s/%s: %llu uW is not power", d->card,
+				    d->info.uuid, b->sysfs, d->value_rel, (unsigned long long)v);
+		return errf(err, errsz, r, "%s (%s): cannot read %s/%s: %s", d->card, d->info.uuid,
+			    b->sysfs, d->value_rel, strerror(-r));
 	}
 	if (d->counter) {
 		/* 64-bit counters kept by the driver: a decrease is a reset, not a wrap. */
@@ -857,7 +856,7 @@ static int drm_read(struct gpu_backend *b, const struct gpu_read_input *in, stru
 	if (r >= 0)
 		r = collect_clients(b);
 	if (r < 0)
-		return meter_fail(err, errsz, r, "DRM clients: %s", strerror(-r));
+		return errf(err, errsz, r, "DRM clients: %s", strerror(-r));
 	if (b->reads % DRM_RESCAN_READS == 0)
 		prune_pids(b);
 	for (size_t i = 0; i < b->n_devs; i++) {

@@ -279,10 +279,10 @@ static int dev_fail(const struct gpu_backend *b, const struct nvml_dev *d, const
 	char buf[32];
 
 	if (!d->info.uuid[0])
-		return meter_fail(err, errsz, nvml_errno(r), "GPU %u: %s: %s", d->index, call,
-				  nvml_str(b, r, buf, sizeof(buf)));
-	return meter_fail(err, errsz, nvml_errno(r), "GPU %u (%s): %s: %s", d->index, d->info.uuid,
-			  call, nvml_str(b, r, buf, sizeof(buf)));
+		return errf(err, errsz, nvml_errno(r), "GPU %u: %s: %s", d->index, call,
+			    nvml_str(b, r, buf, sizeof(buf)));
+	return errf(err, errsz, nvml_errno(r), "GPU %u (%s): %s: %s", d->index, d->info.uuid, call,
+		    nvml_str(b, r, buf, sizeof(buf)));
 }
 
 /* Room for n elements of sz bytes in *buf (capacity *cap): false when out of memory. */
@@ -609,11 +609,11 @@ static int nvml_read(struct gpu_backend *b, const struct gpu_read_input *in,
 				continue;
 			}
 			out[i].lost = true;
-			e = meter_fail(first ? NULL : err, first ? 0 : errsz, -ENODEV,
-				       "GPU %u (%s): %s: %s; after restarting NVML: %s", d->index,
-				       d->info.uuid, call, nvml_str(b, r, buf, sizeof(buf)),
-				       ri == NVML_SUCCESS ? "not found"
-							  : nvml_str(b, ri, buf2, sizeof(buf2)));
+			e = errf(first ? NULL : err, first ? 0 : errsz, -ENODEV,
+				 "GPU %u (%s): %s: %s; after restarting NVML: %s", d->index,
+				 d->info.uuid, call, nvml_str(b, r, buf, sizeof(buf)),
+				 ri == NVML_SUCCESS ? "not found"
+						    : nvml_str(b, ri, buf2, sizeof(buf2)));
 			first = first ? first : e;
 			continue;
 		}
@@ -669,8 +669,8 @@ static int load_symbols(struct gpu_backend *b, const char *lib, char *err, size_
 			if (nvml_syms[i].names[k])
 				sym = dlsym(b->dl, nvml_syms[i].names[k]);
 		if (!sym && nvml_syms[i].required)
-			return meter_fail(err, errsz, -ENODEV, "%s lacks %s: NVIDIA driver too old",
-					  lib, nvml_syms[i].names[0]);
+			return errf(err, errsz, -ENODEV, "%s lacks %s: NVIDIA driver too old", lib,
+				    nvml_syms[i].names[0]);
 		memcpy((char *)&b->f + nvml_syms[i].off, &sym, sizeof(sym));
 	}
 	return 0;
@@ -695,7 +695,7 @@ static int nvml_open(struct gpu_backend **ret, const struct kepler_config *cfg, 
 	if (!b->dl) {
 		const char *why = dlerror();
 
-		r = meter_fail(err, errsz, -ENODEV, "%s", why ? why : lib);
+		r = errf(err, errsz, -ENODEV, "%s", why ? why : lib);
 		goto fail;
 	}
 	r = load_symbols(b, lib, err, errsz);
@@ -703,19 +703,18 @@ static int nvml_open(struct gpu_backend **ret, const struct kepler_config *cfg, 
 		goto fail;
 	nr = b->f.init();
 	if (nr != NVML_SUCCESS) {
-		r = meter_fail(err, errsz, -ENODEV, "nvmlInit_v2: %s",
-			       nvml_str(b, nr, buf, sizeof(buf)));
+		r = errf(err, errsz, -ENODEV, "nvmlInit_v2: %s", nvml_str(b, nr, buf, sizeof(buf)));
 		goto fail;
 	}
 	b->inited = true;
 	nr = b->f.count(&count);
 	if (nr != NVML_SUCCESS) {
-		r = meter_fail(err, errsz, -ENODEV, "nvmlDeviceGetCount_v2: %s",
-			       nvml_str(b, nr, buf, sizeof(buf)));
+		r = errf(err, errsz, -ENODEV, "nvmlDeviceGetCount_v2: %s",
+			 nvml_str(b, nr, buf, sizeof(buf)));
 		goto fail;
 	}
 	if (count == 0) {
-		r = meter_fail(err, errsz, -ENODEV, "no NVIDIA GPUs");
+		r = errf(err, errsz, -ENODEV, "no NVIDIA GPUs");
 		goto fail;
 	}
 	b->devs = calloc(count, sizeof(*b->devs));

@@ -213,8 +213,8 @@ static int scan_acpi_channel(struct hwmon_meter *m, int dev, const char *dir)
 
 static int none_found(const struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
 {
-	return meter_fail(err, errsz, -ENODEV, "no %s under %s/" HWMON_DIR,
-			  acpi ? "power_meter device" : "CPU energy or power channels", m->sysfs);
+	return errf(err, errsz, -ENODEV, "no %s under %s/" HWMON_DIR,
+		    acpi ? "power_meter device" : "CPU energy or power channels", m->sysfs);
 }
 
 static int discover(struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
@@ -227,8 +227,8 @@ static int discover(struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
 	if (r == -ENOENT || r == -ENOTDIR)
 		return none_found(m, acpi, err, errsz);
 	if (r < 0)
-		return meter_fail(err, errsz, r, "cannot list %s/" HWMON_DIR ": %s", m->sysfs,
-				  strerror(-r));
+		return errf(err, errsz, r, "cannot list %s/" HWMON_DIR ": %s", m->sysfs,
+			    strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		char dir[128], driver[64], rel[160];
 		int dev;
@@ -256,9 +256,8 @@ static int discover(struct hwmon_meter *m, bool acpi, char *err, size_t errsz)
 			}
 		}
 		if (r < 0)
-			return meter_fail(err, errsz, r,
-					  "more than %d channels under %s/" HWMON_DIR,
-					  HWMON_MAX_CHANNELS, m->sysfs);
+			return errf(err, errsz, r, "more than %d channels under %s/" HWMON_DIR,
+				    HWMON_MAX_CHANNELS, m->sysfs);
 	}
 	return m->n ? 0 : none_found(m, acpi, err, errsz);
 }
@@ -278,11 +277,11 @@ static int chan_fail(const struct hwmon_meter *m, const struct hwmon_chan *c, in
 		     char *err, size_t errsz)
 {
 	if (r == -ERANGE && c->kind == HWMON_ENERGY)
-		return meter_fail(err, errsz, r, "%s/%s went back from %llu to %llu", m->sysfs,
-				  c->rel, (unsigned long long)c->last, (unsigned long long)v);
+		return errf(err, errsz, r, "%s/%s went back from %llu to %llu", m->sysfs, c->rel,
+			    (unsigned long long)c->last, (unsigned long long)v);
 	if (r == -ERANGE)
-		return meter_fail(err, errsz, r, "%s/%s: %llu uW is above %llu uW, not power",
-				  m->sysfs, c->rel, (unsigned long long)v, POWER_MAX_UW);
+		return errf(err, errsz, r, "%s/%s: %llu uW is above %llu uW, not power", m->sysfs,
+			    c->rel, (unsigned long long)v, POWER_MAX_UW);
 	return meter_fail_read(err, errsz, r, m->sysfs, c->rel);
 }
 

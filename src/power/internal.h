@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "power/meter.h"
+#include "util/errf.h"
 
 /*
  * The part every meter shares; each meter's own struct starts with it. open
@@ -29,12 +30,9 @@ struct power_meter {
 /* ---- shared (sysfs.c) ---- */
 
 /*
- * Say why a meter op failed: format the message into err (as snprintf, errsz
- * may be 0) and return r, so that a failure is one statement.
+ * A meter op says why it failed with errf() (util/errf.h); a file that could not
+ * be read with this: "cannot read <root>/<rel>: <strerror(-r)>", returning r.
  */
-int meter_fail(char *err, size_t errsz, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* The same for a file that could not be read: "cannot read <root>/<rel>: <strerror(-r)>". */
 int meter_fail_read(char *err, size_t errsz, int r, const char *root, const char *rel);
 
 /*

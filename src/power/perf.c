@@ -172,14 +172,14 @@ uint64_t perf_count_to_uj(uint64_t count, double scale)
 
 static int no_pmu(const char *sysfs, char *err, size_t errsz)
 {
-	return meter_fail(err, errsz, -ENODEV, "no power PMU with energy events under %s/" PMU_DIR,
-			  sysfs);
+	return errf(err, errsz, -ENODEV, "no power PMU with energy events under %s/" PMU_DIR,
+		    sysfs);
 }
 
 static int cannot_parse(const char *sysfs, const char *rel, const char *text, char *err,
 			size_t errsz)
 {
-	return meter_fail(err, errsz, -EINVAL, "%s/%s: cannot parse \"%s\"", sysfs, rel, text);
+	return errf(err, errsz, -EINVAL, "%s/%s: cannot parse \"%s\"", sysfs, rel, text);
 }
 
 int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *ret, char *err,
@@ -200,24 +200,24 @@ int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *r
 	if (r < 0 && r != -EINVAL)
 		return meter_fail_read(err, errsz, r, sysfs, PMU_DIR "/type");
 	if (r < 0 || type > UINT32_MAX)
-		return meter_fail(err, errsz, -EINVAL, "%s/" PMU_DIR "/type: not a PMU type number",
-				  sysfs);
+		return errf(err, errsz, -EINVAL, "%s/" PMU_DIR "/type: not a PMU type number",
+			    sysfs);
 	d.type = (uint32_t)type;
 	r = read_line_at(sysfs, PMU_DIR "/cpumask", buf, sizeof(buf));
 	if (r < 0)
 		return meter_fail_read(err, errsz, r, sysfs, PMU_DIR "/cpumask");
 	r = perf_parse_cpumask(buf, d.cpus, PERF_MAX_CPUS, &d.n_cpus);
 	if (r == -E2BIG)
-		return meter_fail(err, errsz, r, "%s/" PMU_DIR "/cpumask: more than %d CPUs", sysfs,
-				  PERF_MAX_CPUS);
+		return errf(err, errsz, r, "%s/" PMU_DIR "/cpumask: more than %d CPUs", sysfs,
+			    PERF_MAX_CPUS);
 	if (r < 0)
 		return cannot_parse(sysfs, PMU_DIR "/cpumask", buf, err, errsz);
 	r = power_list_dir(sysfs, PMU_DIR "/events", &names, &n);
 	if (r == -ENOENT)
 		return no_pmu(sysfs, err, errsz);
 	if (r < 0)
-		return meter_fail(err, errsz, r, "cannot list %s/" PMU_DIR "/events: %s", sysfs,
-				  strerror(-r));
+		return errf(err, errsz, r, "cannot list %s/" PMU_DIR "/events: %s", sysfs,
+			    strerror(-r));
 	for (size_t i = 0; i < n; i++) {
 		struct perf_event_desc *e;
 		int z;
@@ -245,8 +245,8 @@ int perf_discover(const char *sysfs, uint32_t zone_mask, struct perf_pmu_desc *r
 		snprintf(rel, sizeof(rel), PMU_DIR "/events/%s.unit", names[i]);
 		r = read_line_at(sysfs, rel, buf, sizeof(buf));
 		if (r >= 0 && perf_parse_unit(buf) < 0)
-			return meter_fail(err, errsz, -EINVAL, "%s/%s: unit \"%s\", not Joules",
-					  sysfs, rel, buf);
+			return errf(err, errsz, -EINVAL, "%s/%s: unit \"%s\", not Joules", sysfs,
+				    rel, buf);
 		d.n_events++;
 	}
 	if (d.n_events == 0)
@@ -300,11 +300,10 @@ static int counter_fail(const struct perf_meter *m, size_t e, size_t c, const ch
 {
 	const struct perf_event_desc *ev = &m->desc.events[e];
 
-	return meter_fail(
-	    err, errsz, r, "%s power/energy-%s/ (type %u, config 0x%llx) on CPU %d: %s%s", at,
-	    event_suffix(ev->zone), m->desc.type, (unsigned long long)ev->config, m->desc.cpus[c],
-	    strerror(-r),
-	    r == -EACCES ? " (needs CAP_PERFMON or kernel.perf_event_paranoid <= 0)" : "");
+	return errf(err, errsz, r, "%s power/energy-%s/ (type %u, config 0x%llx) on CPU %d: %s%s",
+		    at, event_suffix(ev->zone), m->desc.type, (unsigned long long)ev->config,
+		    m->desc.cpus[c], strerror(-r),
+		    r == -EACCES ? " (needs CAP_PERFMON or kernel.perf_event_paranoid <= 0)" : "");
 }
 
 static int perf_open(struct power_meter **ret, const struct kepler_config *cfg, char *err,

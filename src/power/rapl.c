@@ -218,12 +218,11 @@ static int counter_fail(const struct rapl_meter *m, const struct rapl_counter *c
 			uint64_t raw, char *err, size_t errsz)
 {
 	if (r == -ERANGE)
-		return meter_fail(
-		    err, errsz, r, "zone %s: %s/%s: %llu is above max_energy_range_uj %llu", c->key,
-		    m->sysfs, c->rel, (unsigned long long)raw, (unsigned long long)c->max_range);
-	return meter_fail(err, errsz, r, "zone %s: cannot read %s/%s: %s%s", c->key, m->sysfs,
-			  c->rel, strerror(-r),
-			  r == -EACCES ? " (energy_uj is root only since Linux 5.10)" : "");
+		return errf(err, errsz, r, "zone %s: %s/%s: %llu is above max_energy_range_uj %llu",
+			    c->key, m->sysfs, c->rel, (unsigned long long)raw,
+			    (unsigned long long)c->max_range);
+	return errf(err, errsz, r, "zone %s: cannot read %s/%s: %s%s", c->key, m->sysfs, c->rel,
+		    strerror(-r), r == -EACCES ? " (energy_uj is root only since Linux 5.10)" : "");
 }
 
 static void rapl_close(struct power_meter *pm)
@@ -248,11 +247,10 @@ static int rapl_open_at(struct power_meter **ret, const struct power_meter_ops *
 
 	r = power_list_dir(root, POWERCAP_DIR, &names, &n);
 	if (r == -ENOENT || r == -ENOTDIR)
-		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
-				  root);
+		return errf(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR, root);
 	if (r < 0)
-		return meter_fail(err, errsz, r, "cannot list %s/" POWERCAP_DIR ": %s", root,
-				  strerror(-r));
+		return errf(err, errsz, r, "cannot list %s/" POWERCAP_DIR ": %s", root,
+			    strerror(-r));
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -268,11 +266,9 @@ static int rapl_open_at(struct power_meter **ret, const struct power_meter_ops *
 	if (r < 0 || m->n == 0) {
 		rapl_close(&m->base);
 		if (r < 0)
-			return meter_fail(err, errsz, r,
-					  "more than %d zones under %s/" POWERCAP_DIR,
-					  RAPL_MAX_COUNTERS, root);
-		return meter_fail(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR,
-				  root);
+			return errf(err, errsz, r, "more than %d zones under %s/" POWERCAP_DIR,
+				    RAPL_MAX_COUNTERS, root);
+		return errf(err, errsz, -ENODEV, "no powercap zones under %s/" POWERCAP_DIR, root);
 	}
 	/* Baseline every counter; a zone with any unreadable socket is not offered. */
 	for (size_t i = 0; i < m->n; i++) {
@@ -316,7 +312,7 @@ static int hypervisor_open(struct power_meter **ret, const struct kepler_config 
 			   size_t errsz)
 {
 	if (!cfg->passthrough_path)
-		return meter_fail(err, errsz, -ENODEV, "power.passthrough.path is empty");
+		return errf(err, errsz, -ENODEV, "power.passthrough.path is empty");
 	return rapl_open_at(ret, &hypervisor_meter_ops, cfg->passthrough_path, 0, err, errsz);
 }
 
@@ -354,12 +350,12 @@ static int rapl_read(struct power_meter *pm, const struct meter_input *in,
 			 */
 			if (!first_err && raw < c->last_raw && d == 0)
 				first_err =
-				    meter_fail(err, errsz, -ERANGE,
-					       "zone %s: %s/%s went back from %llu to %llu", c->key,
-					       m->sysfs, c->rel, (unsigned long long)c->last_raw,
-					       (unsigned long long)raw);
+				    errf(err, errsz, -ERANGE,
+					 "zone %s: %s/%s went back from %llu to %llu", c->key,
+					 m->sysfs, c->rel, (unsigned long long)c->last_raw,
+					 (unsigned long long)raw);
 			else if (!first_err)
-				first_err = meter_fail(
+				first_err = errf(
 				    err, errsz, -ERANGE,
 				    "zone %s: %s/%s rose by %llu uJ in %llu ms, more than %llu W",
 				    c->key, m->sysfs, c->rel, (unsigned long long)d,

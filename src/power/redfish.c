@@ -123,7 +123,7 @@ static int login(struct redfish_meter *m, char *why, size_t whysz)
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body); /* jansson keeps no copy we could zero: the strings go with it */
 	if (!text)
-		return meter_fail(why, whysz, -ENOMEM, "out of memory");
+		return errf(why, whysz, -ENOMEM, "out of memory");
 	r = http_client_request(m->http,
 				&(struct http_request){.method = "POST",
 						       .url = url,
@@ -138,7 +138,7 @@ static int login(struct redfish_meter *m, char *why, size_t whysz)
 	if ((resp.status == 200 || resp.status == 201) && resp.headers[0] && resp.headers[0][0]) {
 		if (asprintf(&m->token, "X-Auth-Token: %s", resp.headers[0]) < 0) {
 			m->token = NULL;
-			return meter_fail(why, whysz, -ENOMEM, "out of memory");
+			return errf(why, whysz, -ENOMEM, "out of memory");
 		}
 		m->session_path = session_path_of(m, resp.headers[1]);
 		m->basic = false;
@@ -153,11 +153,11 @@ static int login(struct redfish_meter *m, char *why, size_t whysz)
 	}
 	http_body_snippet(resp.body, resp.body_len, snippet, sizeof(snippet));
 	if (resp.status == 401 || resp.status == 403)
-		return meter_fail(why, whysz, -EACCES,
-				  "login refused (POST %s: HTTP %ld): check the credentials in %s",
-				  m->sessions, resp.status, m->cred_origin);
-	return meter_fail(why, whysz, -EIO, "login failed (POST %s: HTTP %ld%s%s)", m->sessions,
-			  resp.status, snippet[0] ? ": " : "", snippet);
+		return errf(why, whysz, -EACCES,
+			    "login refused (POST %s: HTTP %ld): check the credentials in %s",
+			    m->sessions, resp.status, m->cred_origin);
+	return errf(why, whysz, -EIO, "login failed (POST %s: HTTP %ld%s%s)", m->sessions,
+		    resp.status, snippet[0] ? ": " : "", snippet);
 }
 
 static int tls_hint(int r, char *why, size_t whysz)
@@ -198,32 +198,31 @@ static int get_json(struct redfish_meter *m, const char *path, json_t **ret, cha
 					   .password = basic ? m->cred.password : NULL},
 		    &resp, w, sizeof(w));
 		if (r < 0)
-			return tls_hint(meter_fail(why, whysz, r, "GET %s: %s", path, w), why,
-					whysz);
+			return tls_hint(errf(why, whysz, r, "GET %s: %s", path, w), why, whysz);
 		/* An expired session: log in again, once. */
 		if (resp.status == 401 && m->token && attempt == 0) {
 			r = login(m, w, sizeof(w));
 			if (r < 0)
-				return meter_fail(why, whysz, r, "%s", w);
+				return errf(why, whysz, r, "%s", w);
 			continue;
 		}
 		break;
 	}
 	if (resp.status == 404)
-		return meter_fail(why, whysz, -ENOENT, "GET %s: HTTP 404", path);
+		return errf(why, whysz, -ENOENT, "GET %s: HTTP 404", path);
 	if (resp.status == 401 || resp.status == 403)
-		return meter_fail(why, whysz, -EACCES, "GET %s: HTTP %ld%s", path, resp.status,
-				  m->cred.username ? "" : " (set power.redfish.credentialsFile)");
+		return errf(why, whysz, -EACCES, "GET %s: HTTP %ld%s", path, resp.status,
+			    m->cred.username ? "" : " (set power.redfish.credentialsFile)");
 	if (resp.status != 200) {
 		http_body_snippet(resp.body, resp.body_len, snippet, sizeof(snippet));
-		return meter_fail(why, whysz, -EIO, "GET %s: HTTP %ld%s%s", path, resp.status,
-				  snippet[0] ? ": " : "", snippet);
+		return errf(why, whysz, -EIO, "GET %s: HTTP %ld%s%s", path, resp.status,
+			    snippet[0] ? ": " : "", snippet);
 	}
 	j = json_loadb(resp.body, resp.body_len, 0, &jerr);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		return meter_fail(why, whysz, -EBADMSG, "GET %s: not a JSON object%s%s", path,
-				  j ? "" : ": ", j ? "" : jerr.text);
+		return errf(why, whysz, -EBADMSG, "GET %s: not a JSON object%s%s", path,
+			    j ? "" : ": ", j ? "" : jerr.text);
 	}
 	*ret = j;
 	return 0;
@@ -245,14 +244,14 @@ static int find_psus(struct redfish_meter *m, const char *subsystem, char *why, 
 	r = redfish_member_link(j, "PowerSupplies", coll_path, sizeof(coll_path));
 	json_decref(j);
 	if (r < 0)
-		return meter_fail(why, whysz, -ENODATA, "%s: no PowerSupplies", subsystem);
+		return errf(why, whysz, -ENODATA, "%s: no PowerSupplies", subsystem);
 	r = get_json(m, coll_path, &coll, why, whysz);
 	if (r < 0)
 		return r;
 	r = redfish_collection(coll, REDFISH_MAX_PSU, &members, &n);
 	json_decref(coll);
 	if (r < 0)
-		return meter_fail(why, whysz, r, "%s: not a collection", coll_path);
+		return errf(why, whysz, r, "%s: not a collection", coll_path);
 	for (size_t i = 0; i < n; i++) {
 		json_t *psu = NULL;
 
@@ -264,9 +263,7 @@ static int find_psus(struct redfish_meter *m, const char *subsystem, char *why, 
 		json_decref(psu);
 	}
 	free(members);
-	return m->n_psu
-		   ? 0
-		   : meter_fail(why, whysz, -ENODATA, "%s: no power supply metrics", coll_path);
+	return m->n_psu ? 0 : errf(why, whysz, -ENODATA, "%s: no power supply metrics", coll_path);
 }
 
 /* One reading of the chosen resource: watts and the energy counter (< 0: none). */
@@ -286,8 +283,8 @@ static int read_source(struct redfish_meter *m, double *ret_w, double *ret_kwh, 
 			r = redfish_parse_psu_metrics(j, &w);
 			json_decref(j);
 			if (r < 0)
-				return meter_fail(why, whysz, r, "%s: no InputPowerWatts reading",
-						  m->psu[i]);
+				return errf(why, whysz, r, "%s: no InputPowerWatts reading",
+					    m->psu[i]);
 			sum += w;
 		}
 		*ret_w = sum;
@@ -300,8 +297,8 @@ static int read_source(struct redfish_meter *m, double *ret_w, double *ret_kwh, 
 			      : redfish_parse_power(j, ret_w);
 	json_decref(j);
 	if (r < 0)
-		return meter_fail(why, whysz, r, "%s: no power reading (%s)", m->res,
-				  m->src == SRC_ENV ? "PowerWatts.Reading" : "PowerConsumedWatts");
+		return errf(why, whysz, r, "%s: no power reading (%s)", m->res,
+			    m->src == SRC_ENV ? "PowerWatts.Reading" : "PowerConsumedWatts");
 	return 0;
 }
 
@@ -313,7 +310,7 @@ static int try_chassis(struct redfish_meter *m, const struct redfish_chassis *c,
 		enum reading_source src;
 		const char *path;
 	} tries[] = {{SRC_ENV, c->env}, {SRC_PSU, c->subsystem}, {SRC_POWER, c->power}};
-	int r = meter_fail(why, whysz, -ENODATA, "%s: no power resource", c->path);
+	int r = errf(why, whysz, -ENODATA, "%s: no power resource", c->path);
 
 	for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
 		if (!tries[i].path[0])
@@ -350,7 +347,7 @@ static int discover(struct redfish_meter *m, double *ret_w, double *ret_kwh, cha
 	r = redfish_member_link(root, "Chassis", coll_path, sizeof(coll_path));
 	json_decref(root);
 	if (r < 0)
-		return meter_fail(why, whysz, -ENODATA, "/redfish/v1: no Chassis collection");
+		return errf(why, whysz, -ENODATA, "/redfish/v1: no Chassis collection");
 	if (m->cred.username && !m->token && !m->basic) {
 		r = login(m, why, whysz);
 		if (r < 0)
@@ -362,7 +359,7 @@ static int discover(struct redfish_meter *m, double *ret_w, double *ret_kwh, cha
 	r = redfish_collection(coll, REDFISH_MAX_CHASSIS, &members, &n_members);
 	json_decref(coll);
 	if (r < 0)
-		return meter_fail(why, whysz, r, "%s: not a collection", coll_path);
+		return errf(why, whysz, r, "%s: not a collection", coll_path);
 	for (size_t i = 0; i < n_members; i++) {
 		json_t *c = NULL;
 
@@ -375,18 +372,17 @@ static int discover(struct redfish_meter *m, double *ret_w, double *ret_kwh, cha
 	free(members);
 	k = redfish_chassis_order(chassis, n, m->chassis_want, order, &ambiguous);
 	if (k == -ENOENT)
-		r = meter_fail(why, whysz, -ENOENT, "%s: no chassis \"%s\" (power.redfish.chassis)",
-			       coll_path, m->chassis_want);
+		r = errf(why, whysz, -ENOENT, "%s: no chassis \"%s\" (power.redfish.chassis)",
+			 coll_path, m->chassis_want);
 	else
-		r = meter_fail(why, whysz, -ENODATA, "%s: no chassis with a power reading",
-			       coll_path);
+		r = errf(why, whysz, -ENODATA, "%s: no chassis with a power reading", coll_path);
 	for (int i = 0; i < k && found < 0; i++) {
 		char w[WHY_MAX];
 
 		if (try_chassis(m, &chassis[order[i]], ret_w, ret_kwh, w, sizeof(w)) == 0)
 			found = (int)order[i];
 		else if (i == 0)
-			r = meter_fail(why, whysz, -ENODATA, "%s", w);
+			r = errf(why, whysz, -ENODATA, "%s", w);
 	}
 	if (found >= 0) {
 		if (ambiguous && !m->ambiguity_logged)
@@ -510,11 +506,11 @@ static int redfish_read(struct power_meter *pm, const struct meter_input *in,
 	} else {
 		uint64_t age = in->now_ns > m->since_ns ? in->now_ns - m->since_ns : 0;
 
-		meter_fail(err, errsz, r, "no reading from %s since %" PRIu64 " s: %s", m->origin,
-			   (uint64_t)(age / NSEC_PER_SEC),
-			   m->last_err[0] ? m->last_err
-			   : r == -ESTALE ? "the last one is older than 3 intervals"
-					  : "waiting for the first one");
+		errf(err, errsz, r, "no reading from %s since %" PRIu64 " s: %s", m->origin,
+		     (uint64_t)(age / NSEC_PER_SEC),
+		     m->last_err[0] ? m->last_err
+		     : r == -ESTALE ? "the last one is older than 3 intervals"
+				    : "waiting for the first one");
 	}
 	pthread_mutex_unlock(&m->lock);
 	return r;
@@ -550,7 +546,7 @@ static int slurp(const char *key, const char *path, char **ret, size_t *ret_len,
 	int r = read_file_alloc(path, FILE_MAX, ret, ret_len);
 
 	if (r < 0)
-		return meter_fail(err, errsz, r, "%s: cannot read %s: %s", key, path, strerror(-r));
+		return errf(err, errsz, r, "%s: cannot read %s: %s", key, path, strerror(-r));
 	return 0;
 }
 
@@ -578,12 +574,12 @@ static int configure(struct redfish_meter *m, const struct kepler_config *cfg, c
 
 	r = node_name(cfg, node, sizeof(node));
 	if (r < 0)
-		return meter_fail(err, errsz, r, "cannot tell this node's name: %s", strerror(-r));
+		return errf(err, errsz, r, "cannot tell this node's name: %s", strerror(-r));
 	if (cfg->redfish_nodes_file && *cfg->redfish_nodes_file) {
 		if (cfg->redfish_endpoint && *cfg->redfish_endpoint)
-			return meter_fail(err, errsz, -EINVAL,
-					  "power.redfish.endpoint and power.redfish.nodesFile: set "
-					  "one of them");
+			return errf(err, errsz, -EINVAL,
+				    "power.redfish.endpoint and power.redfish.nodesFile: set "
+				    "one of them");
 		r = slurp("power.redfish.nodesFile", cfg->redfish_nodes_file, &text, &len, err,
 			  errsz);
 		if (r < 0)
@@ -591,17 +587,17 @@ static int configure(struct redfish_meter *m, const struct kepler_config *cfg, c
 		r = redfish_parse_nodes(text, len, node, &m->cred, why, sizeof(why));
 		explicit_bzero(text, len);
 		if (r < 0)
-			return meter_fail(err, errsz, r, "power.redfish.nodesFile: %s: %s",
-					  cfg->redfish_nodes_file, why);
+			return errf(err, errsz, r, "power.redfish.nodesFile: %s: %s",
+				    cfg->redfish_nodes_file, why);
 		snprintf(url, sizeof(url), "%s", m->cred.endpoint);
 		m->cred_origin = strdup(cfg->redfish_nodes_file);
 	} else {
 		r = redfish_endpoint_for(cfg->redfish_endpoint, node, url, sizeof(url));
 		if (r < 0)
-			return meter_fail(err, errsz, r,
-					  "power.redfish.endpoint: cannot put this node's name "
-					  "\"%s\" in %s",
-					  node, cfg->redfish_endpoint);
+			return errf(err, errsz, r,
+				    "power.redfish.endpoint: cannot put this node's name "
+				    "\"%s\" in %s",
+				    node, cfg->redfish_endpoint);
 		if (cfg->redfish_credentials_file && *cfg->redfish_credentials_file) {
 			r = slurp("power.redfish.credentialsFile", cfg->redfish_credentials_file,
 				  &text, &len, err, errsz);
@@ -610,22 +606,21 @@ static int configure(struct redfish_meter *m, const struct kepler_config *cfg, c
 			r = redfish_parse_credentials(text, len, &m->cred, why, sizeof(why));
 			explicit_bzero(text, len);
 			if (r < 0)
-				return meter_fail(err, errsz, r,
-						  "power.redfish.credentialsFile: %s: %s",
-						  cfg->redfish_credentials_file, why);
+				return errf(err, errsz, r, "power.redfish.credentialsFile: %s: %s",
+					    cfg->redfish_credentials_file, why);
 			m->cred_origin = strdup(cfg->redfish_credentials_file);
 		}
 	}
 	if (redfish_origin(url, m->origin, sizeof(m->origin)) < 0)
-		return meter_fail(err, errsz, -EINVAL,
-				  "%s: the endpoint is not an http:// or https:// URL without user "
-				  "info (credentials go in power.redfish.credentialsFile)",
-				  cfg->redfish_nodes_file && *cfg->redfish_nodes_file
-				      ? "power.redfish.nodesFile"
-				      : "power.redfish.endpoint");
+		return errf(err, errsz, -EINVAL,
+			    "%s: the endpoint is not an http:// or https:// URL without user "
+			    "info (credentials go in power.redfish.credentialsFile)",
+			    cfg->redfish_nodes_file && *cfg->redfish_nodes_file
+				? "power.redfish.nodesFile"
+				: "power.redfish.endpoint");
 	if (cfg->redfish_ca_file && *cfg->redfish_ca_file && access(cfg->redfish_ca_file, R_OK) < 0)
-		return meter_fail(err, errsz, -errno, "power.redfish.caFile: cannot read %s: %s",
-				  cfg->redfish_ca_file, strerror(errno));
+		return errf(err, errsz, -errno, "power.redfish.caFile: cannot read %s: %s",
+			    cfg->redfish_ca_file, strerror(errno));
 	if (cfg->redfish_chassis && *cfg->redfish_chassis) {
 		m->chassis_want = strdup(cfg->redfish_chassis);
 		if (!m->chassis_want)
@@ -684,7 +679,7 @@ static int redfish_open(struct power_meter **ret, const struct kepler_config *cf
 		goto fail;
 	r = http_client_new(&m->http, &m->opts, why, sizeof(why));
 	if (r < 0) {
-		meter_fail(err, errsz, r, "%s", why);
+		errf(err, errsz, r, "%s", why);
 		goto fail;
 	}
 	sigfillset(&all);
@@ -694,7 +689,7 @@ static int redfish_open(struct power_meter **ret, const struct kepler_config *cf
 	if (r < 0) {
 		http_client_free(m->http);
 		m->http = NULL;
-		meter_fail(err, errsz, r, "cannot start the poll thread: %s", strerror(-r));
+		errf(err, errsz, r, "cannot start the poll thread: %s", strerror(-r));
 		goto fail;
 	}
 	pthread_setname_np(m->thread, "kepler-redfish");

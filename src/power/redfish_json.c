@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "power/internal.h"
 #include "util/util.h"
 #include "util/yamlutil.h"
+#include "util/errf.h"
 
 /* 10 MW, as POWER_MAX_UW: a larger reading is garbage. */
 #define REDFISH_MAX_W 1e7
@@ -347,20 +347,6 @@ int redfish_parse_psu_metrics(const json_t *j, double *ret_w)
 
 /* ---- files ---- */
 
-static int fail(char *err, size_t errsz, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errsz, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
-
 static void free_secret(char **p)
 {
 	if (*p) {
@@ -410,16 +396,16 @@ static int bmc_pair(void *userdata, const char *path, const char *name, yaml_nod
 		dst = &w->b->endpoint;
 	else if (streq(name, "insecure") && w->endpoint_allowed) {
 		if (!v || !(streq(v, "true") || streq(v, "false")))
-			return fail(w->err, w->errsz, -EINVAL, "%s: not true or false", path);
+			return errf(w->err, w->errsz, -EINVAL, "%s: not true or false", path);
 		w->b->insecure = streq(v, "true");
 		return 0;
 	} else
-		return fail(w->err, w->errsz, -EINVAL, "%s: unknown key", path);
+		return errf(w->err, w->errsz, -EINVAL, "%s: unknown key", path);
 	if (!v || !*v || yaml_node_is_null(value))
-		return fail(w->err, w->errsz, -EINVAL, "%s: not a non-empty string", path);
+		return errf(w->err, w->errsz, -EINVAL, "%s: not a non-empty string", path);
 	free_secret(dst);
 	*dst = strdup(v);
-	return *dst ? 0 : fail(w->err, w->errsz, -ENOMEM, "out of memory");
+	return *dst ? 0 : errf(w->err, w->errsz, -ENOMEM, "out of memory");
 }
 
 static int walk_bmc(yaml_document_t *doc, yaml_node_t *m, const char *prefix, struct redfish_bmc *b,
@@ -430,15 +416,15 @@ static int walk_bmc(yaml_document_t *doc, yaml_node_t *m, const char *prefix, st
 	int r = m ? yaml_walk_map(doc, m, prefix, bmc_pair, &w, &e) : 0; /* NULL: an empty file */
 
 	if (r < 0 && e.msg[0])
-		return fail(err, errsz, r, "line %zu: %s%s%s", e.mark.line + 1, e.key ? e.key : "",
+		return errf(err, errsz, r, "line %zu: %s%s%s", e.mark.line + 1, e.key ? e.key : "",
 			    e.key ? ": " : "", e.msg);
 	if (r < 0)
 		return r;
 	if (!b->username || !b->password)
-		return fail(err, errsz, -EINVAL, "%s%s%s missing", prefix, *prefix ? "." : "",
+		return errf(err, errsz, -EINVAL, "%s%s%s missing", prefix, *prefix ? "." : "",
 			    !b->username ? "username" : "password");
 	if (endpoint_allowed && !b->endpoint)
-		return fail(err, errsz, -EINVAL, "%s.endpoint missing", prefix);
+		return errf(err, errsz, -EINVAL, "%s.endpoint missing", prefix);
 	return 0;
 }
 
@@ -453,7 +439,7 @@ int redfish_parse_credentials(const char *text, size_t len, struct redfish_bmc *
 
 	r = yaml_load_one(text, len, &doc, msg, sizeof(msg), &mark);
 	if (r < 0)
-		return fail(err, errsz, r, "line %zu: %s", mark.line + 1, msg);
+		return errf(err, errsz, r, "line %zu: %s", mark.line + 1, msg);
 	r = walk_bmc(&doc, yaml_document_get_root_node(&doc), "", &b, false, err, errsz);
 	yaml_document_delete(&doc);
 	if (r < 0) {
@@ -492,23 +478,23 @@ int redfish_parse_nodes(const char *text, size_t len, const char *node, struct r
 
 	r = yaml_load_one(text, len, &doc, msg, sizeof(msg), &mark);
 	if (r < 0)
-		return fail(err, errsz, r, "line %zu: %s", mark.line + 1, msg);
+		return errf(err, errsz, r, "line %zu: %s", mark.line + 1, msg);
 	root = yaml_document_get_root_node(&doc);
 	nodes = map_get(&doc, root, "nodes");
 	bmcs = map_get(&doc, root, "bmcs");
 	if (!nodes || nodes->type != YAML_MAPPING_NODE || !bmcs ||
 	    bmcs->type != YAML_MAPPING_NODE) {
-		r = fail(err, errsz, -EINVAL, "needs the mappings nodes: and bmcs:");
+		r = errf(err, errsz, -EINVAL, "needs the mappings nodes: and bmcs:");
 		goto out;
 	}
 	id = scalar(map_get(&doc, nodes, node));
 	if (!id) {
-		r = fail(err, errsz, -ENOENT, "nodes: no entry for node \"%s\"", node);
+		r = errf(err, errsz, -ENOENT, "nodes: no entry for node \"%s\"", node);
 		goto out;
 	}
 	entry = map_get(&doc, bmcs, id);
 	if (!entry) {
-		r = fail(err, errsz, -ENOENT, "bmcs: no entry \"%s\" (for node \"%s\")", id, node);
+		r = errf(err, errsz, -ENOENT, "bmcs: no entry \"%s\" (for node \"%s\")", id, node);
 		goto out;
 	}
 	snprintf(prefix, sizeof(prefix), "bmcs.%s", id);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,9 @@
 #include "util/fileio.h"
 #include "util/util.h"
 
-int meter_fail(char *err, size_t errsz, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 int meter_fail_read(char *err, size_t errsz, int r, const char *root, const char *rel)
 {
-	return meter_fail(err, errsz, r, "cannot read %s/%s: %s", root, rel, strerror(-r));
+	return errf(err, errsz, r, "cannot read %s/%s: %s", root, rel, strerror(-r));
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <strings.h>
 
 #include "util/util.h"
+#include "util/errf.h"
 
 struct http_client {
 	struct http_client_opts opts;
@@ -44,19 +44,6 @@ static void curl_init(void)
 	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (curl_init_result == CURLE_OK)
 		atexit(curl_global_cleanup);
-}
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -194,12 +181,12 @@ int http_client_request(struct http_client *c, const struct http_request *rq,
 		hdrs = h;
 	}
 	if (!hdrs) {
-		seterr(why, whysz, "out of memory");
+		errf(why, whysz, 0, "out of memory");
 		return -ENOMEM;
 	}
 	if (curl_easy_setopt(c->easy, CURLOPT_URL, rq->url) != CURLE_OK) {
 		free_slist_zeroed(hdrs);
-		seterr(why, whysz, "not a URL libcurl takes");
+		errf(why, whysz, 0, "not a URL libcurl takes");
 		return -EINVAL;
 	}
 	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
@@ -236,19 +223,19 @@ int http_client_request(struct http_client *c, const struct http_request *rq,
 	free_slist_zeroed(hdrs);
 
 	if (stopped) {
-		seterr(why, whysz, "stopped");
+		errf(why, whysz, 0, "stopped");
 		r = -ECANCELED;
 	} else if (c->body_too_big || res == CURLE_FILESIZE_EXCEEDED) {
-		seterr(why, whysz, "response larger than %zu bytes", c->opts.max_body);
+		errf(why, whysz, 0, "response larger than %zu bytes", c->opts.max_body);
 		r = -EFBIG;
 	} else if (res == CURLE_OPERATION_TIMEDOUT) {
-		seterr(why, whysz, "no answer within %" PRIu64 " ms", timeout);
+		errf(why, whysz, 0, "no answer within %" PRIu64 " ms", timeout);
 		r = -ETIMEDOUT;
 	} else if (res == CURLE_PEER_FAILED_VERIFICATION || res == CURLE_SSL_CACERT_BADFILE) {
-		seterr(why, whysz, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
+		errf(why, whysz, 0, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
 		r = -EKEYREJECTED;
 	} else if (res != CURLE_OK) {
-		seterr(why, whysz, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
+		errf(why, whysz, 0, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
 		r = res == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 	}
 	if (r < 0) {
@@ -311,12 +298,12 @@ int http_client_new(struct http_client **ret, const struct http_client_opts *opt
 
 	if (opts->timeout_ms == 0 || opts->timeout_ms > LONG_MAX || connect_ms > LONG_MAX ||
 	    opts->max_body == 0) {
-		seterr(err, errsz, "bad HTTP client options");
+		errf(err, errsz, 0, "bad HTTP client options");
 		return -EINVAL;
 	}
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_result != CURLE_OK) {
-		seterr(err, errsz, "libcurl: %s", curl_easy_strerror(curl_init_result));
+		errf(err, errsz, 0, "libcurl: %s", curl_easy_strerror(curl_init_result));
 		return -EIO;
 	}
 	c = calloc(1, sizeof(*c));
@@ -335,7 +322,7 @@ int http_client_new(struct http_client **ret, const struct http_client_opts *opt
 	c->easy = e = curl_easy_init();
 	if (!c->multi || !e) {
 		http_client_free(c);
-		seterr(err, errsz, "cannot initialise libcurl");
+		errf(err, errsz, 0, "cannot initialise libcurl");
 		return -ENOMEM;
 	}
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

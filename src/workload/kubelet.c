@@ -11,7 +11,6 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "util/httpclient.h"
 #include "util/timeutil.h"
 #include "util/util.h"
+#include "util/errf.h"
 
 #define DEFAULT_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define DEFAULT_CA_FILE "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
@@ -62,19 +62,6 @@ struct kubelet {
 	bool warned; /* one warning per outage */
 	bool ever_up;
 };
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 static void index_free(struct pod_index *ix)
 {
@@ -119,8 +106,8 @@ int kubelet_base_url(const struct kepler_config *cfg, char *buf, size_t size, ch
 
 	if (u && *u) {
 		if (!startswith(u, "https://") && !startswith(u, "http://")) {
-			seterr(err, errsz, "kube.kubeletURL: %s: not an http:// or https:// URL",
-			       u);
+			errf(err, errsz, 0, "kube.kubeletURL: %s: not an http:// or https:// URL",
+			     u);
 			return -EINVAL;
 		}
 		n = snprintf(buf, size, "%s", u);
@@ -137,7 +124,7 @@ int kubelet_base_url(const struct kepler_config *cfg, char *buf, size_t size, ch
 		}
 	}
 	if (n < 0 || (size_t)n >= size) {
-		seterr(err, errsz, "kube.kubeletURL: too long");
+		errf(err, errsz, 0, "kube.kubeletURL: too long");
 		return -ENAMETOOLONG;
 	}
 	while (n > 0 && buf[n - 1] == '/')
@@ -157,7 +144,7 @@ static int read_token(struct kubelet *k, char *buf, size_t size, char *why, size
 		return 0;
 	}
 	if (r < 0) {
-		seterr(why, whysz, "token file %s: %s", k->token_file, strerror(-r));
+		errf(why, whysz, 0, "token file %s: %s", k->token_file, strerror(-r));
 		return r;
 	}
 	n = (size_t)r;
@@ -166,7 +153,7 @@ static int read_token(struct kubelet *k, char *buf, size_t size, char *why, size
 		n--;
 	buf[n] = '\0';
 	if (strpbrk(buf, "\r\n")) {
-		seterr(why, whysz, "token file %s: holds a line break", k->token_file);
+		errf(why, whysz, 0, "token file %s: holds a line break", k->token_file);
 		return -EINVAL;
 	}
 	return 0;
@@ -188,7 +175,7 @@ static int fetch(struct kubelet *k, struct pod_index **ret, char *why, size_t wh
 	if (token[0] && asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
 		auth = NULL;
 		explicit_bzero(token, sizeof(token));
-		seterr(why, whysz, "out of memory");
+		errf(why, whysz, 0, "out of memory");
 		return -ENOMEM;
 	}
 	explicit_bzero(token, sizeof(token));
@@ -202,17 +189,17 @@ static int fetch(struct kubelet *k, struct pod_index **ret, char *why, size_t wh
 	if (resp.status != 200) {
 		/* The kubelet says which user and resource it refused: worth showing (RBAC). */
 		http_body_snippet(resp.body, resp.body_len, snippet, sizeof(snippet));
-		seterr(why, whysz, "HTTP %ld%s%s", resp.status, snippet[0] ? ": " : "", snippet);
+		errf(why, whysz, 0, "HTTP %ld%s%s", resp.status, snippet[0] ? ": " : "", snippet);
 		return -EIO;
 	}
 	n = kubelet_parse_pods(resp.body, resp.body_len, &v, perr, sizeof(perr));
 	if (n < 0) {
-		seterr(why, whysz, "bad /pods response: %s", perr);
+		errf(why, whysz, 0, "bad /pods response: %s", perr);
 		return n;
 	}
 	*ret = index_build(v, (size_t)n);
 	if (!*ret) {
-		seterr(why, whysz, "out of memory");
+		errf(why, whysz, 0, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -306,7 +293,7 @@ static int setup_http(struct kubelet *k, char *err, size_t errsz)
 	int r = http_client_new(&k->http, &o, why, sizeof(why));
 
 	if (r < 0)
-		seterr(err, errsz, "kubelet: %s", why[0] ? why : strerror(-r));
+		errf(err, errsz, 0, "kubelet: %s", why[0] ? why : strerror(-r));
 	return r;
 }
 
@@ -334,7 +321,7 @@ int kubelet_new_opts(struct kubelet **ret, const struct kepler_config *cfg,
 		err[0] = '\0';
 	if (opts->poll_ns == 0 || opts->timeout_ms == 0 || opts->timeout_ms > LONG_MAX ||
 	    opts->max_body == 0) {
-		seterr(err, errsz, "kubelet: bad options");
+		errf(err, errsz, 0, "kubelet: bad options");
 		return -EINVAL;
 	}
 	k = calloc(1, sizeof(*k));
@@ -383,7 +370,7 @@ int kubelet_new_opts(struct kubelet **ret, const struct kepler_config *cfg,
 	if (r == 0)
 		pthread_setname_np(k->thread, "kepler-kubelet");
 	if (r < 0) {
-		seterr(err, errsz, "kubelet: cannot start the poll thread: %s", strerror(-r));
+		errf(err, errsz, 0, "kubelet: cannot start the poll thread: %s", strerror(-r));
 		goto fail;
 	}
 	*ret = k;
