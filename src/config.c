@@ -20,15 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "util/duration.h"
+#include "util/errf.h"
 #include "util/fileio.h"
 #include "util/listenaddr.h"
 #include "util/strbuf.h"
 #include "util/util.h"
 #include "util/yamlutil.h"
-#include "util/errf.h"
 
 /* Largest config file accepted: a real one is a few hundred bytes. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -57,6 +58,18 @@ static const char *const activity_source_names[] = {
 
 /* Bit i of enum metrics_level */
 static const char *const metrics_level_names[] = {"node", "process", "container", "pod", "vm"};
+
+int config_node_name(const struct kepler_config *cfg, char *buf, size_t size)
+{
+	if (cfg->kube_node_name && *cfg->kube_node_name) {
+		snprintf(buf, size, "%s", cfg->kube_node_name);
+		return 0;
+	}
+	if (gethostname(buf, size) < 0)
+		return -errno;
+	buf[size - 1] = '\0';
+	return 0;
+}
 
 const char *power_source_to_string(enum power_source s)
 {

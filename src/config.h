@@ -208,6 +208,12 @@ bool config_key_reloadable(const char *key);
 size_t config_diff(const struct kepler_config *a, const struct kepler_config *b,
 		   const char **ret_keys, size_t n);
 
+/*
+ * The node's name (the node_name label, {node} in power.redfish.endpoint):
+ * kube.nodeName, else the host name. 0, or -errno when neither is known.
+ */
+int config_node_name(const struct kepler_config *cfg, char *buf, size_t size);
+
 const char *power_source_to_string(enum power_source s);
 const char *activity_source_to_string(enum activity_source s);
 /* One level bit to its name ("node", ...). */

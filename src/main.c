@@ -100,18 +100,6 @@ static struct cpuinfo *read_cpuinfo(const char *procfs, char *model, size_t size
 	return ci;
 }
 
-/* The node_name label: kube.nodeName, else the host name. */
-static void node_name(const struct kepler_config *cfg, char *buf, size_t size)
-{
-	if (cfg->kube_node_name) {
-		snprintf(buf, size, "%s", cfg->kube_node_name);
-		return;
-	}
-	if (gethostname(buf, size) < 0)
-		snprintf(buf, size, "unknown");
-	buf[size - 1] = '\0';
-}
-
 static void log_config_warnings(const struct kepler_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_warnings; i++)
@@ -535,7 +523,8 @@ static int setup(struct agent *a, char *reason, size_t reasonsz, char *err, size
 	if (r < 0)
 		return r;
 	a->cpuinfo = read_cpuinfo(a->cfg.host_procfs, a->cpu_model, sizeof(a->cpu_model));
-	node_name(&a->cfg, a->node_name, sizeof(a->node_name));
+	if (config_node_name(&a->cfg, a->node_name, sizeof(a->node_name)) < 0)
+		snprintf(a->node_name, sizeof(a->node_name), "unknown");
 	if (a->cfg.compat & COMPAT_V07) {
 		a->idle = idle_ledger_new();
 		if (!a->idle) {

@@ -550,18 +550,6 @@ static int slurp(const char *key, const char *path, char **ret, size_t *ret_len,
 	return 0;
 }
 
-static int node_name(const struct kepler_config *cfg, char *buf, size_t size)
-{
-	if (cfg->kube_node_name && *cfg->kube_node_name) {
-		snprintf(buf, size, "%s", cfg->kube_node_name);
-		return 0;
-	}
-	if (gethostname(buf, size) < 0)
-		return -errno;
-	buf[size - 1] = '\0';
-	return 0;
-}
-
 /* Endpoint, credentials and TLS from the configuration; only configuration faults fail. */
 static int configure(struct redfish_meter *m, const struct kepler_config *cfg, char *err,
 		     size_t errsz)
@@ -572,7 +560,7 @@ static int configure(struct redfish_meter *m, const struct kepler_config *cfg, c
 	size_t len = 0;
 	int r;
 
-	r = node_name(cfg, node, sizeof(node));
+	r = config_node_name(cfg, node, sizeof(node));
 	if (r < 0)
 		return errf(err, errsz, r, "cannot tell this node's name: %s", strerror(-r));
 	if (cfg->redfish_nodes_file && *cfg->redfish_nodes_file) {

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "power/internal.h"
+#include "util/errf.h"
 #include "util/util.h"
 #include "util/yamlutil.h"
-#include "util/errf.h"
 
 /* 10 MW, as POWER_MAX_UW: a larger reading is garbage. */
 #define REDFISH_MAX_W 1e7

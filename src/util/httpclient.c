@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/util.h"
 #include "util/errf.h"
+#include "util/util.h"
 
 struct http_client {
 	struct http_client_opts opts;

@@ -17,12 +17,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util/errf.h"
 #include "util/fileio.h"
 #include "util/hashmap.h"
 #include "util/httpclient.h"
 #include "util/timeutil.h"
 #include "util/util.h"
-#include "util/errf.h"
 
 #define DEFAULT_TOKEN_FILE "/var/run/secrets/kubernetes.io/serviceaccount/token"
 #define DEFAULT_CA_FILE "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
