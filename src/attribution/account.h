@@ -127,19 +127,6 @@ static inline uint64_t account_energy(const struct account *a)
 	return e;
 }
 
-/* This interval's energy over every zone and GPU. */
-static inline uint64_t account_interval_energy(const struct account *a)
-{
-	uint64_t e = 0;
-
-	for (int z = 0; z < ZONE_MAX; z++)
-		e += a->interval_uj[z];
-	if (a->gpu)
-		for (int g = 0; g < GPU_MAX; g++)
-			e += a->gpu->interval_uj[g];
-	return e;
-}
-
 /* This interval's energy of the platform's parts measured on their own (zone_components, GPUs). */
 static inline uint64_t account_interval_components(const struct account *a, uint32_t zones)
 {
