@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What render.c, render_gpu.c and render_platform.c share: units and the label sets of each level. */
+/* What render.c, render_gpu.c and render_platform.c share: units, each level's label sets. */
 #pragma once
 
 #include <stddef.h>
